@@ -1,0 +1,50 @@
+//! `clock_res_get`, `clock_time_get`: the realtime, monotonic and CPU-time clocks.
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::memory::GuestMemory;
+use crate::abi::types::clockid;
+
+fn cpu_time(id: rustix::time::ClockId) -> u64 {
+    let ts = rustix::time::clock_gettime(id);
+    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
+    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
+    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
+}
+
+/// The current time of clock `id`, in nanoseconds. Process and thread CPU time are those of the
+/// host process and of the host thread running the guest.
+pub(crate) fn now(ctx: &WasiCtx, id: u32) -> Result<u64, Errno> {
+    match id {
+        clockid::REALTIME => Ok(ctx.wall.now()),
+        clockid::MONOTONIC => Ok(ctx.mono.now()),
+        clockid::PROCESS_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ProcessCPUTime)),
+        clockid::THREAD_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ThreadCPUTime)),
+        _ => Err(Errno::Inval),
+    }
+}
+
+/// `clock_res_get(id) -> resolution`. Errors: `EINVAL` unknown clock; `EFAULT`.
+pub fn clock_res_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, id: u32, resolution: u32) -> Result<(), Errno> {
+    let res = match id {
+        clockid::REALTIME => ctx.wall.resolution(),
+        clockid::MONOTONIC => ctx.mono.resolution(),
+        clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => 1,
+        _ => return Err(Errno::Inval),
+    };
+    mem.write_u64(resolution, res.max(1))
+}
+
+/// `clock_time_get(id, precision) -> time`. The precision is a hint and is ignored.
+/// Errors: `EINVAL` unknown clock; `EFAULT`.
+pub fn clock_time_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    id: u32,
+    _precision: u64,
+    time: u32,
+) -> Result<(), Errno> {
+    mem.check(time, 8)?;
+    let t = now(ctx, id)?;
+    mem.write_u64(time, t)
+}

@@ -1,0 +1,578 @@
+//! The `fd_*` calls: operations on open descriptors.
+//!
+//! Errno conventions (POSIX's): a descriptor that is not open is `EBADF`; reading a descriptor
+//! not opened for reading, or writing one not opened for writing, is `EBADF`; any other
+//! operation whose right the descriptor lacks is `ENOTCAPABLE`; seeking a stream is `ESPIPE`;
+//! file I/O on a directory is `EISDIR` (`EBADF` for operations Linux refuses on directories
+//! that way).
+
+use std::io::{Read, Write};
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::memory::GuestMemory;
+use crate::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
+use crate::fdtable::{Descriptor, Kind};
+use crate::vfs::{Advice, DirEntry, FileType, SetTime, Stat};
+
+/// Writes a `filestat` at `ptr`.
+pub(crate) fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, st: &Stat) -> Result<(), Errno> {
+    let mut b = [0u8; size::FILESTAT as usize];
+    b[0..8].copy_from_slice(&st.dev.to_le_bytes());
+    b[8..16].copy_from_slice(&st.ino.to_le_bytes());
+    b[16] = st.filetype.raw();
+    b[24..32].copy_from_slice(&st.nlink.to_le_bytes());
+    b[32..40].copy_from_slice(&st.size.to_le_bytes());
+    b[40..48].copy_from_slice(&st.atim.to_le_bytes());
+    b[48..56].copy_from_slice(&st.mtim.to_le_bytes());
+    b[56..64].copy_from_slice(&st.ctim.to_le_bytes());
+    mem.write_bytes(ptr, &b)
+}
+
+/// Decodes the times of a `*_filestat_set_times` call.
+/// Errors: `EINVAL` unknown flags, or a time given both explicitly and as "now".
+pub(crate) fn set_times_args(atim: u64, mtim: u64, flags: u32) -> Result<(SetTime, SetTime), Errno> {
+    let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
+    if flags & !fstflags::ALL != 0 {
+        return Err(Errno::Inval);
+    }
+    let pick = |at: u16, now: u16, t: u64| match (flags & at != 0, flags & now != 0) {
+        (true, true) => Err(Errno::Inval),
+        (true, false) => Ok(SetTime::At(t)),
+        (false, true) => Ok(SetTime::Now),
+        (false, false) => Ok(SetTime::Omit),
+    };
+    Ok((pick(fstflags::ATIM, fstflags::ATIM_NOW, atim)?, pick(fstflags::MTIM, fstflags::MTIM_NOW, mtim)?))
+}
+
+/// A stream's attributes: everything zero but its type.
+fn stream_stat(d: &Descriptor) -> Stat {
+    Stat { filetype: d.filetype(), nlink: 1, ..Stat::default() }
+}
+
+/// `fd_advise(fd, offset, len, advice)`.
+/// Errors: `EBADF`; `EINVAL` unknown advice; `ESPIPE` a stream; `EBADF` a directory;
+/// `ENOTCAPABLE` no `fd_advise` right.
+pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let adv = match u8::try_from(adv).map_err(|_| Errno::Inval)? {
+        advice::NORMAL => Advice::Normal,
+        advice::SEQUENTIAL => Advice::Sequential,
+        advice::RANDOM => Advice::Random,
+        advice::WILLNEED => Advice::WillNeed,
+        advice::DONTNEED => Advice::DontNeed,
+        advice::NOREUSE => Advice::NoReuse,
+        _ => return Err(Errno::Inval),
+    };
+    match &d.kind {
+        Kind::File { file, .. } => {
+            d.require(rights::FD_ADVISE)?;
+            file.advise(offset, len, adv)
+        }
+        Kind::Dir { .. } => Err(Errno::Badf),
+        _ => Err(Errno::Spipe),
+    }
+}
+
+/// `fd_allocate(fd, offset, len)`.
+/// Errors: `EBADF`; `EINVAL` zero length; `ESPIPE` a stream; `EBADF` a directory or a file not
+/// open for writing; `ENOTCAPABLE`; `ENOTSUP` the filesystem cannot.
+pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    match &d.kind {
+        Kind::File { file, .. } => {
+            d.require(rights::FD_ALLOCATE)?;
+            if len == 0 {
+                return Err(Errno::Inval);
+            }
+            offset.checked_add(len).ok_or(Errno::Fbig)?;
+            file.allocate(offset, len)
+        }
+        Kind::Dir { .. } => Err(Errno::Badf),
+        _ => Err(Errno::Spipe),
+    }
+}
+
+/// `fd_close(fd)`. Errors: `EBADF`.
+pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+    let d = ctx.fds.remove(fd)?;
+    if let Kind::Writer { mut stream, .. } = d.kind {
+        let _ = stream.flush();
+    }
+    Ok(())
+}
+
+fn sync(ctx: &mut WasiCtx, fd: u32, right: u64, data_only: bool) -> Result<(), Errno> {
+    let d = ctx.fds.get_mut(fd)?;
+    d.require(right)?;
+    match &mut d.kind {
+        Kind::File { file, .. } => {
+            if data_only {
+                file.datasync()
+            } else {
+                file.sync()
+            }
+        }
+        Kind::Dir { dir, .. } => dir.sync(),
+        Kind::Writer { stream, .. } => stream.flush().map_err(Errno::from),
+        _ => Err(Errno::Inval),
+    }
+}
+
+/// `fd_datasync(fd)`. Errors: `EBADF`; `ENOTCAPABLE`; `EINVAL` a descriptor that cannot be
+/// synchronised (stdin, a socket).
+pub fn fd_datasync(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+    sync(ctx, fd, rights::FD_DATASYNC, true)
+}
+
+/// `fd_sync(fd)`. Errors: as `fd_datasync`.
+pub fn fd_sync(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
+    sync(ctx, fd, rights::FD_SYNC, false)
+}
+
+/// `fd_fdstat_get(fd) -> fdstat`. Errors: `EBADF`; `EFAULT`.
+pub fn fd_fdstat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, stat: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let mut b = [0u8; size::FDSTAT as usize];
+    b[0] = d.filetype().raw();
+    b[2..4].copy_from_slice(&d.flags.to_le_bytes());
+    b[8..16].copy_from_slice(&d.base.to_le_bytes());
+    b[16..24].copy_from_slice(&d.inheriting.to_le_bytes());
+    mem.write_bytes(stat, &b)
+}
+
+/// `fd_fdstat_set_flags(fd, flags)`: only `APPEND` and `NONBLOCK` can change, as with Linux's
+/// `fcntl(F_SETFL)`.
+/// Errors: `EBADF`; `EINVAL` unknown flags; `ENOTCAPABLE`; `ENOTSUP` a request to change
+/// `DSYNC`, `RSYNC` or `SYNC`.
+pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get_mut(fd)?;
+    let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
+    if flags & !fdflags::ALL != 0 {
+        return Err(Errno::Inval);
+    }
+    d.require(rights::FD_FDSTAT_SET_FLAGS)?;
+    let fixed = fdflags::DSYNC | fdflags::RSYNC | fdflags::SYNC;
+    if (flags ^ d.flags) & fixed != 0 {
+        return Err(Errno::Notsup);
+    }
+    if let Kind::Stream(s) = &d.kind {
+        s.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
+    }
+    if let Kind::Listener(l) = &d.kind {
+        l.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
+    }
+    d.flags = flags;
+    Ok(())
+}
+
+/// `fd_fdstat_set_rights(fd, base, inheriting)`: rights can only be dropped.
+/// Errors: `EBADF`; `ENOTCAPABLE` a right not held.
+pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> Result<(), Errno> {
+    let d = ctx.fds.get_mut(fd)?;
+    if base & !d.base != 0 || inheriting & !d.inheriting != 0 {
+        return Err(Errno::Notcapable);
+    }
+    d.base = base;
+    d.inheriting = inheriting;
+    Ok(())
+}
+
+/// `fd_filestat_get(fd) -> filestat`. Errors: `EBADF`; `ENOTCAPABLE`; `EFAULT`; the backend's.
+pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, stat: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    d.require(rights::FD_FILESTAT_GET)?;
+    mem.check(stat, size::FILESTAT)?;
+    let st = match &d.kind {
+        Kind::File { file, .. } => file.stat()?,
+        Kind::Dir { dir, .. } => dir.stat()?,
+        _ => stream_stat(d),
+    };
+    write_filestat(mem, stat, &st)
+}
+
+/// `fd_filestat_set_size(fd, size)`.
+/// Errors: `EBADF`; `ENOTCAPABLE`; `EISDIR` a directory; `EINVAL` a stream or a file not open
+/// for writing (Linux `ftruncate`); `EFBIG`; the backend's.
+pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    d.require(rights::FD_FILESTAT_SET_SIZE)?;
+    match &d.kind {
+        Kind::File { file, .. } => {
+            if i64::try_from(size).is_err() {
+                return Err(Errno::Inval);
+            }
+            file.set_size(size)
+        }
+        Kind::Dir { .. } => Err(Errno::Isdir),
+        _ => Err(Errno::Inval),
+    }
+}
+
+/// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
+/// Errors: `EBADF`; `EINVAL` bad flags; `ENOTCAPABLE`; the backend's.
+pub fn fd_filestat_set_times(ctx: &mut WasiCtx, fd: u32, atim: u64, mtim: u64, fst_flags: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let (a, m) = set_times_args(atim, mtim, fst_flags)?;
+    d.require(rights::FD_FILESTAT_SET_TIMES)?;
+    match &d.kind {
+        Kind::File { file, .. } => file.set_times(a, m),
+        Kind::Dir { dir, .. } => dir.set_times(a, m),
+        _ => Ok(()),
+    }
+}
+
+/// Reads into the iovecs from a positioned file, stopping at a short read.
+fn read_file_iovs(
+    file: &dyn crate::vfs::File,
+    mem: &mut GuestMemory<'_>,
+    iovs: u32,
+    iovs_len: u32,
+    mut offset: u64,
+) -> Result<u64, Errno> {
+    let mut total = 0u64;
+    for i in 0..iovs_len {
+        let (buf, len) = mem.iovec(iovs, i)?;
+        if len == 0 {
+            continue;
+        }
+        let dst = mem.slice_mut(buf, len)?;
+        let n = match file.read_at(dst, offset) {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n as u64;
+        offset = offset.saturating_add(n as u64);
+        if n < len as usize {
+            break;
+        }
+    }
+    Ok(total)
+}
+
+/// Writes the iovecs to a file at `offset` (or appended), stopping at a short write.
+/// Returns the bytes written and the offset after the last one.
+fn write_file_iovs(
+    file: &dyn crate::vfs::File,
+    mem: &GuestMemory<'_>,
+    iovs: u32,
+    iovs_len: u32,
+    mut offset: u64,
+    append: bool,
+) -> Result<(u64, u64), Errno> {
+    let mut total = 0u64;
+    for i in 0..iovs_len {
+        let (buf, len) = mem.iovec(iovs, i)?;
+        if len == 0 {
+            continue;
+        }
+        let src = mem.slice(buf, len)?;
+        let result = if append {
+            file.append(src).map(|(n, end)| {
+                offset = end;
+                n
+            })
+        } else {
+            offset.checked_add(u64::from(len)).ok_or(Errno::Fbig)?;
+            file.write_at(src, offset).map(|n| {
+                offset += n as u64;
+                n
+            })
+        };
+        let n = match result {
+            Ok(n) => n,
+            Err(e) if total == 0 => return Err(e),
+            Err(_) => break,
+        };
+        total += n as u64;
+        if n < len as usize {
+            break;
+        }
+    }
+    Ok((total, offset))
+}
+
+/// Writes the iovecs to a stream and flushes it. A failure after some bytes were accepted
+/// reports those bytes (a short write); a failure before any is the errno.
+fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, iovs: u32, iovs_len: u32) -> Result<u64, Errno> {
+    mem.check_iovecs(iovs, iovs_len)?;
+    let mut total = 0u64;
+    let mut failure = None;
+    'outer: for i in 0..iovs_len {
+        let (buf, len) = mem.iovec(iovs, i)?;
+        let mut src = mem.slice(buf, len)?;
+        while !src.is_empty() {
+            match stream.write(src) {
+                Ok(0) => {
+                    failure = Some(Errno::Nospc);
+                    break 'outer;
+                }
+                Ok(n) => {
+                    total += n as u64;
+                    src = src.get(n..).unwrap_or_default();
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    failure = Some(Errno::from(e));
+                    break 'outer;
+                }
+            }
+        }
+    }
+    if let Err(e) = stream.flush() {
+        failure.get_or_insert(Errno::from(e));
+    }
+    match failure {
+        Some(e) if total == 0 => Err(e),
+        _ => Ok(total),
+    }
+}
+
+/// Reads into the first non-empty iovec from a stream with one `read` call, as `readv` on a
+/// pipe returns what is available rather than waiting to fill every buffer.
+fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, iovs: u32, iovs_len: u32) -> Result<u64, Errno> {
+    mem.check_iovecs(iovs, iovs_len)?;
+    for i in 0..iovs_len {
+        let (buf, len) = mem.iovec(iovs, i)?;
+        if len == 0 {
+            continue;
+        }
+        let dst = mem.slice_mut(buf, len)?;
+        loop {
+            match stream.read(dst) {
+                Ok(n) => return Ok(n as u64),
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(Errno::from(e)),
+            }
+        }
+    }
+    Ok(0)
+}
+
+fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno> {
+    mem.write_u32(ptr, u32::try_from(n).unwrap_or(u32::MAX))
+}
+
+/// `fd_read(fd, iovs) -> nread`.
+/// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `EFAULT`; the
+/// stream's or backend's.
+pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nread: u32) -> Result<(), Errno> {
+    mem.check(nread, 4)?;
+    let d = ctx.fds.get_mut(fd)?;
+    if d.base & rights::FD_READ == 0 {
+        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
+    }
+    let n = match &mut d.kind {
+        Kind::File { file, pos, .. } => {
+            let n = read_file_iovs(file.as_ref(), mem, iovs, iovs_len, *pos)?;
+            *pos = pos.saturating_add(n);
+            n
+        }
+        Kind::Reader { stream, .. } => read_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
+        Kind::Stream(s) => read_stream_iovs(s, mem, iovs, iovs_len)?,
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        Kind::Writer { .. } | Kind::Listener(_) => return Err(Errno::Badf),
+    };
+    store_count(mem, nread, n)
+}
+
+/// `fd_write(fd, iovs) -> nwritten`. With `APPEND` a file is written at its end.
+/// Errors: `EBADF` not open, or not open for writing; `EISDIR` a directory; `EFAULT`;
+/// `ENOSPC` a full sink or quota (after the bytes that fit, the count of those); the stream's
+/// or backend's.
+pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> Result<(), Errno> {
+    mem.check(nwritten, 4)?;
+    let d = ctx.fds.get_mut(fd)?;
+    if d.base & rights::FD_WRITE == 0 {
+        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
+    }
+    let append = d.flags & fdflags::APPEND != 0;
+    let n = match &mut d.kind {
+        Kind::File { file, pos, .. } => {
+            let (n, end) = write_file_iovs(file.as_ref(), mem, iovs, iovs_len, *pos, append)?;
+            *pos = end;
+            n
+        }
+        Kind::Writer { stream, .. } => write_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
+        Kind::Stream(s) => write_stream_iovs(s, mem, iovs, iovs_len)?,
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        Kind::Reader { .. } | Kind::Listener(_) => return Err(Errno::Badf),
+    };
+    store_count(mem, nwritten, n)
+}
+
+/// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
+/// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
+pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32) -> Result<(), Errno> {
+    mem.check(nread, 4)?;
+    let d = ctx.fds.get(fd)?;
+    let file = match &d.kind {
+        Kind::File { file, .. } => file,
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        _ => return Err(Errno::Spipe),
+    };
+    if d.base & rights::FD_READ == 0 {
+        return Err(Errno::Badf);
+    }
+    d.require(rights::FD_SEEK)?;
+    if i64::try_from(offset).is_err() {
+        return Err(Errno::Inval);
+    }
+    let n = read_file_iovs(file.as_ref(), mem, iovs, iovs_len, offset)?;
+    store_count(mem, nread, n)
+}
+
+/// `fd_pwrite(fd, iovs, offset) -> nwritten`: writes at `offset` without moving the position.
+/// As on Linux, a descriptor with `APPEND` writes at the end whatever the offset.
+/// Errors: as `fd_write`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
+pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32) -> Result<(), Errno> {
+    mem.check(nwritten, 4)?;
+    let d = ctx.fds.get(fd)?;
+    let file = match &d.kind {
+        Kind::File { file, .. } => file,
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        _ => return Err(Errno::Spipe),
+    };
+    if d.base & rights::FD_WRITE == 0 {
+        return Err(Errno::Badf);
+    }
+    d.require(rights::FD_SEEK)?;
+    if i64::try_from(offset).is_err() {
+        return Err(Errno::Inval);
+    }
+    let append = d.flags & fdflags::APPEND != 0;
+    let (n, _) = write_file_iovs(file.as_ref(), mem, iovs, iovs_len, offset, append)?;
+    store_count(mem, nwritten, n)
+}
+
+/// `fd_prestat_get(fd) -> prestat`: the kind and name length of a preopened directory.
+/// Errors: `EBADF` not open, or not a preopen; `EFAULT`.
+pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, prestat: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let Kind::Dir { preopen: Some(name), .. } = &d.kind else {
+        return Err(Errno::Badf);
+    };
+    let len = u32::try_from(name.len()).map_err(|_| Errno::Overflow)?;
+    let mut b = [0u8; size::PRESTAT as usize];
+    b[0] = preopentype::DIR;
+    b[4..8].copy_from_slice(&len.to_le_bytes());
+    mem.write_bytes(prestat, &b)
+}
+
+/// `fd_prestat_dir_name(fd, path, path_len)`: the guest path of a preopen (not NUL-terminated).
+/// Errors: `EBADF`; `ENAMETOOLONG` the buffer is shorter than the name; `EFAULT`.
+pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let Kind::Dir { preopen: Some(name), .. } = &d.kind else {
+        return Err(Errno::Badf);
+    };
+    if (path_len as usize) < name.len() {
+        return Err(Errno::Nametoolong);
+    }
+    mem.write_bytes(path, name.as_bytes())
+}
+
+/// `fd_readdir(fd, buf, buf_len, cookie) -> bufused`: `.` (cookie 0), `..` (cookie 1), then the
+/// backend's entries. The last entry is cut at the end of a full buffer, as the spec says;
+/// `bufused == buf_len` tells the guest to call again from the last whole entry's cookie.
+/// Errors: `EBADF`; `ENOTDIR` not a directory; `ENOTCAPABLE` no `fd_readdir` right; `EINVAL`
+/// a bad cookie; `EFAULT`.
+pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32) -> Result<(), Errno> {
+    mem.check(bufused, 4)?;
+    mem.check(buf, buf_len)?;
+    let d = ctx.fds.get(fd)?;
+    let Kind::Dir { dir, .. } = &d.kind else {
+        return Err(Errno::Notdir);
+    };
+    d.require(rights::FD_READDIR)?;
+
+    let mut used = 0u32;
+    let mut full = false;
+    let mut emit = |mem: &mut GuestMemory<'_>, next: u64, ino: u64, filetype: FileType, name: &str| -> bool {
+        let mut header = [0u8; size::DIRENT as usize];
+        header[0..8].copy_from_slice(&next.to_le_bytes());
+        header[8..16].copy_from_slice(&ino.to_le_bytes());
+        header[16..20].copy_from_slice(&(name.len() as u32).to_le_bytes());
+        header[20] = filetype.raw();
+        for part in [&header[..], name.as_bytes()] {
+            let room = (buf_len - used) as usize;
+            let n = part.len().min(room);
+            if mem.write_bytes(buf + used, &part[..n]).is_err() {
+                full = true;
+                return false;
+            }
+            used += n as u32;
+            if n < part.len() {
+                full = true;
+                return false;
+            }
+        }
+        used < buf_len
+    };
+
+    if cookie == 0 || cookie == 1 {
+        let st = dir.stat()?;
+        if cookie == 0 && !emit(mem, 1, st.ino, FileType::Directory, ".") {
+            return mem.write_u32(bufused, used);
+        }
+        if !emit(mem, 2, st.ino, FileType::Directory, "..") {
+            return mem.write_u32(bufused, used);
+        }
+    }
+    let start = cookie.saturating_sub(2);
+    dir.read_dir(start, &mut |e: DirEntry| emit(mem, e.next.saturating_add(2), e.ino, e.filetype, &e.name))?;
+    let _ = full;
+    mem.write_u32(bufused, used)
+}
+
+/// `fd_renumber(fd, to)`: moves `fd` to `to`, closing what `to` was.
+/// Errors: `EBADF` either is not open.
+pub fn fd_renumber(ctx: &mut WasiCtx, fd: u32, to: u32) -> Result<(), Errno> {
+    ctx.fds.renumber(fd, to)
+}
+
+/// `fd_seek(fd, offset, whence) -> newoffset`. The offset is signed.
+/// Errors: `EBADF`; `EINVAL` bad whence or a negative result; `ESPIPE` a stream; `EBADF` a
+/// directory; `ENOTCAPABLE` no `fd_seek` right (`fd_tell` suffices for a zero `CUR` seek).
+pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u64, whence_: u32, newoffset: u32) -> Result<(), Errno> {
+    mem.check(newoffset, 8)?;
+    let d = ctx.fds.get_mut(fd)?;
+    let offset = offset as i64;
+    let whence_ = u8::try_from(whence_).map_err(|_| Errno::Inval)?;
+    let needed = if offset == 0 && whence_ == whence::CUR { rights::FD_TELL } else { rights::FD_SEEK };
+    let base = d.base;
+    let Kind::File { file, pos, .. } = &mut d.kind else {
+        return Err(match d.kind {
+            Kind::Dir { .. } => Errno::Badf,
+            _ => Errno::Spipe,
+        });
+    };
+    if base & needed != needed && base & rights::FD_SEEK == 0 {
+        return Err(Errno::Notcapable);
+    }
+    let origin: i64 = match whence_ {
+        whence::SET => 0,
+        whence::CUR => i64::try_from(*pos).map_err(|_| Errno::Overflow)?,
+        whence::END => i64::try_from(file.stat()?.size).map_err(|_| Errno::Overflow)?,
+        _ => return Err(Errno::Inval),
+    };
+    let new = origin.checked_add(offset).ok_or(Errno::Inval)?;
+    let new = u64::try_from(new).map_err(|_| Errno::Inval)?;
+    *pos = new;
+    mem.write_u64(newoffset, new)
+}
+
+/// `fd_tell(fd) -> offset`.
+/// Errors: `EBADF`; `ESPIPE` a stream; `EBADF` a directory; `ENOTCAPABLE` no `fd_tell` right.
+pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u32) -> Result<(), Errno> {
+    let d = ctx.fds.get(fd)?;
+    match &d.kind {
+        Kind::File { pos, .. } => {
+            d.require(rights::FD_TELL)?;
+            mem.write_u64(offset, *pos)
+        }
+        Kind::Dir { .. } => Err(Errno::Badf),
+        _ => Err(Errno::Spipe),
+    }
+}

@@ -1,0 +1,210 @@
+//! The 46 `wasi_snapshot_preview1` host calls, one file per family, and their linking.
+//!
+//! Each call is a plain function `fn name(ctx, mem, args…) -> Result<(), Errno>` in the file
+//! of its family (`fd_write` in [`fd`], `path_open` in [`path`], `poll_oneoff` in [`poll`], …).
+//! [`add_to_linker`] wraps each one as a synchronous Wasmtime host function that borrows the
+//! caller's exported `memory`, runs the call, emits a `tracing` event (target
+//! `hammertime::wasi`, level TRACE) with the arguments and the errno, and returns the errno.
+
+use wasmtime::{Caller, Extern, Linker};
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::memory::GuestMemory;
+
+pub mod args;
+pub mod clock;
+pub mod environ;
+pub mod fd;
+pub mod path;
+pub mod poll;
+pub mod proc;
+pub mod random;
+pub mod sched;
+pub mod sock;
+
+/// The import module name of WASI preview1.
+pub const MODULE: &str = "wasi_snapshot_preview1";
+
+/// The names of the 46 functions of `wasi_snapshot_preview1`, all defined by [`add_to_linker`].
+pub const FUNCTIONS: [&str; 46] = [
+    "args_get",
+    "args_sizes_get",
+    "environ_get",
+    "environ_sizes_get",
+    "clock_res_get",
+    "clock_time_get",
+    "fd_advise",
+    "fd_allocate",
+    "fd_close",
+    "fd_datasync",
+    "fd_fdstat_get",
+    "fd_fdstat_set_flags",
+    "fd_fdstat_set_rights",
+    "fd_filestat_get",
+    "fd_filestat_set_size",
+    "fd_filestat_set_times",
+    "fd_pread",
+    "fd_prestat_get",
+    "fd_prestat_dir_name",
+    "fd_pwrite",
+    "fd_read",
+    "fd_readdir",
+    "fd_renumber",
+    "fd_seek",
+    "fd_sync",
+    "fd_tell",
+    "fd_write",
+    "path_create_directory",
+    "path_filestat_get",
+    "path_filestat_set_times",
+    "path_link",
+    "path_open",
+    "path_readlink",
+    "path_remove_directory",
+    "path_rename",
+    "path_symlink",
+    "path_unlink_file",
+    "poll_oneoff",
+    "proc_exit",
+    "proc_raise",
+    "sched_yield",
+    "random_get",
+    "sock_accept",
+    "sock_recv",
+    "sock_send",
+    "sock_shutdown",
+];
+
+/// The errno as the `i32` a host function returns.
+fn ret(result: Result<(), Errno>) -> i32 {
+    match result {
+        Ok(()) => 0,
+        Err(e) => i32::from(e.raw()),
+    }
+}
+
+/// Runs `f` with the context and the caller's exported memory.
+///
+/// A module that calls a function needing memory without exporting one traps, as it does under
+/// wasmtime-wasi.
+fn with_memory<T: 'static>(
+    caller: &mut Caller<'_, T>,
+    get: &(impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static),
+    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Errno>,
+) -> wasmtime::Result<Result<(), Errno>> {
+    let memory = match caller.get_export("memory") {
+        Some(Extern::Memory(m)) => m,
+        _ => return Err(wasmtime::format_err!("hammertime: the module calls WASI but exports no memory named `memory`")),
+    };
+    let (bytes, data) = memory.data_and_store_mut(caller);
+    let mut mem = GuestMemory::new(bytes);
+    Ok(f(get(data), &mut mem))
+}
+
+/// Defines one host call: `call!(linker, get, family::name(mem; a: u32, b: u64))` for a call
+/// that uses guest memory, `call!(linker, get, family::name(a: u32))` for one that does not.
+macro_rules! call {
+    ($linker:ident, $get:ident, $family:ident :: $name:ident (mem; $($arg:ident : $ty:ty),*)) => {
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
+                let result = with_memory(&mut caller, &$get, |ctx, mem| $family::$name(ctx, mem, $($arg),*))?;
+                tracing::trace!(target: "hammertime::wasi", call = stringify!($name), $($arg,)* errno = errno_name(&result));
+                Ok(ret(result))
+            },
+        )?;
+    };
+    ($linker:ident, $get:ident, $family:ident :: $name:ident ($($arg:ident : $ty:ty),*)) => {
+        $linker.func_wrap(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
+                let result = $family::$name($get(caller.data_mut()), $($arg),*);
+                tracing::trace!(target: "hammertime::wasi", call = stringify!($name), $($arg,)* errno = errno_name(&result));
+                Ok(ret(result))
+            },
+        )?;
+    };
+}
+
+fn errno_name(result: &Result<(), Errno>) -> &'static str {
+    match result {
+        Ok(()) => "success",
+        Err(e) => e.name(),
+    }
+}
+
+/// Defines all 46 `wasi_snapshot_preview1` functions in `linker`, as synchronous host functions
+/// that find the [`WasiCtx`] in the store's data through `get`.
+///
+/// No async runtime is involved: each call runs on the thread that runs the guest.
+///
+/// ```
+/// use hammertime::WasiCtx;
+/// struct State { wasi: WasiCtx }
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = wasmtime::Linker::<State>::new(&engine);
+/// hammertime::add_to_linker(&mut linker, |s: &mut State| &mut s.wasi)?;
+/// # Ok::<(), wasmtime::Error>(())
+/// ```
+///
+/// Errors: Wasmtime's, when a function of the same name is already defined and shadowing is
+/// off.
+pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<()> {
+    call!(linker, get, args::args_get(mem; argv: u32, argv_buf: u32));
+    call!(linker, get, args::args_sizes_get(mem; argc: u32, argv_buf_size: u32));
+    call!(linker, get, environ::environ_get(mem; environ: u32, environ_buf: u32));
+    call!(linker, get, environ::environ_sizes_get(mem; count: u32, buf_size: u32));
+    call!(linker, get, clock::clock_res_get(mem; id: u32, resolution: u32));
+    call!(linker, get, clock::clock_time_get(mem; id: u32, precision: u64, time: u32));
+    call!(linker, get, fd::fd_advise(fd: u32, offset: u64, len: u64, advice: u32));
+    call!(linker, get, fd::fd_allocate(fd: u32, offset: u64, len: u64));
+    call!(linker, get, fd::fd_close(fd: u32));
+    call!(linker, get, fd::fd_datasync(fd: u32));
+    call!(linker, get, fd::fd_fdstat_get(mem; fd: u32, stat: u32));
+    call!(linker, get, fd::fd_fdstat_set_flags(fd: u32, flags: u32));
+    call!(linker, get, fd::fd_fdstat_set_rights(fd: u32, base: u64, inheriting: u64));
+    call!(linker, get, fd::fd_filestat_get(mem; fd: u32, stat: u32));
+    call!(linker, get, fd::fd_filestat_set_size(fd: u32, size: u64));
+    call!(linker, get, fd::fd_filestat_set_times(fd: u32, atim: u64, mtim: u64, fst_flags: u32));
+    call!(linker, get, fd::fd_pread(mem; fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32));
+    call!(linker, get, fd::fd_prestat_get(mem; fd: u32, prestat: u32));
+    call!(linker, get, fd::fd_prestat_dir_name(mem; fd: u32, path: u32, path_len: u32));
+    call!(linker, get, fd::fd_pwrite(mem; fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32));
+    call!(linker, get, fd::fd_read(mem; fd: u32, iovs: u32, iovs_len: u32, nread: u32));
+    call!(linker, get, fd::fd_readdir(mem; fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32));
+    call!(linker, get, fd::fd_renumber(fd: u32, to: u32));
+    call!(linker, get, fd::fd_seek(mem; fd: u32, offset: u64, whence: u32, newoffset: u32));
+    call!(linker, get, fd::fd_sync(fd: u32));
+    call!(linker, get, fd::fd_tell(mem; fd: u32, offset: u32));
+    call!(linker, get, fd::fd_write(mem; fd: u32, iovs: u32, iovs_len: u32, nwritten: u32));
+    call!(linker, get, path::path_create_directory(mem; fd: u32, path: u32, path_len: u32));
+    call!(linker, get, path::path_filestat_get(mem; fd: u32, flags: u32, path: u32, path_len: u32, stat: u32));
+    call!(linker, get, path::path_filestat_set_times(mem; fd: u32, flags: u32, path: u32, path_len: u32, atim: u64, mtim: u64, fst_flags: u32));
+    call!(linker, get, path::path_link(mem; old_fd: u32, old_flags: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32));
+    call!(linker, get, path::path_open(mem; fd: u32, dirflags: u32, path: u32, path_len: u32, oflags: u32, base: u64, inheriting: u64, fdflags: u32, opened: u32));
+    call!(linker, get, path::path_readlink(mem; fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, bufused: u32));
+    call!(linker, get, path::path_remove_directory(mem; fd: u32, path: u32, path_len: u32));
+    call!(linker, get, path::path_rename(mem; fd: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32));
+    call!(linker, get, path::path_symlink(mem; old_path: u32, old_path_len: u32, fd: u32, new_path: u32, new_path_len: u32));
+    call!(linker, get, path::path_unlink_file(mem; fd: u32, path: u32, path_len: u32));
+    call!(linker, get, poll::poll_oneoff(mem; subs: u32, events: u32, nsubscriptions: u32, nevents: u32));
+    call!(linker, get, proc::proc_raise(sig: u32));
+    call!(linker, get, sched::sched_yield());
+    call!(linker, get, random::random_get(mem; buf: u32, buf_len: u32));
+    call!(linker, get, sock::sock_accept(mem; fd: u32, flags: u32, opened: u32));
+    call!(linker, get, sock::sock_recv(mem; fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32));
+    call!(linker, get, sock::sock_send(mem; fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32));
+    call!(linker, get, sock::sock_shutdown(fd: u32, how: u32));
+
+    linker.func_wrap(MODULE, "proc_exit", |code: u32| -> wasmtime::Result<()> {
+        tracing::trace!(target: "hammertime::wasi", call = "proc_exit", code);
+        Err(proc::proc_exit(code))
+    })?;
+    Ok(())
+}

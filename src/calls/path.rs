@@ -1,0 +1,202 @@
+//! The `path_*` calls: operations on paths relative to a directory descriptor.
+//!
+//! Each call checks its directory descriptor (`EBADF` not open, `ENOTDIR` not a directory,
+//! `ENOTCAPABLE` the right is missing), reads the path (`EFAULT` outside memory, `EILSEQ` not
+//! UTF-8) and hands it to the one resolver in [`crate::vfs::resolve`], which keeps it inside the
+//! directory and gives it Linux's semantics.
+
+use std::sync::Arc;
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::memory::GuestMemory;
+use crate::abi::types::{fdflags, lookupflags, oflags, rights};
+use crate::calls::fd::{set_times_args, write_filestat};
+use crate::fdtable::{Descriptor, Kind};
+use crate::vfs::{Dir, Node, OpenOptions, resolve};
+
+/// The directory behind `fd`, if it holds `right`.
+fn dir_of(ctx: &WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, &Descriptor), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let Kind::Dir { dir, .. } = &d.kind else {
+        return Err(Errno::Notdir);
+    };
+    d.require(right)?;
+    Ok((dir.clone(), d))
+}
+
+fn follow(flags: u32) -> Result<bool, Errno> {
+    if flags & !lookupflags::SYMLINK_FOLLOW != 0 {
+        return Err(Errno::Inval);
+    }
+    Ok(flags & lookupflags::SYMLINK_FOLLOW != 0)
+}
+
+/// `path_create_directory(fd, path)`. Errors: see the module docs and [`resolve::mkdir`].
+pub fn path_create_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
+    resolve::mkdir(&dir, mem.str(path, path_len)?)
+}
+
+/// `path_filestat_get(fd, flags, path) -> filestat`. Errors: `EINVAL` unknown lookup flags;
+/// see the module docs and [`resolve::stat`].
+pub fn path_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, flags: u32, path: u32, path_len: u32, stat: u32) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_GET)?;
+    let st = resolve::stat(&dir, mem.str(path, path_len)?, follow(flags)?)?;
+    write_filestat(mem, stat, &st)
+}
+
+/// `path_filestat_set_times(fd, flags, path, atim, mtim, fst_flags)`. Errors: `EINVAL` bad
+/// flags; see the module docs and [`resolve::set_times`].
+#[allow(clippy::too_many_arguments)]
+pub fn path_filestat_set_times(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    atim: u64,
+    mtim: u64,
+    fst_flags: u32,
+) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
+    let (a, m) = set_times_args(atim, mtim, fst_flags)?;
+    resolve::set_times(&dir, mem.str(path, path_len)?, follow(flags)?, a, m)
+}
+
+/// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`. Errors: see the module docs and
+/// [`resolve::link`].
+#[allow(clippy::too_many_arguments)]
+pub fn path_link(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    old_fd: u32,
+    old_flags: u32,
+    old_path: u32,
+    old_path_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_path_len: u32,
+) -> Result<(), Errno> {
+    let (old_dir, _) = dir_of(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
+    let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_LINK_TARGET)?;
+    let old = mem.str(old_path, old_path_len)?;
+    let new = mem.str(new_path, new_path_len)?;
+    resolve::link(&old_dir, old, follow(old_flags)?, &new_dir, new)
+}
+
+/// Rights that need a descriptor opened for writing.
+const WRITE_RIGHTS: u64 = rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE;
+
+/// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
+///
+/// The new descriptor's rights are those requested that `fd` may hand on (its inheriting
+/// rights), restricted to what makes sense for what was opened. The file is opened for reading
+/// when `fd_read` or `fd_readdir` is requested and for writing when `fd_write`,
+/// `fd_allocate` or `fd_filestat_set_size` is; asking to write through a directory whose
+/// inheriting rights exclude writing answers `ENOTCAPABLE` (on a read-only mount: `EROFS`).
+///
+/// Errors: `EINVAL` unknown flags; `ENOTCAPABLE` missing `path_open` (or `path_create_file`
+/// with `CREAT`, `path_filestat_set_size` with `TRUNC`); `EMFILE`; see [`resolve::open`].
+#[allow(clippy::too_many_arguments)]
+pub fn path_open(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    dirflags: u32,
+    path: u32,
+    path_len: u32,
+    oflags_: u32,
+    base: u64,
+    inheriting: u64,
+    fdflags_: u32,
+    opened: u32,
+) -> Result<(), Errno> {
+    mem.check(opened, 4)?;
+    let (dir, parent) = dir_of(ctx, fd, rights::PATH_OPEN)?;
+    let oflags_ = u16::try_from(oflags_).map_err(|_| Errno::Inval)?;
+    let fdflags_ = u16::try_from(fdflags_).map_err(|_| Errno::Inval)?;
+    if oflags_ & !oflags::ALL != 0 || fdflags_ & !fdflags::ALL != 0 {
+        return Err(Errno::Inval);
+    }
+    if oflags_ & oflags::CREAT != 0 {
+        parent.require(rights::PATH_CREATE_FILE)?;
+    }
+    if oflags_ & oflags::TRUNC != 0 {
+        parent.require(rights::PATH_FILESTAT_SET_SIZE)?;
+    }
+    let parent_inheriting = parent.inheriting;
+    let read_only_mount = matches!(parent.kind, Kind::Dir { read_only: true, .. });
+    let write = base & WRITE_RIGHTS != 0 || fdflags_ & fdflags::APPEND != 0 && base & rights::FD_WRITE != 0;
+    if write && parent_inheriting & rights::FD_WRITE == 0 && !read_only_mount {
+        return Err(Errno::Notcapable);
+    }
+    let options = OpenOptions {
+        read: base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write,
+        write,
+        create: oflags_ & oflags::CREAT != 0,
+        exclusive: oflags_ & oflags::EXCL != 0,
+        truncate: oflags_ & oflags::TRUNC != 0,
+        directory: oflags_ & oflags::DIRECTORY != 0,
+    };
+    let node = resolve::open(&dir, mem.str(path, path_len)?, follow(dirflags)?, options)?;
+    let (kind, mask) = match node {
+        Node::Dir(d) => (Kind::Dir { dir: d, preopen: None, read_only: read_only_mount }, rights::DIRECTORY),
+        Node::File(f) => {
+            let filetype = f.stat()?.filetype;
+            (Kind::File { file: f, pos: 0, filetype }, rights::FILE)
+        }
+    };
+    let mut new_base = base & parent_inheriting & mask;
+    if !write {
+        new_base &= !WRITE_RIGHTS;
+    }
+    let d = Descriptor { kind, base: new_base, inheriting: inheriting & parent_inheriting, flags: fdflags_ };
+    let new_fd = ctx.fds.insert(d)?;
+    mem.write_u32(opened, new_fd)
+}
+
+/// `path_readlink(fd, path, buf, buf_len) -> bufused`: the link's content, cut to the buffer.
+/// Errors: see the module docs and [`resolve::readlink`].
+pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, bufused: u32) -> Result<(), Errno> {
+    mem.check(bufused, 4)?;
+    mem.check(buf, buf_len)?;
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_READLINK)?;
+    let target = resolve::readlink(&dir, mem.str(path, path_len)?)?;
+    let bytes = target.as_bytes();
+    let n = bytes.len().min(buf_len as usize);
+    mem.write_bytes(buf, &bytes[..n])?;
+    mem.write_u32(bufused, n as u32)
+}
+
+/// `path_remove_directory(fd, path)`. Errors: see the module docs and [`resolve::rmdir`].
+pub fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
+    resolve::rmdir(&dir, mem.str(path, path_len)?)
+}
+
+/// `path_rename(fd, old_path, new_fd, new_path)`. Errors: see the module docs and
+/// [`resolve::rename`].
+pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32) -> Result<(), Errno> {
+    let (old_dir, _) = dir_of(ctx, fd, rights::PATH_RENAME_SOURCE)?;
+    let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
+    let old = mem.str(old_path, old_path_len)?;
+    let new = mem.str(new_path, new_path_len)?;
+    resolve::rename(&old_dir, old, &new_dir, new)
+}
+
+/// `path_symlink(old_path, fd, new_path)`: creates `new_path` pointing at `old_path`.
+/// Errors: see the module docs and [`resolve::symlink`].
+pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, old_path: u32, old_path_len: u32, fd: u32, new_path: u32, new_path_len: u32) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_SYMLINK)?;
+    let target = mem.str(old_path, old_path_len)?;
+    let new = mem.str(new_path, new_path_len)?;
+    resolve::symlink(target, &dir, new)
+}
+
+/// `path_unlink_file(fd, path)`. Errors: see the module docs and [`resolve::unlink`].
+pub fn path_unlink_file(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, rights::PATH_UNLINK_FILE)?;
+    resolve::unlink(&dir, mem.str(path, path_len)?)
+}

@@ -1,0 +1,214 @@
+//! `poll_oneoff`: waiting for clocks and descriptors.
+//!
+//! Regular files, directories-as-files and the context's stdio streams are always ready (as
+//! `poll(2)` reports regular files; a Rust `Read`/`Write` cannot be asked whether it would
+//! block): a read subscription reports the bytes left before the end of a file (for a stream,
+//! 0 bytes, meaning "unknown"), a write subscription 0. Sockets are polled for real with
+//! `poll(2)`. Clock subscriptions, relative or absolute (`ABSTIME`), fire when their deadline
+//! has passed; when nothing is ready, the call sleeps until the earliest deadline (or until a
+//! socket becomes ready). Errors of one subscription (bad descriptor, missing right, unknown
+//! clock) are reported in its event, not as the call's errno.
+
+use std::os::fd::AsFd;
+use std::time::Duration;
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::memory::GuestMemory;
+use crate::abi::types::{clockid, eventrwflags, eventtype, rights, size, subclockflags};
+use crate::calls::clock;
+use crate::fdtable::Kind;
+
+/// One decoded subscription.
+enum Sub {
+    /// A clock: the remaining nanoseconds until it fires (0 = already), or its error.
+    Clock(Result<u64, Errno>),
+    /// A descriptor: ready now with `nbytes`, or a socket to poll, or an error.
+    Fd(FdState),
+}
+
+enum FdState {
+    Ready(u64),
+    Socket { fd: u32, read: bool },
+    Error(Errno),
+}
+
+struct Event {
+    userdata: u64,
+    error: Errno,
+    kind: u8,
+    nbytes: u64,
+    flags: u16,
+}
+
+/// `poll_oneoff(in, out, nsubscriptions) -> nevents`.
+/// Errors: `EINVAL` zero subscriptions or an unknown subscription type; `EFAULT`.
+pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: u32, nsubscriptions: u32, nevents: u32) -> Result<(), Errno> {
+    if nsubscriptions == 0 {
+        return Err(Errno::Inval);
+    }
+    mem.check(nevents, 4)?;
+    let in_len = nsubscriptions.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?;
+    let out_len = nsubscriptions.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
+    mem.check(subs, in_len)?;
+    mem.check(events, out_len)?;
+
+    let mut decoded = Vec::with_capacity(nsubscriptions as usize);
+    for i in 0..nsubscriptions {
+        let at = subs + i * size::SUBSCRIPTION;
+        let userdata = mem.read_u64(at)?;
+        let tag = mem.read_u8(at + 8)?;
+        let sub = match tag {
+            eventtype::CLOCK => {
+                let id = mem.read_u32(at + 16)?;
+                let timeout = mem.read_u64(at + 24)?;
+                let flags = mem.read_u16(at + 40)?;
+                Sub::Clock(clock_remaining(ctx, id, timeout, flags))
+            }
+            eventtype::FD_READ | eventtype::FD_WRITE => {
+                let fd = mem.read_u32(at + 16)?;
+                Sub::Fd(fd_state(ctx, fd, tag == eventtype::FD_READ))
+            }
+            _ => return Err(Errno::Inval),
+        };
+        decoded.push((userdata, tag, sub));
+    }
+
+    let mut ready = collect_ready(ctx, &decoded, 0)?;
+    if ready.is_empty() {
+        let wait = decoded
+            .iter()
+            .filter_map(|(_, _, s)| match s {
+                Sub::Clock(Ok(ns)) => Some(*ns),
+                _ => None,
+            })
+            .min();
+        let has_sockets = decoded.iter().any(|(_, _, s)| matches!(s, Sub::Fd(FdState::Socket { .. })));
+        if has_sockets {
+            ready = wait_sockets(ctx, &decoded, wait)?;
+        } else if let Some(ns) = wait {
+            std::thread::sleep(Duration::from_nanos(ns));
+            ready = collect_ready(ctx, &decoded, ns)?;
+        }
+    }
+
+    for (i, e) in (0u32..).zip(&ready) {
+        let mut b = [0u8; size::EVENT as usize];
+        b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
+        b[8..10].copy_from_slice(&e.error.raw().to_le_bytes());
+        b[10] = e.kind;
+        b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
+        b[24..26].copy_from_slice(&e.flags.to_le_bytes());
+        mem.write_bytes(events + i * size::EVENT, &b)?;
+    }
+    mem.write_u32(nevents, ready.len() as u32)
+}
+
+/// Nanoseconds until a clock subscription fires.
+fn clock_remaining(ctx: &WasiCtx, id: u32, timeout: u64, flags: u16) -> Result<u64, Errno> {
+    if flags & !subclockflags::ABSTIME != 0 {
+        return Err(Errno::Inval);
+    }
+    let now = match id {
+        clockid::REALTIME | clockid::MONOTONIC => clock::now(ctx, id)?,
+        clockid::PROCESS_CPUTIME_ID | clockid::THREAD_CPUTIME_ID => return Err(Errno::Notsup),
+        _ => return Err(Errno::Inval),
+    };
+    if flags & subclockflags::ABSTIME != 0 { Ok(timeout.saturating_sub(now)) } else { Ok(timeout) }
+}
+
+fn fd_state(ctx: &WasiCtx, fd: u32, read: bool) -> FdState {
+    let d = match ctx.fds.get(fd) {
+        Ok(d) => d,
+        Err(e) => return FdState::Error(e),
+    };
+    if d.require(rights::POLL_FD_READWRITE).is_err() {
+        return FdState::Error(Errno::Notcapable);
+    }
+    match &d.kind {
+        Kind::File { file, pos, .. } => {
+            if read {
+                match file.stat() {
+                    Ok(st) => FdState::Ready(st.size.saturating_sub(*pos)),
+                    Err(e) => FdState::Error(e),
+                }
+            } else {
+                FdState::Ready(0)
+            }
+        }
+        Kind::Reader { .. } if read => FdState::Ready(0),
+        Kind::Writer { .. } if !read => FdState::Ready(0),
+        Kind::Reader { .. } | Kind::Writer { .. } => FdState::Error(Errno::Badf),
+        Kind::Dir { .. } => FdState::Error(Errno::Badf),
+        Kind::Stream(_) | Kind::Listener(_) => FdState::Socket { fd, read },
+    }
+}
+
+/// The events ready after `elapsed` nanoseconds of waiting.
+fn collect_ready(_ctx: &WasiCtx, subs: &[(u64, u8, Sub)], elapsed: u64) -> Result<Vec<Event>, Errno> {
+    let mut out = Vec::new();
+    for (userdata, tag, sub) in subs {
+        let event = match sub {
+            Sub::Clock(Ok(ns)) if *ns <= elapsed => Some((Errno::Success, 0)),
+            Sub::Clock(Ok(_)) => None,
+            Sub::Clock(Err(e)) => Some((*e, 0)),
+            Sub::Fd(FdState::Ready(n)) => Some((Errno::Success, *n)),
+            Sub::Fd(FdState::Error(e)) => Some((*e, 0)),
+            Sub::Fd(FdState::Socket { .. }) => None,
+        };
+        if let Some((error, nbytes)) = event {
+            out.push(Event { userdata: *userdata, error, kind: *tag, nbytes, flags: 0 });
+        }
+    }
+    Ok(out)
+}
+
+/// Polls the sockets among the subscriptions for up to `wait` nanoseconds (forever if `None`).
+fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], wait: Option<u64>) -> Result<Vec<Event>, Errno> {
+    use rustix::event::{PollFd, PollFlags, poll};
+    let mut fds = Vec::new();
+    let mut which = Vec::new();
+    for (i, (_, _, sub)) in subs.iter().enumerate() {
+        if let Sub::Fd(FdState::Socket { fd, read }) = sub {
+            let flags = if *read { PollFlags::IN } else { PollFlags::OUT };
+            let borrowed = match &ctx.fds.get(*fd)?.kind {
+                Kind::Stream(s) => s.as_fd(),
+                Kind::Listener(l) => l.as_fd(),
+                _ => continue,
+            };
+            fds.push(PollFd::from_borrowed_fd(borrowed, flags));
+            which.push(i);
+        }
+    }
+    let timeout = wait.map(|ns| {
+        let d = Duration::from_nanos(ns);
+        rustix::event::Timespec {
+            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(d.subsec_nanos()),
+        }
+    });
+    let start = std::time::Instant::now();
+    loop {
+        match poll(&mut fds, timeout.as_ref()) {
+            Ok(_) => break,
+            Err(rustix::io::Errno::INTR) => continue,
+            Err(e) => return Err(Errno::from(e)),
+        }
+    }
+    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
+    let sockets_ready = fds.iter().any(|f| !f.revents().is_empty());
+    // A poll that ended without a ready socket ran to the earliest deadline.
+    let elapsed = if sockets_ready { elapsed } else { elapsed.max(wait.unwrap_or(0)) };
+    let mut out = collect_ready(ctx, subs, elapsed)?;
+    for (pfd, i) in fds.iter().zip(which) {
+        let rev = pfd.revents();
+        if rev.is_empty() {
+            continue;
+        }
+        let (userdata, tag, _) = &subs[i];
+        let hangup = rev.intersects(PollFlags::HUP | PollFlags::ERR);
+        let flags = if hangup { eventrwflags::FD_READWRITE_HANGUP } else { 0 };
+        out.push(Event { userdata: *userdata, error: Errno::Success, kind: *tag, nbytes: 0, flags });
+    }
+    Ok(out)
+}

@@ -1,0 +1,19 @@
+//! `proc_exit`, `proc_raise`.
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::abi::types::signal;
+use crate::exit::I32Exit;
+
+/// `proc_exit(code)`: ends the guest; the error carries the code as an [`I32Exit`]. WASI
+/// defines exit codes as `u32`; they are kept bit for bit in the `i32`.
+pub fn proc_exit(code: u32) -> wasmtime::Error {
+    wasmtime::Error::new(I32Exit(code as i32))
+}
+
+/// `proc_raise(sig)`: there are no signals to deliver, as on a POSIX system whose process has
+/// no handlers and may not be killed by its own request: an unknown signal number answers
+/// `EINVAL`, every valid one `ENOSYS` (nothing is raised, the guest goes on).
+pub fn proc_raise(_ctx: &mut WasiCtx, sig: u32) -> Result<(), Errno> {
+    if sig > u32::from(signal::MAX) { Err(Errno::Inval) } else { Err(Errno::Nosys) }
+}

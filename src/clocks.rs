@@ -1,0 +1,129 @@
+//! Clocks the guest reads: the wall clock ([`WallClock`]), the monotonic clock
+//! ([`MonotonicClock`]), and deterministic ones for tests ([`FixedClock`], [`ManualClock`]).
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Instant;
+
+pub use hammertime_vfs::{SystemClock, WallClock};
+
+/// A monotonic clock, in nanoseconds from an arbitrary fixed origin
+/// (`clock_time_get(monotonic)`).
+pub trait MonotonicClock: Send + Sync + 'static {
+    /// Nanoseconds since the clock's origin; never decreases.
+    fn now(&self) -> u64;
+
+    /// The clock's resolution in nanoseconds. Default: 1.
+    fn resolution(&self) -> u64 {
+        1
+    }
+}
+
+/// The host's monotonic clock ([`Instant`]), counted from when the clock was made.
+#[derive(Clone, Copy, Debug)]
+pub struct HostMonotonicClock {
+    origin: Instant,
+}
+
+impl HostMonotonicClock {
+    /// A monotonic clock whose origin is now.
+    pub fn new() -> Self {
+        HostMonotonicClock { origin: Instant::now() }
+    }
+}
+
+impl Default for HostMonotonicClock {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl MonotonicClock for HostMonotonicClock {
+    fn now(&self) -> u64 {
+        u64::try_from(self.origin.elapsed().as_nanos()).unwrap_or(u64::MAX)
+    }
+}
+
+/// A clock that always reads the same time; serves as both wall and monotonic clock.
+///
+/// ```
+/// use hammertime::clocks::{FixedClock, MonotonicClock, WallClock};
+/// let clock = FixedClock::new(1_700_000_000_000_000_000);
+/// assert_eq!(WallClock::now(&clock), 1_700_000_000_000_000_000);
+/// assert_eq!(MonotonicClock::now(&clock), 1_700_000_000_000_000_000);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FixedClock {
+    nanos: u64,
+}
+
+impl FixedClock {
+    /// A clock stopped at `nanos` nanoseconds (since the Unix epoch when used as wall clock).
+    pub fn new(nanos: u64) -> Self {
+        FixedClock { nanos }
+    }
+}
+
+impl WallClock for FixedClock {
+    fn now(&self) -> u64 {
+        self.nanos
+    }
+}
+
+impl MonotonicClock for FixedClock {
+    fn now(&self) -> u64 {
+        self.nanos
+    }
+}
+
+/// A clock that moves only when told to; clones share the time, so a test keeps one clone and
+/// hands another to the context. Serves as both wall and monotonic clock.
+///
+/// ```
+/// use hammertime::clocks::{ManualClock, MonotonicClock};
+/// let clock = ManualClock::new(10);
+/// let handle = clock.clone();
+/// handle.advance(std::time::Duration::from_nanos(5));
+/// assert_eq!(MonotonicClock::now(&clock), 15);
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct ManualClock {
+    nanos: Arc<AtomicU64>,
+}
+
+impl ManualClock {
+    /// A clock reading `nanos`.
+    pub fn new(nanos: u64) -> Self {
+        ManualClock { nanos: Arc::new(AtomicU64::new(nanos)) }
+    }
+
+    /// Moves the clock forward (saturating at `u64::MAX`).
+    pub fn advance(&self, by: std::time::Duration) {
+        let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
+        let _ = self
+            .nanos
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(by)));
+    }
+
+    /// Sets the time. As a monotonic clock, never set it backwards.
+    pub fn set(&self, nanos: u64) {
+        self.nanos.store(nanos, Ordering::SeqCst);
+    }
+
+    /// The current reading.
+    pub fn get(&self) -> u64 {
+        self.nanos.load(Ordering::SeqCst)
+    }
+}
+
+impl WallClock for ManualClock {
+    fn now(&self) -> u64 {
+        self.get()
+    }
+}
+
+impl MonotonicClock for ManualClock {
+    fn now(&self) -> u64 {
+        self.get()
+    }
+}

@@ -1,0 +1,462 @@
+//! The per-guest context ([`WasiCtx`]) and its builder ([`WasiCtxBuilder`]).
+
+use std::io::{IsTerminal, Read, Write};
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use crate::abi::types::rights;
+use crate::clocks::{HostMonotonicClock, MonotonicClock, SystemClock, WallClock};
+use crate::fdtable::{Descriptor, FdTable, Kind};
+use crate::random::{OsRandom, RandomSource, SeededRandom};
+use crate::stdio::{Discard, EmptyInput, InputBuffer};
+use crate::vfs::{FileSystem, HostDir};
+
+/// Everything a guest sees of the outside world: arguments, environment, clocks, randomness and
+/// its descriptors (stdio, preopened directories and sockets).
+///
+/// Made with [`WasiCtx::builder`]; linked into a [`wasmtime::Linker`] with
+/// [`crate::add_to_linker`]. It is `Send`, so the store that holds it can move between threads.
+pub struct WasiCtx {
+    pub(crate) args: Vec<Vec<u8>>,
+    pub(crate) env: Vec<Vec<u8>>,
+    pub(crate) wall: Arc<dyn WallClock>,
+    pub(crate) mono: Arc<dyn MonotonicClock>,
+    pub(crate) random: Box<dyn RandomSource>,
+    pub(crate) fds: FdTable,
+}
+
+impl WasiCtx {
+    /// A builder for a context. Defaults: no arguments, no environment, empty stdin, stdout and
+    /// stderr discarded, the host's clocks, OS randomness, no preopens.
+    pub fn builder() -> WasiCtxBuilder {
+        WasiCtxBuilder::new()
+    }
+
+    /// The arguments the guest sees (`argv`).
+    pub fn args(&self) -> impl Iterator<Item = &str> {
+        self.args.iter().map(|a| std::str::from_utf8(strip_nul(a)).unwrap_or_default())
+    }
+
+    /// The environment the guest sees, as `KEY=VALUE` strings.
+    pub fn env(&self) -> impl Iterator<Item = &str> {
+        self.env.iter().map(|a| std::str::from_utf8(strip_nul(a)).unwrap_or_default())
+    }
+}
+
+fn strip_nul(s: &[u8]) -> &[u8] {
+    s.strip_suffix(&[0]).unwrap_or(s)
+}
+
+impl std::fmt::Debug for WasiCtx {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("WasiCtx")
+            .field("args", &self.args().collect::<Vec<_>>())
+            .field("env", &self.env().collect::<Vec<_>>())
+            .field("fds", &self.fds.fds().collect::<Vec<_>>())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Why [`WasiCtxBuilder::build`] refused a configuration.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum BuildError {
+    /// An argument or environment entry holds a NUL byte.
+    Nul(String),
+    /// An environment key is empty or holds `=`.
+    BadEnvKey(String),
+    /// A preopen's guest path is empty, holds a NUL, or is used twice.
+    BadPreopen(String),
+    /// A filesystem could not open its root, or a host directory could not be opened.
+    Open {
+        /// The guest path of the preopen.
+        guest_path: String,
+        /// What went wrong.
+        error: std::io::Error,
+    },
+    /// Too many descriptors.
+    TooManyDescriptors,
+}
+
+impl std::fmt::Display for BuildError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            BuildError::Nul(s) => write!(f, "argument or environment entry holds a NUL byte: {s:?}"),
+            BuildError::BadEnvKey(k) => write!(f, "environment key is empty or holds '=': {k:?}"),
+            BuildError::BadPreopen(p) => write!(f, "preopen guest path is empty, holds NUL or is used twice: {p:?}"),
+            BuildError::Open { guest_path, error } => write!(f, "cannot open preopen {guest_path:?}: {error}"),
+            BuildError::TooManyDescriptors => f.write_str("too many descriptors"),
+        }
+    }
+}
+
+impl std::error::Error for BuildError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BuildError::Open { error, .. } => Some(error),
+            _ => None,
+        }
+    }
+}
+
+enum Preopen {
+    Fs { guest_path: String, fs: Arc<dyn FileSystem> },
+    HostDir { guest_path: String, host_path: std::path::PathBuf, read_only: bool },
+    Socket(TcpListener),
+}
+
+/// Builds a [`WasiCtx`].
+///
+/// ```
+/// use hammertime::{WasiCtx, stdio::OutputBuffer, vfs::MemFs};
+/// let out = OutputBuffer::new();
+/// let ctx = WasiCtx::builder()
+///     .arg("prog")
+///     .env("HOME", "/")
+///     .stdin_bytes("input")
+///     .stdout(out.clone())
+///     .preopen("/", MemFs::new())
+///     .build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
+pub struct WasiCtxBuilder {
+    args: Vec<String>,
+    env: Vec<(String, String)>,
+    stdin: (Box<dyn Read + Send>, bool),
+    stdout: (Box<dyn Write + Send>, bool),
+    stderr: (Box<dyn Write + Send>, bool),
+    wall: Arc<dyn WallClock>,
+    mono: Arc<dyn MonotonicClock>,
+    random: Box<dyn RandomSource>,
+    preopens: Vec<Preopen>,
+}
+
+impl Default for WasiCtxBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl WasiCtxBuilder {
+    /// A builder with the defaults described at [`WasiCtx::builder`].
+    pub fn new() -> Self {
+        WasiCtxBuilder {
+            args: Vec::new(),
+            env: Vec::new(),
+            stdin: (Box::new(EmptyInput), false),
+            stdout: (Box::new(Discard), false),
+            stderr: (Box::new(Discard), false),
+            wall: Arc::new(SystemClock),
+            mono: Arc::new(HostMonotonicClock::new()),
+            random: Box::new(OsRandom),
+            preopens: Vec::new(),
+        }
+    }
+
+    /// Appends one argument. The first is the program name (`argv[0]`).
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Appends arguments.
+    pub fn args<I, S>(mut self, args: I) -> Self
+    where
+        I: IntoIterator<Item = S>,
+        S: Into<String>,
+    {
+        self.args.extend(args.into_iter().map(Into::into));
+        self
+    }
+
+    /// Appends the host process's own arguments (lossily converted to UTF-8).
+    pub fn inherit_args(mut self) -> Self {
+        self.args.extend(std::env::args_os().map(|a| a.to_string_lossy().into_owned()));
+        self
+    }
+
+    /// Sets one environment variable (a later value for the same key replaces it).
+    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        let key = key.into();
+        let value = value.into();
+        match self.env.iter_mut().find(|(k, _)| *k == key) {
+            Some(entry) => entry.1 = value,
+            None => self.env.push((key, value)),
+        }
+        self
+    }
+
+    /// Sets environment variables.
+    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    where
+        I: IntoIterator<Item = (K, V)>,
+        K: Into<String>,
+        V: Into<String>,
+    {
+        for (k, v) in vars {
+            self = self.env(k, v);
+        }
+        self
+    }
+
+    /// Sets every variable of the host process's environment (entries that are not UTF-8 are
+    /// skipped).
+    pub fn inherit_env(mut self) -> Self {
+        for (k, v) in std::env::vars_os() {
+            if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
+                self = self.env(k, v);
+            }
+        }
+        self
+    }
+
+    /// Reads the guest's stdin from `reader`. A read blocks the guest (and only the guest's
+    /// thread) until the reader answers.
+    pub fn stdin(mut self, reader: impl Read + Send + 'static) -> Self {
+        self.stdin = (Box::new(reader), false);
+        self
+    }
+
+    /// Gives the guest these bytes on stdin.
+    pub fn stdin_bytes(self, bytes: impl AsRef<[u8]>) -> Self {
+        self.stdin(InputBuffer::new(bytes))
+    }
+
+    /// Sends the guest's stdout to `writer`. Each `fd_write` is written and flushed before the
+    /// call returns; a failing writer makes the call fail with the matching errno.
+    pub fn stdout(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.stdout = (Box::new(writer), false);
+        self
+    }
+
+    /// Sends the guest's stderr to `writer` (as [`WasiCtxBuilder::stdout`]).
+    pub fn stderr(mut self, writer: impl Write + Send + 'static) -> Self {
+        self.stderr = (Box::new(writer), false);
+        self
+    }
+
+    /// Uses the host process's stdin.
+    pub fn inherit_stdin(mut self) -> Self {
+        let tty = std::io::stdin().is_terminal();
+        self.stdin = (Box::new(std::io::stdin()), tty);
+        self
+    }
+
+    /// Uses the host process's stdout.
+    pub fn inherit_stdout(mut self) -> Self {
+        let tty = std::io::stdout().is_terminal();
+        self.stdout = (Box::new(std::io::stdout()), tty);
+        self
+    }
+
+    /// Uses the host process's stderr.
+    pub fn inherit_stderr(mut self) -> Self {
+        let tty = std::io::stderr().is_terminal();
+        self.stderr = (Box::new(std::io::stderr()), tty);
+        self
+    }
+
+    /// Uses the host process's stdin, stdout and stderr.
+    pub fn inherit_stdio(self) -> Self {
+        self.inherit_stdin().inherit_stdout().inherit_stderr()
+    }
+
+    /// The clock behind `clock_time_get(realtime)`.
+    pub fn wall_clock(mut self, clock: impl WallClock) -> Self {
+        self.wall = Arc::new(clock);
+        self
+    }
+
+    /// The clock behind `clock_time_get(monotonic)` and `poll_oneoff` clock subscriptions.
+    pub fn monotonic_clock(mut self, clock: impl MonotonicClock) -> Self {
+        self.mono = Arc::new(clock);
+        self
+    }
+
+    /// The source of `random_get`.
+    pub fn random(mut self, source: impl RandomSource) -> Self {
+        self.random = Box::new(source);
+        self
+    }
+
+    /// A deterministic `random_get` seeded with `seed` ([`SeededRandom`]).
+    pub fn seeded_random(self, seed: u64) -> Self {
+        self.random(SeededRandom::new(seed))
+    }
+
+    /// Mounts `fs` at `guest_path` as a preopened directory. Preopens get descriptors 3, 4, … in
+    /// the order they are added. A read-only filesystem grants no write rights.
+    pub fn preopen(mut self, guest_path: impl Into<String>, fs: impl FileSystem) -> Self {
+        self.preopens.push(Preopen::Fs { guest_path: guest_path.into(), fs: Arc::new(fs) });
+        self
+    }
+
+    /// Mounts an already shared filesystem at `guest_path`.
+    pub fn preopen_shared(mut self, guest_path: impl Into<String>, fs: Arc<dyn FileSystem>) -> Self {
+        self.preopens.push(Preopen::Fs { guest_path: guest_path.into(), fs });
+        self
+    }
+
+    /// Mounts the host directory `host_path` at `guest_path`, sandboxed ([`HostDir`]). It is
+    /// opened by [`WasiCtxBuilder::build`].
+    pub fn preopen_dir(mut self, host_path: impl Into<std::path::PathBuf>, guest_path: impl Into<String>) -> Self {
+        self.preopens.push(Preopen::HostDir {
+            guest_path: guest_path.into(),
+            host_path: host_path.into(),
+            read_only: false,
+        });
+        self
+    }
+
+    /// Mounts the host directory `host_path` at `guest_path`, read-only.
+    pub fn preopen_dir_read_only(
+        mut self,
+        host_path: impl Into<std::path::PathBuf>,
+        guest_path: impl Into<String>,
+    ) -> Self {
+        self.preopens.push(Preopen::HostDir {
+            guest_path: guest_path.into(),
+            host_path: host_path.into(),
+            read_only: true,
+        });
+        self
+    }
+
+    /// Gives the guest a listening TCP socket as a preopened descriptor, for `sock_accept`.
+    pub fn preopen_socket(mut self, listener: TcpListener) -> Self {
+        self.preopens.push(Preopen::Socket(listener));
+        self
+    }
+
+    /// Checks the configuration, opens the preopens and makes the context.
+    pub fn build(self) -> Result<WasiCtx, BuildError> {
+        let mut args = Vec::with_capacity(self.args.len());
+        for a in self.args {
+            if a.contains('\0') {
+                return Err(BuildError::Nul(a));
+            }
+            let mut bytes = a.into_bytes();
+            bytes.push(0);
+            args.push(bytes);
+        }
+        let mut env = Vec::with_capacity(self.env.len());
+        for (k, v) in self.env {
+            if k.is_empty() || k.contains('=') {
+                return Err(BuildError::BadEnvKey(k));
+            }
+            if k.contains('\0') || v.contains('\0') {
+                return Err(BuildError::Nul(format!("{k}={v}")));
+            }
+            let mut bytes = format!("{k}={v}").into_bytes();
+            bytes.push(0);
+            env.push(bytes);
+        }
+
+        let mut fds = FdTable::default();
+        let streams: [Descriptor; 3] = [
+            stream(Kind::Reader { stream: self.stdin.0, tty: self.stdin.1 }, true, self.stdin.1),
+            stream(Kind::Writer { stream: self.stdout.0, tty: self.stdout.1 }, false, self.stdout.1),
+            stream(Kind::Writer { stream: self.stderr.0, tty: self.stderr.1 }, false, self.stderr.1),
+        ];
+        for d in streams {
+            fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
+        }
+
+        let mut names = std::collections::HashSet::new();
+        for p in self.preopens {
+            let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
+                Preopen::Socket(listener) => {
+                    let d = Descriptor {
+                        kind: Kind::Listener(listener),
+                        base: rights::SOCKET,
+                        inheriting: 0,
+                        flags: 0,
+                    };
+                    fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
+                    continue;
+                }
+                Preopen::Fs { guest_path, fs } => (guest_path, fs),
+                Preopen::HostDir { guest_path, host_path, read_only } => {
+                    let opened =
+                        if read_only { HostDir::open_read_only(&host_path) } else { HostDir::open(&host_path) };
+                    match opened {
+                        Ok(dir) => (guest_path, Arc::new(dir)),
+                        Err(error) => return Err(BuildError::Open { guest_path, error }),
+                    }
+                }
+            };
+            if guest_path.is_empty() || guest_path.contains('\0') || !names.insert(guest_path.clone()) {
+                return Err(BuildError::BadPreopen(guest_path));
+            }
+            let root = fs.root().map_err(|e| BuildError::Open {
+                guest_path: guest_path.clone(),
+                error: std::io::Error::other(e),
+            })?;
+            let read_only = fs.is_read_only();
+            let (base, inheriting) = if read_only {
+                (rights::DIRECTORY & !rights::MUTATING, rights::ALL & !rights::MUTATING)
+            } else {
+                (rights::DIRECTORY, rights::ALL)
+            };
+            let d = Descriptor { kind: Kind::Dir { dir: root, preopen: Some(guest_path), read_only }, base, inheriting, flags: 0 };
+            fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
+        }
+
+        Ok(WasiCtx { args, env, wall: self.wall, mono: self.mono, random: self.random, fds })
+    }
+}
+
+fn stream(kind: Kind, readable: bool, tty: bool) -> Descriptor {
+    Descriptor { kind, base: Descriptor::stream_rights(readable, tty), inheriting: 0, flags: 0 }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::vfs::MemFs;
+
+    #[test]
+    fn defaults_are_empty_and_stdio_is_open() {
+        let ctx = WasiCtx::builder().build().unwrap();
+        assert_eq!(ctx.args().count(), 0);
+        assert_eq!(ctx.env().count(), 0);
+        assert_eq!(ctx.fds.fds().collect::<Vec<_>>(), vec![0, 1, 2]);
+    }
+
+    #[test]
+    fn args_and_env_keep_order_and_replace_keys() {
+        let ctx = WasiCtx::builder()
+            .args(["a", "b"])
+            .arg("c")
+            .env("X", "1")
+            .envs([("Y", "2"), ("X", "3")])
+            .build()
+            .unwrap();
+        assert_eq!(ctx.args().collect::<Vec<_>>(), ["a", "b", "c"]);
+        assert_eq!(ctx.env().collect::<Vec<_>>(), ["X=3", "Y=2"]);
+    }
+
+    #[test]
+    fn bad_configuration_is_a_clear_error() {
+        assert!(matches!(WasiCtx::builder().arg("a\0b").build(), Err(BuildError::Nul(_))));
+        assert!(matches!(WasiCtx::builder().env("A=B", "c").build(), Err(BuildError::BadEnvKey(_))));
+        assert!(matches!(WasiCtx::builder().env("", "c").build(), Err(BuildError::BadEnvKey(_))));
+        let dup = WasiCtx::builder().preopen("/a", MemFs::new()).preopen("/a", MemFs::new()).build();
+        assert!(matches!(dup, Err(BuildError::BadPreopen(_))));
+        let missing = WasiCtx::builder().preopen_dir("/definitely/not/here", "/x").build();
+        match missing {
+            Err(e @ BuildError::Open { .. }) => assert!(e.to_string().contains("/x")),
+            other => panic!("expected an open error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn preopens_follow_stdio_in_order() {
+        let ctx = WasiCtx::builder().preopen("/", MemFs::new()).preopen("/tmp", MemFs::new()).build().unwrap();
+        assert_eq!(ctx.fds.fds().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
+        match &ctx.fds.get(4).unwrap().kind {
+            Kind::Dir { preopen, .. } => assert_eq!(preopen.as_deref(), Some("/tmp")),
+            _ => panic!("fd 4 is not a directory"),
+        }
+    }
+}

@@ -1,0 +1,69 @@
+//! Running modules: commands (`_start`) and reactors (`_initialize`).
+
+use wasmtime::{AsContextMut, Engine, Instance, Linker, Module, Store};
+
+use crate::{I32Exit, WasiCtx};
+
+/// Turns the outcome of running a guest export into an exit status: a normal return is 0, a
+/// `proc_exit(code)` is `code`, anything else (a trap, a host error) stays an error.
+///
+/// ```
+/// assert_eq!(hammertime::exit_status(Ok(())).unwrap(), 0);
+/// let exited = Err(wasmtime::Error::new(hammertime::I32Exit(7)));
+/// assert_eq!(hammertime::exit_status(exited).unwrap(), 7);
+/// ```
+pub fn exit_status(result: wasmtime::Result<()>) -> wasmtime::Result<i32> {
+    match result {
+        Ok(()) => Ok(0),
+        Err(e) => match e.downcast_ref::<I32Exit>() {
+            Some(exit) => Ok(exit.0),
+            None => Err(e),
+        },
+    }
+}
+
+/// Runs a WASI command module to completion on the calling thread and returns its exit status.
+///
+/// The module is instantiated in a new [`Store`] that owns `ctx`, with only the WASI imports
+/// defined; its `_start` export is called. A trap is returned as an error (its message and
+/// Wasmtime backtrace are in the error).
+///
+/// ```no_run
+/// use hammertime::{WasiCtx, stdio::OutputBuffer};
+/// let engine = wasmtime::Engine::default();
+/// let module = wasmtime::Module::from_file(&engine, "hello.wasm")?;
+/// let out = OutputBuffer::new();
+/// let code = hammertime::run(&engine, &module, WasiCtx::builder().stdout(out.clone()).build()?)?;
+/// println!("exit {code}: {}", out.to_string_lossy());
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
+pub fn run(engine: &Engine, module: &Module, ctx: WasiCtx) -> wasmtime::Result<i32> {
+    let mut linker = Linker::new(engine);
+    crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+    let mut store = Store::new(engine, ctx);
+    run_in(&mut store, &linker, module)
+}
+
+/// Instantiates a command module with `linker` in `store` and runs its `_start`, returning the
+/// exit status. Use it when the store holds more than the [`WasiCtx`] or the linker defines
+/// more than WASI.
+pub fn run_in<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, module: &Module) -> wasmtime::Result<i32> {
+    let instance = linker.instantiate(store.as_context_mut(), module)?;
+    let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;
+    exit_status(start.call(store.as_context_mut(), ()))
+}
+
+/// Instantiates a reactor module and calls its `_initialize` export if it has one; the
+/// returned instance's other exports can then be called any number of times.
+pub fn instantiate_reactor<T: 'static>(
+    store: &mut Store<T>,
+    linker: &Linker<T>,
+    module: &Module,
+) -> wasmtime::Result<Instance> {
+    let instance = linker.instantiate(store.as_context_mut(), module)?;
+    if let Some(init) = instance.get_func(store.as_context_mut(), "_initialize") {
+        let init = init.typed::<(), ()>(store.as_context_mut())?;
+        init.call(store.as_context_mut(), ())?;
+    }
+    Ok(instance)
+}

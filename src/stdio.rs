@@ -1,0 +1,189 @@
+//! Ready-made standard streams: [`OutputBuffer`] captures what the guest writes,
+//! [`InputBuffer`] feeds it bytes.
+
+use std::io::{self, Read, Write};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+/// A cloneable in-memory sink for stdout or stderr: hand one clone to the context, keep
+/// another, and read what the guest wrote after (or during) the run.
+///
+/// With [`OutputBuffer::with_limit`], writes past the limit fail with "storage full", which the
+/// guest sees as `ENOSPC` after the bytes that fit: nothing is dropped silently.
+///
+/// ```
+/// use std::io::Write;
+/// use hammertime::stdio::OutputBuffer;
+/// let out = OutputBuffer::new();
+/// let mut writer = out.clone();
+/// writer.write_all(b"hello").unwrap();
+/// assert_eq!(out.contents(), b"hello");
+/// assert_eq!(out.to_string_lossy(), "hello");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct OutputBuffer {
+    inner: Arc<Mutex<Vec<u8>>>,
+    limit: Option<usize>,
+}
+
+impl OutputBuffer {
+    /// An empty, unbounded buffer.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// An empty buffer that holds at most `limit` bytes.
+    pub fn with_limit(limit: usize) -> Self {
+        OutputBuffer { inner: Arc::default(), limit: Some(limit) }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Vec<u8>> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A copy of everything written so far.
+    pub fn contents(&self) -> Vec<u8> {
+        self.lock().clone()
+    }
+
+    /// Everything written so far as text (invalid UTF-8 replaced).
+    pub fn to_string_lossy(&self) -> String {
+        String::from_utf8_lossy(&self.lock()).into_owned()
+    }
+
+    /// Takes everything written so far, leaving the buffer empty.
+    pub fn take(&self) -> Vec<u8> {
+        std::mem::take(&mut *self.lock())
+    }
+
+    /// The number of bytes held.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether nothing has been written (or everything was taken).
+    pub fn is_empty(&self) -> bool {
+        self.lock().is_empty()
+    }
+}
+
+impl Write for OutputBuffer {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        let mut data = self.lock();
+        let room = match self.limit {
+            Some(limit) => limit.saturating_sub(data.len()),
+            None => buf.len(),
+        };
+        if room == 0 && !buf.is_empty() {
+            return Err(io::Error::from(io::ErrorKind::StorageFull));
+        }
+        let n = room.min(buf.len());
+        data.extend_from_slice(&buf[..n]);
+        Ok(n)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Bytes for the guest's stdin, read from the start; [`std::io::Read`] over an owned buffer.
+///
+/// ```
+/// use std::io::Read;
+/// let mut input = hammertime::stdio::InputBuffer::new("alice\nbob\n");
+/// let mut s = String::new();
+/// input.read_to_string(&mut s).unwrap();
+/// assert_eq!(s, "alice\nbob\n");
+/// ```
+#[derive(Clone, Debug, Default)]
+pub struct InputBuffer {
+    data: Arc<[u8]>,
+    pos: usize,
+}
+
+impl InputBuffer {
+    /// Input holding `data`.
+    pub fn new(data: impl AsRef<[u8]>) -> Self {
+        InputBuffer { data: Arc::from(data.as_ref()), pos: 0 }
+    }
+
+    /// Bytes not read yet.
+    pub fn remaining(&self) -> usize {
+        self.data.len().saturating_sub(self.pos)
+    }
+}
+
+impl Read for InputBuffer {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let rest = self.data.get(self.pos..).unwrap_or_default();
+        let n = rest.len().min(buf.len());
+        buf[..n].copy_from_slice(&rest[..n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+/// A reader with nothing in it: the default stdin.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct EmptyInput;
+
+impl Read for EmptyInput {
+    fn read(&mut self, _buf: &mut [u8]) -> io::Result<usize> {
+        Ok(0)
+    }
+}
+
+/// A writer that accepts and discards everything: the default stdout and stderr.
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Discard;
+
+impl Write for Discard {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn limit_answers_storage_full_after_what_fits() {
+        let out = OutputBuffer::with_limit(4);
+        let mut w = out.clone();
+        assert_eq!(w.write(b"abc").unwrap(), 3);
+        assert_eq!(w.write(b"def").unwrap(), 1);
+        assert_eq!(w.write(b"g").unwrap_err().kind(), io::ErrorKind::StorageFull);
+        assert_eq!(w.write(b"").unwrap(), 0);
+        assert_eq!(out.contents(), b"abcd");
+        assert_eq!(out.take(), b"abcd");
+        assert!(out.is_empty());
+    }
+
+    #[test]
+    fn clones_share_contents() {
+        let out = OutputBuffer::new();
+        let mut a = out.clone();
+        let mut b = out.clone();
+        a.write_all(b"1").unwrap();
+        b.write_all(b"2").unwrap();
+        assert_eq!(out.to_string_lossy(), "12");
+        assert_eq!(out.len(), 2);
+    }
+
+    #[test]
+    fn input_reads_in_pieces() {
+        let mut input = InputBuffer::new(b"abcdef".to_vec());
+        let mut buf = [0u8; 4];
+        assert_eq!(input.read(&mut buf).unwrap(), 4);
+        assert_eq!(&buf, b"abcd");
+        assert_eq!(input.remaining(), 2);
+        assert_eq!(input.read(&mut buf).unwrap(), 2);
+        assert_eq!(input.read(&mut buf).unwrap(), 0);
+        assert_eq!(EmptyInput.read(&mut buf).unwrap(), 0);
+    }
+}

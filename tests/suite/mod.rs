@@ -1,0 +1,396 @@
+//! The official wasi-testsuite, run against hammertime: discovery, one run per test and mode,
+//! the ratchet list, and the report. Shared by `tests/conformance.rs` (in-process) and
+//! `cli/tests/conformance_cli.rs` (through the `hammertime` binary).
+#![allow(dead_code)]
+
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use hammertime::stdio::OutputBuffer;
+use hammertime::vfs::{HostDir, MemFs};
+use hammertime::{WasiCtx, run_in};
+
+/// The time a test may take (the official runner's limit).
+pub const TIME_LIMIT: Duration = Duration::from_secs(5);
+
+/// One test of the suite and its specification.
+#[derive(Clone, Debug)]
+pub struct Spec {
+    /// `suite/name`, e.g. `rust/fd_readdir`.
+    pub id: String,
+    /// The suite folder's name (`assemblyscript`, `c`, `rust`).
+    pub suite: String,
+    pub wasm: PathBuf,
+    pub args: Vec<String>,
+    pub env: Vec<(String, String)>,
+    pub root: Option<PathBuf>,
+    pub exit_code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// How a test is run.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// In-process, root served by a `MemFs` seeded from the fixture.
+    MemFs,
+    /// In-process, root served by a `HostDir` on a temporary copy of the fixture.
+    HostDir,
+    /// The CLI with `--mem-dir ROOT::/`.
+    CliMemDir,
+    /// The CLI with `--dir COPY::/`.
+    CliDir,
+}
+
+impl Mode {
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::MemFs => "memfs",
+            Mode::HostDir => "hostdir",
+            Mode::CliMemDir => "cli-mem-dir",
+            Mode::CliDir => "cli-dir",
+        }
+    }
+}
+
+/// Where the suite is: `$HAMMERTIME_WASI_TESTSUITE`, else `../shared/wasi-testsuite` next to the
+/// workspace. `None` (with the reason) when it is missing.
+pub fn locate(workspace: &Path) -> Result<PathBuf, String> {
+    let path = match std::env::var_os("HAMMERTIME_WASI_TESTSUITE") {
+        Some(p) => PathBuf::from(p),
+        None => workspace.join("../shared/wasi-testsuite"),
+    };
+    if path.join("tests").is_dir() {
+        Ok(path)
+    } else {
+        Err(format!("wasi-testsuite not found at {} (set HAMMERTIME_WASI_TESTSUITE)", path.display()))
+    }
+}
+
+/// Every test of the suite, sorted by id.
+pub fn discover(suite_dir: &Path) -> Vec<Spec> {
+    let mut specs = Vec::new();
+    for suite in ["assemblyscript", "c", "rust"] {
+        let dir = suite_dir.join("tests").join(suite).join("testsuite/wasm32-wasip1");
+        let Ok(entries) = std::fs::read_dir(&dir) else { continue };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.extension().and_then(|e| e.to_str()) != Some("wasm") {
+                continue;
+            }
+            let name = path.file_stem().and_then(|s| s.to_str()).unwrap_or_default().to_owned();
+            let json = path.with_extension("json");
+            let v: serde_json::Value = match std::fs::read_to_string(&json) {
+                Ok(text) => serde_json::from_str(&text).unwrap_or(serde_json::Value::Null),
+                Err(_) => serde_json::Value::Null,
+            };
+            let args = v["args"]
+                .as_array()
+                .map(|a| a.iter().filter_map(|s| s.as_str().map(str::to_owned)).collect())
+                .unwrap_or_default();
+            let env = v["env"]
+                .as_object()
+                .map(|o| o.iter().map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned())).collect())
+                .unwrap_or_default();
+            specs.push(Spec {
+                id: format!("{suite}/{name}"),
+                suite: suite.to_owned(),
+                wasm: path.clone(),
+                args,
+                env,
+                root: v["root"].as_str().map(|r| dir.join(r)),
+                exit_code: v["exit_code"].as_i64().unwrap_or(0) as i32,
+                stdout: v["stdout"].as_str().unwrap_or_default().to_owned(),
+                stderr: v["stderr"].as_str().unwrap_or_default().to_owned(),
+            });
+        }
+    }
+    specs.sort_by(|a, b| a.id.cmp(&b.id));
+    specs
+}
+
+impl Spec {
+    /// The guest environment: the spec's, plus strict errno mode for the Rust tests.
+    pub fn guest_env(&self) -> Vec<(String, String)> {
+        let mut env = self.env.clone();
+        if self.suite == "rust" {
+            env.push(("ERRNO_MODE_UNIX".into(), "1".into()));
+        }
+        env
+    }
+
+    /// argv: the module's file name, then the spec's arguments.
+    pub fn argv(&self) -> Vec<String> {
+        let mut argv = vec![self.wasm.file_name().and_then(|n| n.to_str()).unwrap_or("test.wasm").to_owned()];
+        argv.extend(self.args.iter().cloned());
+        argv
+    }
+}
+
+/// Copies a directory tree (files, directories, symlinks) to `to`.
+pub fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let ty = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if ty.is_dir() {
+            copy_tree(&entry.path(), &dest)?;
+        } else if ty.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(entry.path())?, &dest)?;
+        } else {
+            std::fs::copy(entry.path(), &dest)?;
+            let mut perms = std::fs::metadata(&dest)?.permissions();
+            #[allow(clippy::permissions_set_readonly_false)]
+            perms.set_readonly(false);
+            std::fs::set_permissions(&dest, perms)?;
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every `*.cleanup` file or directory under `dir`.
+pub fn remove_cleanup(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else { return };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        let is_dir = entry.file_type().map(|t| t.is_dir()).unwrap_or(false);
+        if path.to_string_lossy().ends_with(".cleanup") {
+            let _ = if is_dir { std::fs::remove_dir_all(&path) } else { std::fs::remove_file(&path) };
+        } else if is_dir {
+            remove_cleanup(&path);
+        }
+    }
+}
+
+/// A fresh writable copy of the test's root, cleaned of `*.cleanup` entries.
+fn root_copy(spec: &Spec) -> Result<Option<tempfile::TempDir>, String> {
+    let Some(root) = &spec.root else { return Ok(None) };
+    let tmp = tempfile::tempdir().map_err(|e| format!("tempdir: {e}"))?;
+    copy_tree(root, tmp.path()).map_err(|e| format!("copying {}: {e}", root.display()))?;
+    remove_cleanup(tmp.path());
+    Ok(Some(tmp))
+}
+
+/// What one run produced.
+pub struct Outcome {
+    pub exit: Result<i32, String>,
+    pub stdout: Vec<u8>,
+    pub stderr: Vec<u8>,
+    pub elapsed: Duration,
+}
+
+impl Outcome {
+    /// `Ok` when the run matches the spec, else why not.
+    pub fn check(&self, spec: &Spec) -> Result<(), String> {
+        let tail = |b: &[u8]| {
+            let s = String::from_utf8_lossy(b);
+            let s = s.trim_end();
+            let start = s.len().saturating_sub(600);
+            let start = (start..s.len()).find(|&i| s.is_char_boundary(i)).unwrap_or(s.len());
+            s[start..].to_owned()
+        };
+        match &self.exit {
+            Err(e) => return Err(format!("{e}; stderr: {}", tail(&self.stderr))),
+            Ok(code) if *code != spec.exit_code => {
+                return Err(format!(
+                    "exit {code}, expected {}; stderr: {}; stdout: {}",
+                    spec.exit_code,
+                    tail(&self.stderr),
+                    tail(&self.stdout)
+                ));
+            }
+            Ok(_) => {}
+        }
+        if !self.stdout.starts_with(spec.stdout.as_bytes()) {
+            return Err(format!("stdout {:?} does not start with {:?}", tail(&self.stdout), spec.stdout));
+        }
+        if !self.stderr.starts_with(spec.stderr.as_bytes()) {
+            return Err(format!("stderr {:?} does not start with {:?}", tail(&self.stderr), spec.stderr));
+        }
+        Ok(())
+    }
+}
+
+/// An engine whose guests can be stopped at a time limit: epoch interruption, with a thread
+/// that ticks every 10 ms for the life of the process.
+pub fn engine() -> wasmtime::Engine {
+    let mut config = wasmtime::Config::new();
+    config.epoch_interruption(true);
+    let engine = wasmtime::Engine::new(&config).expect("engine");
+    let ticker = engine.clone();
+    std::thread::spawn(move || {
+        loop {
+            std::thread::sleep(Duration::from_millis(10));
+            ticker.increment_epoch();
+        }
+    });
+    engine
+}
+
+/// Runs one test in-process.
+pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec: &Spec, mode: Mode) -> Outcome {
+    let start = Instant::now();
+    let stdout = OutputBuffer::new();
+    let stderr = OutputBuffer::new();
+    let exit = (|| -> Result<i32, String> {
+        let copy = root_copy(spec)?;
+        let mut b = WasiCtx::builder().args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
+        if let Some(copy) = &copy {
+            b = match mode {
+                Mode::HostDir => b.preopen("/", HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?),
+                _ => b.preopen("/", MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?),
+            };
+        }
+        let ctx = b.build().map_err(|e| format!("build: {e}"))?;
+        let mut linker = wasmtime::Linker::new(engine);
+        hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).map_err(|e| e.to_string())?;
+        let mut store = wasmtime::Store::new(engine, ctx);
+        store.set_epoch_deadline((TIME_LIMIT.as_millis() / 10) as u64);
+        let result = run_in(&mut store, &linker, module).map_err(|e| format!("trap: {e:?}"));
+        drop(store);
+        if let Some(copy) = &copy {
+            remove_cleanup(copy.path());
+        }
+        result
+    })();
+    Outcome { exit, stdout: stdout.contents(), stderr: stderr.contents(), elapsed: start.elapsed() }
+}
+
+/// Runs one test through the `hammertime` binary, driven like wasmtime.
+pub fn run_cli(binary: &Path, spec: &Spec, mode: Mode) -> Outcome {
+    let start = Instant::now();
+    let copy = match root_copy(spec) {
+        Ok(c) => c,
+        Err(e) => return Outcome { exit: Err(e), stdout: vec![], stderr: vec![], elapsed: start.elapsed() },
+    };
+    let mut cmd = Command::new(binary);
+    cmd.arg("run");
+    for (k, v) in spec.guest_env() {
+        cmd.arg("--env").arg(format!("{k}={v}"));
+    }
+    if let Some(copy) = &copy {
+        let flag = if mode == Mode::CliDir { "--dir" } else { "--mem-dir" };
+        cmd.arg(flag).arg(format!("{}::/", copy.path().display()));
+    }
+    cmd.arg(&spec.wasm).args(&spec.args);
+    cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+    let exit;
+    let (mut out, mut err) = (Vec::new(), Vec::new());
+    match cmd.spawn() {
+        Err(e) => exit = Err(format!("spawn {}: {e}", binary.display())),
+        Ok(mut child) => {
+            use std::io::Read;
+            let mut so = child.stdout.take();
+            let mut se = child.stderr.take();
+            let t_out = std::thread::spawn(move || {
+                let mut v = Vec::new();
+                if let Some(s) = so.as_mut() {
+                    let _ = s.read_to_end(&mut v);
+                }
+                v
+            });
+            let t_err = std::thread::spawn(move || {
+                let mut v = Vec::new();
+                if let Some(s) = se.as_mut() {
+                    let _ = s.read_to_end(&mut v);
+                }
+                v
+            });
+            // Compilation happens in the child too: allow it on top of the guest's limit.
+            let deadline = Instant::now() + TIME_LIMIT + Duration::from_secs(25);
+            let status = loop {
+                match child.try_wait() {
+                    Ok(Some(status)) => break Ok(status),
+                    Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
+                    Ok(None) => {
+                        let _ = child.kill();
+                        let _ = child.wait();
+                        break Err("timed out".to_owned());
+                    }
+                    Err(e) => break Err(e.to_string()),
+                }
+            };
+            out = t_out.join().unwrap_or_default();
+            err = t_err.join().unwrap_or_default();
+            exit = status.and_then(|s| s.code().ok_or_else(|| format!("killed: {s}")));
+        }
+    }
+    if let Some(copy) = &copy {
+        remove_cleanup(copy.path());
+    }
+    Outcome { exit, stdout: out, stderr: err, elapsed: start.elapsed() }
+}
+
+/// The ratchet: the `mode id` lines of tests that must pass.
+pub fn read_expected(path: &Path) -> BTreeSet<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Runs `specs` in every mode with `run` on `workers` threads, prints a line per test and the
+/// closing count, and fails (returns `Err`) when a test on the expected list failed.
+pub fn run_all(
+    specs: &[Spec],
+    modes: &[Mode],
+    expected_path: &Path,
+    workers: usize,
+    run: impl Fn(&Spec, Mode) -> Outcome + Sync,
+) -> Result<(), String> {
+    let expected = read_expected(expected_path);
+    let jobs: Vec<(usize, Mode)> =
+        modes.iter().flat_map(|&m| (0..specs.len()).map(move |i| (i, m))).collect();
+    let next = Mutex::new(0usize);
+    let results = Mutex::new(Vec::new());
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let job = {
+                        let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
+                        let j = jobs.get(*n).copied();
+                        *n += 1;
+                        j
+                    };
+                    let Some((i, mode)) = job else { break };
+                    let spec = &specs[i];
+                    let outcome = run(spec, mode);
+                    let verdict = outcome.check(spec);
+                    let key = format!("{} {}", mode.name(), spec.id);
+                    println!(
+                        "{} {key} ({} ms){}",
+                        if verdict.is_ok() { "PASS" } else { "FAIL" },
+                        outcome.elapsed.as_millis(),
+                        verdict.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
+                    );
+                    results.lock().unwrap_or_else(|p| p.into_inner()).push((key, verdict.is_ok()));
+                }
+            });
+        }
+    });
+    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
+    let passed = results.iter().filter(|r| r.1).count();
+    let failed = results.len() - passed;
+    let regressions: Vec<&String> = results.iter().filter(|r| !r.1 && expected.contains(&r.0)).map(|r| &r.0).collect();
+    let newly: Vec<&String> = results.iter().filter(|r| r.1 && !expected.contains(&r.0)).map(|r| &r.0).collect();
+    for n in &newly {
+        println!("NEW PASS (add to {}): {n}", expected_path.display());
+    }
+    for r in &regressions {
+        println!("REGRESSION (listed as passing): {r}");
+    }
+    println!("conformance: {passed} passed, {failed} failed");
+    if regressions.is_empty() {
+        Ok(())
+    } else {
+        Err(format!("{} test(s) on the expected list failed", regressions.len()))
+    }
+}

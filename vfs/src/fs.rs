@@ -1,0 +1,353 @@
+//! The filesystem abstraction: [`FileSystem`], [`Dir`] and [`File`].
+//!
+//! # The contract in one paragraph
+//! A backend serves *single-component* operations on open directory handles, the way `openat(2)`,
+//! `mkdirat(2)`, `unlinkat(2)`… do with `O_NOFOLLOW`. It never sees a path: every `name` argument
+//! is one non-empty component that is not `.` or `..` and holds neither `/` nor NUL, and the
+//! backend must not follow a symbolic link when it names one (it answers [`Errno::Loop`] where a
+//! followed link would be needed, or acts on the link itself where POSIX does). Walking paths —
+//! `.`, `..`, symbolic links, trailing slashes, the sandbox boundary — is done once for every
+//! backend by [`crate::resolve`], so a backend cannot get it wrong and a guest cannot leave the
+//! mount through any backend.
+//!
+//! Each method lists the errnos it returns and its POSIX counterpart. A backend may return
+//! [`Errno::Notsup`] for optional operations (marked *optional*); a read-only backend returns
+//! [`Errno::Rofs`] for every change.
+
+use std::any::Any;
+use std::sync::Arc;
+
+use crate::Errno;
+
+/// The result type of every filesystem method.
+pub type Result<T, E = Errno> = std::result::Result<T, E>;
+
+/// A WASI file type (`filetype`), as reported by `stat` and `readdir`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
+#[repr(u8)]
+pub enum FileType {
+    /// The type is unknown or not one of the others.
+    #[default]
+    Unknown = 0,
+    /// A block device.
+    BlockDevice = 1,
+    /// A character device (a terminal, `/dev/null`…).
+    CharacterDevice = 2,
+    /// A directory.
+    Directory = 3,
+    /// A regular file.
+    RegularFile = 4,
+    /// A datagram socket.
+    SocketDgram = 5,
+    /// A stream socket.
+    SocketStream = 6,
+    /// A symbolic link.
+    SymbolicLink = 7,
+}
+
+impl FileType {
+    /// The WASI `filetype` number.
+    pub fn raw(self) -> u8 {
+        self as u8
+    }
+}
+
+/// File attributes, the WASI `filestat` (POSIX `struct stat`). Times are nanoseconds since the
+/// Unix epoch.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub struct Stat {
+    /// Device ID of the filesystem holding the file.
+    pub dev: u64,
+    /// File serial number, stable while the file exists.
+    pub ino: u64,
+    /// The file's type.
+    pub filetype: FileType,
+    /// Number of hard links to the file.
+    pub nlink: u64,
+    /// Size in bytes (for a symbolic link, the length of its target).
+    pub size: u64,
+    /// Last data access time.
+    pub atim: u64,
+    /// Last data modification time.
+    pub mtim: u64,
+    /// Last status change time.
+    pub ctim: u64,
+}
+
+/// How to change one timestamp in a `set_times` call (POSIX `utimensat` semantics).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SetTime {
+    /// Leave the timestamp as it is (`UTIME_OMIT`).
+    Omit,
+    /// Set it to the current time (`UTIME_NOW`).
+    Now,
+    /// Set it to this many nanoseconds since the Unix epoch.
+    At(u64),
+}
+
+/// One entry of a directory listing (`readdir`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct DirEntry {
+    /// The cookie that continues the listing after this entry.
+    pub next: u64,
+    /// The entry's file serial number.
+    pub ino: u64,
+    /// The entry's type (a symbolic link is reported as such, not followed).
+    pub filetype: FileType,
+    /// The entry's name: one path component.
+    pub name: String,
+}
+
+/// Flags of [`Dir::open_at`] (the `O_*` flags of `openat(2)` that a backend must honour).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct OpenOptions {
+    /// Open for reading (`O_RDONLY`/`O_RDWR`).
+    pub read: bool,
+    /// Open for writing (`O_WRONLY`/`O_RDWR`).
+    pub write: bool,
+    /// Create a regular file if `name` does not exist (`O_CREAT`).
+    pub create: bool,
+    /// With `create`: fail with [`Errno::Exist`] if `name` exists (`O_EXCL`).
+    pub exclusive: bool,
+    /// Truncate an existing regular file to size 0 (`O_TRUNC`).
+    pub truncate: bool,
+    /// Fail with [`Errno::Notdir`] unless `name` is a directory (`O_DIRECTORY`).
+    pub directory: bool,
+}
+
+/// What [`Dir::open_at`] opened.
+#[derive(Clone)]
+pub enum Node {
+    /// A directory handle.
+    Dir(Arc<dyn Dir>),
+    /// A file handle (regular file or other non-directory).
+    File(Arc<dyn File>),
+}
+
+impl std::fmt::Debug for Node {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Node::Dir(_) => f.write_str("Node::Dir(..)"),
+            Node::File(_) => f.write_str("Node::File(..)"),
+        }
+    }
+}
+
+/// A filesystem that can be mounted into a guest.
+///
+/// Implemented by [`crate::MemFs`], [`crate::HostDir`], [`crate::ReadOnly`] and
+/// [`crate::SimpleFs`]; implement it (and [`Dir`], [`File`]) to serve your own.
+pub trait FileSystem: Send + Sync + 'static {
+    /// Opens the filesystem's root directory. The handle is the sandbox of the mount: no path
+    /// resolved from it leaves it.
+    ///
+    /// Errors: whatever the backend cannot open its root with (for a host directory that was
+    /// removed: [`Errno::Noent`]).
+    fn root(&self) -> Result<Arc<dyn Dir>>;
+
+    /// Whether the filesystem refuses every change (it then answers [`Errno::Rofs`]); the
+    /// descriptor layer grants no write rights on a read-only mount. Default: `false`.
+    fn is_read_only(&self) -> bool {
+        false
+    }
+}
+
+impl<F: FileSystem + ?Sized> FileSystem for Arc<F> {
+    fn root(&self) -> Result<Arc<dyn Dir>> {
+        (**self).root()
+    }
+    fn is_read_only(&self) -> bool {
+        (**self).is_read_only()
+    }
+}
+
+/// An open directory.
+///
+/// Every `name` is a single component, never `.` or `..`, with no `/` or NUL (see the module
+/// docs); methods never follow a symbolic link named by `name`.
+pub trait Dir: Send + Sync + 'static {
+    /// Attributes of this directory. POSIX `fstat`.
+    ///
+    /// Errors: [`Errno::Io`] and host errors.
+    fn stat(&self) -> Result<Stat>;
+
+    /// Attributes of the entry `name`, not following a symbolic link. POSIX
+    /// `fstatat(AT_SYMLINK_NOFOLLOW)`.
+    ///
+    /// Errors: [`Errno::Noent`] no such entry; [`Errno::Nametoolong`].
+    fn stat_at(&self, name: &str) -> Result<Stat>;
+
+    /// Opens the entry `name`. POSIX `openat(O_NOFOLLOW)`.
+    ///
+    /// A directory opens as [`Node::Dir`] (read-only; `write` or `truncate` on it:
+    /// [`Errno::Isdir`]); anything else as [`Node::File`].
+    ///
+    /// Errors: [`Errno::Noent`] no entry and no `create`; [`Errno::Exist`] `create` +
+    /// `exclusive` and the entry exists (also when it is a symbolic link); [`Errno::Loop`] the
+    /// entry is a symbolic link; [`Errno::Notdir`] `directory` and the entry is not a directory;
+    /// [`Errno::Isdir`] `create`, `write` or `truncate` on a directory; [`Errno::Acces`]
+    /// the entry's permissions forbid it; [`Errno::Rofs`] a change on a read-only filesystem;
+    /// [`Errno::Nospc`] no room for a new entry.
+    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node>;
+
+    /// Lists entries, starting at `cookie` (0: the start). `sink` receives entries in order and
+    /// returns `false` to stop early; the listing then continues later from the last entry's
+    /// [`DirEntry::next`]. POSIX `readdir`/`seekdir`.
+    ///
+    /// `.` and `..` are not listed (the descriptor layer adds them). Cookies must stay valid
+    /// while entries are added or removed: a removed entry is not listed again, an entry is never
+    /// listed twice, and an unchanged entry is never skipped. Cookies are backend-defined; a
+    /// cookie the backend never issued may answer [`Errno::Inval`].
+    ///
+    /// Errors: [`Errno::Inval`] bad cookie; host errors.
+    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()>;
+
+    /// Creates the directory `name`. POSIX `mkdirat`.
+    ///
+    /// Errors: [`Errno::Exist`] an entry (of any type, a dangling link too) exists;
+    /// [`Errno::Rofs`]; [`Errno::Nospc`]; [`Errno::Acces`].
+    fn mkdir_at(&self, name: &str) -> Result<()>;
+
+    /// Removes the empty directory `name`. POSIX `unlinkat(AT_REMOVEDIR)`.
+    ///
+    /// Errors: [`Errno::Noent`]; [`Errno::Notdir`] not a directory (a link to one too);
+    /// [`Errno::Notempty`]; [`Errno::Rofs`]; [`Errno::Busy`] the directory is a mount root.
+    fn rmdir_at(&self, name: &str) -> Result<()>;
+
+    /// Removes the non-directory entry `name` (a link removes the link). POSIX `unlinkat`.
+    ///
+    /// Errors: [`Errno::Noent`]; [`Errno::Isdir`] a directory (Linux answers `EISDIR`);
+    /// [`Errno::Rofs`].
+    fn unlink_at(&self, name: &str) -> Result<()>;
+
+    /// Creates the symbolic link `name` whose content is `target` (stored verbatim, never
+    /// resolved here). POSIX `symlinkat`.
+    ///
+    /// Errors: [`Errno::Exist`]; [`Errno::Rofs`]; [`Errno::Nospc`]; [`Errno::Notsup`] *optional*.
+    fn symlink_at(&self, target: &str, name: &str) -> Result<()>;
+
+    /// The content of the symbolic link `name`. POSIX `readlinkat`.
+    ///
+    /// Errors: [`Errno::Noent`]; [`Errno::Inval`] not a symbolic link.
+    fn readlink_at(&self, name: &str) -> Result<String>;
+
+    /// Renames `name` to `new_name` in `new_dir` (which may be `self`). POSIX `renameat`:
+    /// replaces an existing target atomically when the types agree.
+    ///
+    /// Errors: [`Errno::Noent`] no `name`; [`Errno::Xdev`] `new_dir` belongs to another
+    /// filesystem (another backend, or another instance); [`Errno::Notdir`] a directory onto a
+    /// non-directory; [`Errno::Isdir`] a non-directory onto a directory; [`Errno::Notempty`]
+    /// onto a non-empty directory; [`Errno::Inval`] a directory into itself or its own
+    /// subdirectory; [`Errno::Rofs`].
+    fn rename_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()>;
+
+    /// Creates the hard link `new_name` in `new_dir` to the entry `name` (a link links the link
+    /// itself). POSIX `linkat` without `AT_SYMLINK_FOLLOW`.
+    ///
+    /// Errors: [`Errno::Noent`]; [`Errno::Exist`] `new_name` exists; [`Errno::Perm`] `name` is a
+    /// directory; [`Errno::Xdev`] another filesystem; [`Errno::Rofs`]; [`Errno::Notsup`]
+    /// *optional*.
+    fn link_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()>;
+
+    /// Sets the access and modification times of the entry `name`, not following a link.
+    /// POSIX `utimensat(AT_SYMLINK_NOFOLLOW)`.
+    ///
+    /// Errors: [`Errno::Noent`]; [`Errno::Rofs`].
+    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()>;
+
+    /// Sets this directory's own access and modification times. POSIX `futimens`.
+    ///
+    /// Errors: [`Errno::Rofs`].
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()>;
+
+    /// Flushes the directory to storage. POSIX `fsync` on a directory. Default: nothing to do.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// The handle as [`Any`], so that [`Dir::rename_at`] and [`Dir::link_at`] can recognise a
+    /// `new_dir` of their own type.
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// An open non-directory file.
+///
+/// The descriptor layer keeps the file position; the backend only does positioned I/O, so one
+/// handle may serve several descriptors.
+pub trait File: Send + Sync + 'static {
+    /// Attributes of the file. POSIX `fstat`.
+    fn stat(&self) -> Result<Stat>;
+
+    /// Reads up to `buf.len()` bytes at `offset`; 0 at or past the end. POSIX `pread`.
+    ///
+    /// Errors: [`Errno::Isdir`]; [`Errno::Spipe`] not seekable; host errors.
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize>;
+
+    /// Writes `buf` at `offset`, growing the file (with a zero-filled gap past the end).
+    /// Returns the bytes written, which is less than `buf.len()` only if the backend ran out
+    /// of room part-way; with no room at all it fails. POSIX `pwrite`.
+    ///
+    /// Errors: [`Errno::Nospc`] no room; [`Errno::Fbig`] beyond the maximum file size;
+    /// [`Errno::Rofs`]; host errors.
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize>;
+
+    /// Writes `buf` at the current end of the file, atomically with respect to other appends.
+    /// Returns the bytes written and the file size after the write. POSIX `write` with
+    /// `O_APPEND`.
+    ///
+    /// Errors: as [`File::write_at`].
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64)>;
+
+    /// Truncates or extends (with zeros) the file to `size` bytes. POSIX `ftruncate`.
+    ///
+    /// Errors: [`Errno::Fbig`] too large; [`Errno::Rofs`]; [`Errno::Nospc`].
+    fn set_size(&self, size: u64) -> Result<()>;
+
+    /// Sets the access and modification times. POSIX `futimens`.
+    ///
+    /// Errors: [`Errno::Rofs`].
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()>;
+
+    /// Flushes data and metadata to storage. POSIX `fsync`. Default: nothing to do.
+    fn sync(&self) -> Result<()> {
+        Ok(())
+    }
+
+    /// Flushes data to storage. POSIX `fdatasync`. Default: [`File::sync`].
+    fn datasync(&self) -> Result<()> {
+        self.sync()
+    }
+
+    /// Ensures that `offset..offset+len` is allocated, growing the file if needed. POSIX
+    /// `posix_fallocate`. *Optional*: the default answers [`Errno::Notsup`].
+    fn allocate(&self, offset: u64, len: u64) -> Result<()> {
+        let _ = (offset, len);
+        Err(Errno::Notsup)
+    }
+
+    /// A hint about future access. POSIX `posix_fadvise`. Default: ignored (success).
+    fn advise(&self, offset: u64, len: u64, advice: Advice) -> Result<()> {
+        let _ = (offset, len, advice);
+        Ok(())
+    }
+
+    /// The handle as [`Any`].
+    fn as_any(&self) -> &dyn Any;
+}
+
+/// The access pattern announced by [`File::advise`] (WASI `advice`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Advice {
+    /// No advice.
+    Normal,
+    /// Sequential access.
+    Sequential,
+    /// Random access.
+    Random,
+    /// Will be needed soon.
+    WillNeed,
+    /// Will not be needed soon.
+    DontNeed,
+    /// Accessed once.
+    NoReuse,
+}

@@ -1,0 +1,29 @@
+//! The virtual filesystem behind [hammertime](https://crates.io/crates/hammertime)'s WASI
+//! preview1.
+//!
+//! - [`FileSystem`], [`Dir`] and [`File`]: the abstraction every backend implements, with the
+//!   errnos of every method documented next to its POSIX counterpart.
+//! - [`resolve`]: the one path resolver, shared by every backend, that walks `.`, `..` and
+//!   symbolic links without ever leaving the directory it starts from.
+//! - Backends: [`MemFs`] (in memory), [`HostDir`] (a sandboxed host directory), [`ReadOnly`]
+//!   (wraps any filesystem), and [`SimpleFsAdapter`] (serves any [`SimpleFs`], a three-method
+//!   read-only trait).
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+mod clock;
+mod errno;
+mod fs;
+pub mod hostdir;
+pub mod memfs;
+pub mod readonly;
+pub mod resolve;
+pub mod simple;
+
+pub use clock::{SystemClock, WallClock};
+pub use errno::Errno;
+pub use fs::{Advice, Dir, DirEntry, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
+pub use hostdir::HostDir;
+pub use memfs::MemFs;
+pub use readonly::ReadOnly;
+pub use simple::{SimpleFs, SimpleFsAdapter};

@@ -1,0 +1,393 @@
+//! The one path resolver, and the path operations built on it.
+//!
+//! Every backend is reached through here: [`resolve`] walks a guest path from a directory handle
+//! one component at a time, handling `.`, `..`, repeated and trailing slashes and symbolic links
+//! (followed component by component, with relative targets resolved from the link's own
+//! directory), and hands the backend only single names. The walk keeps the chain of directory
+//! handles it went through, so `..` pops a handle instead of naming a parent: a path can climb
+//! back up to the directory it started from but never above it. An absolute path, an absolute
+//! link target, or a `..` above the start answers [`Errno::Perm`], as Wasmtime's WASI does.
+//!
+//! The functions after [`resolve`] ([`open`], [`mkdir`], [`unlink`], …) are the path calls of
+//! WASI preview1 with Linux's semantics for trailing slashes, `.`/`..` and links; the host calls
+//! use them, and so can an embedder that wants to act on a filesystem the way a guest would.
+
+use std::sync::Arc;
+
+use crate::{Dir, Errno, FileType, Node, OpenOptions, Result, SetTime, Stat};
+
+/// The most symbolic links followed while resolving one path (Linux's `MAXSYMLINKS`).
+pub const MAX_SYMLINK_FOLLOWS: usize = 40;
+/// The longest single path component, in bytes (`NAME_MAX`).
+pub const MAX_NAME_LEN: usize = 255;
+/// The longest path accepted, in bytes (`PATH_MAX`).
+pub const MAX_PATH_LEN: usize = 4096;
+
+/// Where a path led: the directory that holds its last component, and that component.
+pub struct Resolved {
+    /// The directory holding the final component; the named directory itself when
+    /// [`Resolved::name`] is `None`.
+    pub dir: Arc<dyn Dir>,
+    /// The final component, or `None` when the path names `dir` itself (`.`, `a/..`).
+    pub name: Option<String>,
+    /// The path ended with a `/`: the final component must be a directory.
+    pub trailing_slash: bool,
+}
+
+impl std::fmt::Debug for Resolved {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Resolved")
+            .field("name", &self.name)
+            .field("trailing_slash", &self.trailing_slash)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Checks a whole path before walking it: not empty, no NUL, not too long, relative.
+fn check_path(path: &str) -> Result<()> {
+    if path.is_empty() {
+        return Err(Errno::Noent);
+    }
+    if path.as_bytes().contains(&0) {
+        return Err(Errno::Inval);
+    }
+    if path.len() > MAX_PATH_LEN {
+        return Err(Errno::Nametoolong);
+    }
+    if path.starts_with('/') {
+        return Err(Errno::Perm);
+    }
+    Ok(())
+}
+
+/// Pushes the components of `path` onto `pending` so that the first component is popped first.
+fn push_components(pending: &mut Vec<String>, path: &str) {
+    for comp in path.split('/').rev() {
+        if !comp.is_empty() {
+            pending.push(comp.to_owned());
+        }
+    }
+}
+
+/// Resolves `path` relative to `start`.
+///
+/// Intermediate symbolic links are always followed; the last component's link is followed only
+/// when `follow` is true (a trailing slash does not follow it here: each operation decides, see
+/// [`open`] and friends). The last component need not exist.
+///
+/// Errors: [`Errno::Noent`] empty path or a missing intermediate directory; [`Errno::Inval`] NUL
+/// in the path; [`Errno::Nametoolong`] a component over [`MAX_NAME_LEN`] or a path over
+/// [`MAX_PATH_LEN`]; [`Errno::Perm`] an absolute path or link target, or `..` above `start`;
+/// [`Errno::Notdir`] an intermediate component is not a directory; [`Errno::Loop`] more than
+/// [`MAX_SYMLINK_FOLLOWS`] links.
+pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolved> {
+    check_path(path)?;
+    let mut trailing_slash = path.ends_with('/');
+    let mut pending = Vec::new();
+    push_components(&mut pending, path);
+    let mut stack: Vec<Arc<dyn Dir>> = vec![start.clone()];
+    let mut links = 0usize;
+
+    loop {
+        let Some(comp) = pending.pop() else {
+            // Every component was consumed by `.`/`..`: the path names a directory.
+            let dir = stack.last().cloned().unwrap_or_else(|| start.clone());
+            return Ok(Resolved { dir, name: None, trailing_slash });
+        };
+        let last = pending.is_empty();
+        match comp.as_str() {
+            "." => continue,
+            ".." => {
+                if stack.len() <= 1 {
+                    return Err(Errno::Perm);
+                }
+                stack.pop();
+                continue;
+            }
+            _ => {}
+        }
+        if comp.len() > MAX_NAME_LEN {
+            return Err(Errno::Nametoolong);
+        }
+        let top = match stack.last() {
+            Some(top) => top.clone(),
+            None => return Err(Errno::Perm),
+        };
+
+        if last {
+            let is_link = || top.stat_at(&comp).is_ok_and(|st| st.filetype == FileType::SymbolicLink);
+            if follow && is_link() {
+                let target = top.readlink_at(&comp)?;
+                expand_link(&mut pending, &mut links, &target, &mut trailing_slash)?;
+                continue;
+            }
+            return Ok(Resolved { dir: top, name: Some(comp), trailing_slash });
+        }
+
+        let options = OpenOptions { read: true, directory: true, ..OpenOptions::default() };
+        match top.open_at(&comp, options) {
+            Ok(Node::Dir(dir)) => stack.push(dir),
+            Ok(Node::File(_)) => return Err(Errno::Notdir),
+            Err(Errno::Loop) => {
+                let target = top.readlink_at(&comp)?;
+                let mut ignored = false;
+                expand_link(&mut pending, &mut links, &target, &mut ignored)?;
+            }
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Splices a link's target in front of the remaining components.
+fn expand_link(
+    pending: &mut Vec<String>,
+    links: &mut usize,
+    target: &str,
+    trailing_slash: &mut bool,
+) -> Result<()> {
+    *links += 1;
+    if *links > MAX_SYMLINK_FOLLOWS {
+        return Err(Errno::Loop);
+    }
+    if target.is_empty() {
+        return Err(Errno::Noent);
+    }
+    if target.starts_with('/') {
+        return Err(Errno::Perm);
+    }
+    if target.ends_with('/') {
+        *trailing_slash = true;
+    }
+    push_components(pending, target);
+    Ok(())
+}
+
+/// Stat of a resolved location (the entry, or the directory itself).
+fn stat_resolved(r: &Resolved) -> Result<Stat> {
+    match &r.name {
+        Some(name) => r.dir.stat_at(name),
+        None => r.dir.stat(),
+    }
+}
+
+/// Opens `path`, like `openat(2)`. Links in the last component are followed when `follow` is
+/// true or the path ends with `/`, except with `create` + `exclusive`, which never follows (an
+/// existing link answers [`Errno::Exist`]). A path ending in `/` must name a directory.
+///
+/// Errors: as [`resolve`] and [`Dir::open_at`]; [`Errno::Isdir`] a directory opened for writing
+/// or truncation; [`Errno::Exist`] `create` + `exclusive` on an existing entry, `.` included.
+pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions) -> Result<Node> {
+    let exclusive_create = options.create && options.exclusive;
+    let r = resolve(start, path, (follow || path.ends_with('/')) && !exclusive_create)?;
+    let mut options = options;
+    if r.trailing_slash {
+        if options.create && !exclusive_create {
+            // Linux: O_CREAT on "name/" answers EISDIR whether or not it exists.
+            return match stat_resolved(&r) {
+                Ok(st) if st.filetype != FileType::Directory => Err(Errno::Notdir),
+                _ => Err(Errno::Isdir),
+            };
+        }
+        options.directory = true;
+    }
+    match r.name {
+        None => {
+            if exclusive_create {
+                return Err(Errno::Exist);
+            }
+            if options.write || options.truncate || options.create {
+                return Err(Errno::Isdir);
+            }
+            Ok(Node::Dir(r.dir))
+        }
+        Some(name) => {
+            if exclusive_create && r.trailing_slash {
+                return match r.dir.stat_at(&name) {
+                    Ok(_) => Err(Errno::Exist),
+                    Err(Errno::Noent) => Err(Errno::Isdir),
+                    Err(e) => Err(e),
+                };
+            }
+            r.dir.open_at(&name, options)
+        }
+    }
+}
+
+/// Attributes of `path`, like `fstatat(2)`; `follow` follows a link in the last component (a
+/// trailing slash always does, and then requires a directory).
+pub fn stat(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Stat> {
+    let r = resolve(start, path, follow || path.ends_with('/'))?;
+    let st = stat_resolved(&r)?;
+    if r.trailing_slash && st.filetype != FileType::Directory {
+        return Err(Errno::Notdir);
+    }
+    Ok(st)
+}
+
+/// Sets the access and modification times of `path`, like `utimensat(2)`.
+pub fn set_times(
+    start: &Arc<dyn Dir>,
+    path: &str,
+    follow: bool,
+    atime: SetTime,
+    mtime: SetTime,
+) -> Result<()> {
+    let r = resolve(start, path, follow || path.ends_with('/'))?;
+    if r.trailing_slash && stat_resolved(&r)?.filetype != FileType::Directory {
+        return Err(Errno::Notdir);
+    }
+    match &r.name {
+        Some(name) => r.dir.set_times_at(name, atime, mtime),
+        None => r.dir.set_times(atime, mtime),
+    }
+}
+
+/// Creates the directory `path`, like `mkdirat(2)`. A trailing slash is allowed.
+///
+/// Errors: as [`resolve`] and [`Dir::mkdir_at`]; [`Errno::Exist`] the path names an existing
+/// directory such as `.`.
+pub fn mkdir(start: &Arc<dyn Dir>, path: &str) -> Result<()> {
+    let r = resolve(start, path, false)?;
+    match &r.name {
+        Some(name) => r.dir.mkdir_at(name),
+        None => Err(Errno::Exist),
+    }
+}
+
+/// Removes the empty directory `path`, like `unlinkat(AT_REMOVEDIR)`. A trailing slash is
+/// allowed; a link is never followed (a link to a directory answers [`Errno::Notdir`]).
+///
+/// Errors: as [`resolve`] and [`Dir::rmdir_at`]; [`Errno::Inval`] the path ends in `.`;
+/// [`Errno::Notempty`] it ends in `..`.
+pub fn rmdir(start: &Arc<dyn Dir>, path: &str) -> Result<()> {
+    let r = resolve(start, path, false)?;
+    match &r.name {
+        Some(name) => r.dir.rmdir_at(name),
+        None if last_component(path) == Some("..") => Err(Errno::Notempty),
+        None => Err(Errno::Inval),
+    }
+}
+
+/// Removes the non-directory `path`, like `unlinkat(2)`; a link is removed, not followed.
+///
+/// Errors: as [`resolve`] and [`Dir::unlink_at`]; [`Errno::Isdir`] a directory (with or
+/// without a trailing slash); [`Errno::Notdir`] a non-directory named with a trailing slash.
+pub fn unlink(start: &Arc<dyn Dir>, path: &str) -> Result<()> {
+    let r = resolve(start, path, false)?;
+    let Some(name) = &r.name else {
+        return Err(Errno::Isdir);
+    };
+    if r.trailing_slash {
+        let st = r.dir.stat_at(name)?;
+        return Err(if st.filetype == FileType::Directory { Errno::Isdir } else { Errno::Notdir });
+    }
+    r.dir.unlink_at(name)
+}
+
+/// Creates the symbolic link `path` with content `target`, like `symlinkat(2)`. The target is
+/// stored verbatim; it is checked only when a later path walks through the link.
+///
+/// Errors: as [`resolve`] and [`Dir::symlink_at`]; [`Errno::Exist`] `path` exists;
+/// [`Errno::Noent`] `path` ends in `/` and does not exist; [`Errno::Notdir`] `path` ends in `/`
+/// and names a non-directory; [`Errno::Inval`] NUL in `target`; [`Errno::Noent`] empty target;
+/// [`Errno::Perm`] an absolute target (it could never be followed inside the sandbox, and
+/// Wasmtime refuses it the same way).
+pub fn symlink(target: &str, start: &Arc<dyn Dir>, path: &str) -> Result<()> {
+    if target.as_bytes().contains(&0) {
+        return Err(Errno::Inval);
+    }
+    if target.starts_with('/') {
+        return Err(Errno::Perm);
+    }
+    if target.is_empty() {
+        return Err(Errno::Noent);
+    }
+    let r = resolve(start, path, false)?;
+    let Some(name) = &r.name else {
+        return Err(Errno::Exist);
+    };
+    if r.trailing_slash {
+        return match r.dir.stat_at(name) {
+            Ok(st) if st.filetype == FileType::Directory => Err(Errno::Exist),
+            Ok(_) => Err(Errno::Notdir),
+            Err(e) => Err(e),
+        };
+    }
+    r.dir.symlink_at(target, name)
+}
+
+/// The content of the link `path`, like `readlinkat(2)`.
+///
+/// Errors: as [`resolve`]; [`Errno::Inval`] not a link (or the path names a directory itself);
+/// [`Errno::Noent`].
+pub fn readlink(start: &Arc<dyn Dir>, path: &str) -> Result<String> {
+    let r = resolve(start, path, path.ends_with('/'))?;
+    match &r.name {
+        Some(name) => r.dir.readlink_at(name),
+        None => Err(Errno::Inval),
+    }
+}
+
+/// Renames `old` (from `old_start`) to `new` (from `new_start`), like `renameat(2)`. Links are
+/// never followed. A trailing slash on either path requires the source to be a directory.
+///
+/// Errors: as [`resolve`] and [`Dir::rename_at`]; [`Errno::Busy`] either path names a directory
+/// itself (`.`, `..`); [`Errno::Notdir`] a trailing slash on a non-directory source, or a
+/// directory source onto an existing non-directory.
+pub fn rename(old_start: &Arc<dyn Dir>, old: &str, new_start: &Arc<dyn Dir>, new: &str) -> Result<()> {
+    let from = resolve(old_start, old, false)?;
+    let to = resolve(new_start, new, false)?;
+    let (Some(from_name), Some(to_name)) = (&from.name, &to.name) else {
+        return Err(Errno::Busy);
+    };
+    if from.trailing_slash || to.trailing_slash {
+        let st = from.dir.stat_at(from_name)?;
+        if st.filetype != FileType::Directory {
+            return Err(Errno::Notdir);
+        }
+    }
+    from.dir.rename_at(from_name, to.dir.as_ref(), to_name)
+}
+
+/// Creates the hard link `new` to `old`, like `linkat(2)`; `follow` follows a link in `old`'s
+/// last component (`AT_SYMLINK_FOLLOW`).
+///
+/// Errors: as [`resolve`] and [`Dir::link_at`]; [`Errno::Perm`] `old` names a directory;
+/// [`Errno::Exist`] `new` names an existing directory itself; [`Errno::Notdir`] a trailing slash
+/// on a non-directory `old`; [`Errno::Noent`] a trailing slash on a missing `new`.
+pub fn link(
+    old_start: &Arc<dyn Dir>,
+    old: &str,
+    follow: bool,
+    new_start: &Arc<dyn Dir>,
+    new: &str,
+) -> Result<()> {
+    let from = resolve(old_start, old, follow)?;
+    let to = resolve(new_start, new, false)?;
+    let Some(from_name) = &from.name else {
+        return Err(Errno::Perm);
+    };
+    let Some(to_name) = &to.name else {
+        return Err(Errno::Exist);
+    };
+    if from.trailing_slash {
+        let st = from.dir.stat_at(from_name)?;
+        return Err(if st.filetype == FileType::Directory { Errno::Perm } else { Errno::Notdir });
+    }
+    if to.trailing_slash {
+        return match to.dir.stat_at(to_name) {
+            Ok(_) => Err(Errno::Exist),
+            Err(Errno::Noent) => {
+                from.dir.stat_at(from_name)?;
+                Err(Errno::Noent)
+            }
+            Err(e) => Err(e),
+        };
+    }
+    from.dir.link_at(from_name, to.dir.as_ref(), to_name)
+}
+
+/// The last non-empty component of a path.
+fn last_component(path: &str) -> Option<&str> {
+    path.split('/').rev().find(|c| !c.is_empty())
+}
