@@ -391,3 +391,132 @@ pub fn link(
 fn last_component(path: &str) -> Option<&str> {
     path.split('/').rev().find(|c| !c.is_empty())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::{FileSystem, MemFs};
+
+    fn fs() -> (MemFs, Arc<dyn Dir>) {
+        let m = MemFs::new();
+        m.create_dir_all("a/b").unwrap();
+        m.write_file("a/b/f", b"data").unwrap();
+        m.write_file("top", b"t").unwrap();
+        m.symlink("a/b/f", "to_f").unwrap();
+        m.symlink("a/b", "to_b").unwrap();
+        m.symlink("../../top", "a/b/up2").unwrap();
+        m.symlink("/etc/passwd", "abs").unwrap();
+        m.symlink("../outside", "climb").unwrap();
+        m.symlink("loop", "loop").unwrap();
+        m.symlink("missing", "dangling").unwrap();
+        let root = m.root().unwrap();
+        (m, root)
+    }
+
+    fn read(node: Node) -> Vec<u8> {
+        let Node::File(f) = node else { panic!("not a file") };
+        let mut buf = vec![0u8; 64];
+        let n = f.read_at(&mut buf, 0).unwrap();
+        buf.truncate(n);
+        buf
+    }
+
+    const RO: OpenOptions = OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
+
+    #[test]
+    fn dots_and_slashes_stay_inside() {
+        let (_m, root) = fs();
+        assert_eq!(read(open(&root, "a/./b//../b/f", false, RO).unwrap()), b"data");
+        assert_eq!(read(open(&root, "a/b/../../top", false, RO).unwrap()), b"t");
+        assert!(matches!(open(&root, "a/b/", false, RO).unwrap(), Node::Dir(_)));
+        assert!(matches!(open(&root, ".", false, RO).unwrap(), Node::Dir(_)));
+        assert!(matches!(open(&root, "a/..", false, RO).unwrap(), Node::Dir(_)));
+    }
+
+    #[test]
+    fn escapes_are_perm() {
+        let (_m, root) = fs();
+        assert_eq!(open(&root, "..", false, RO).err(), Some(Errno::Perm));
+        assert_eq!(open(&root, "a/../../x", false, RO).err(), Some(Errno::Perm));
+        assert_eq!(open(&root, "/top", false, RO).err(), Some(Errno::Perm));
+        assert_eq!(open(&root, "abs", true, RO).err(), Some(Errno::Perm));
+        assert_eq!(open(&root, "climb/x", false, RO).err(), Some(Errno::Perm));
+        assert_eq!(stat(&root, "climb", true).err(), Some(Errno::Perm));
+        // `..` is relative to the descriptor the walk starts from, not to the mount.
+        let Node::Dir(a) = open(&root, "a", false, RO).unwrap() else { panic!() };
+        assert_eq!(open(&a, "../top", false, RO).err(), Some(Errno::Perm));
+        assert_eq!(read(open(&a, "b/../b/f", false, RO).unwrap()), b"data");
+        // A link inside `a/b` that climbs to the root is fine from the root, not from `a`.
+        assert_eq!(read(open(&root, "a/b/up2", true, RO).unwrap()), b"t");
+        assert_eq!(open(&a, "b/up2", true, RO).err(), Some(Errno::Perm));
+        // Creating an absolute link is refused.
+        assert_eq!(symlink("/etc", &root, "new").err(), Some(Errno::Perm));
+        assert_eq!(rename(&root, "top", &a, "../../top2").err(), Some(Errno::Perm));
+        assert_eq!(link(&root, "top", false, &a, "../../top2").err(), Some(Errno::Perm));
+    }
+
+    #[test]
+    fn links_follow_only_where_asked() {
+        let (_m, root) = fs();
+        assert_eq!(read(open(&root, "to_f", true, RO).unwrap()), b"data");
+        assert_eq!(open(&root, "to_f", false, RO).err(), Some(Errno::Loop));
+        assert_eq!(read(open(&root, "to_b/f", false, RO).unwrap()), b"data");
+        assert_eq!(stat(&root, "to_f", false).unwrap().filetype, FileType::SymbolicLink);
+        assert_eq!(stat(&root, "to_f", true).unwrap().filetype, FileType::RegularFile);
+        assert_eq!(stat(&root, "to_b/", false).unwrap().filetype, FileType::Directory);
+        assert_eq!(readlink(&root, "to_b").unwrap(), "a/b");
+        assert_eq!(readlink(&root, "top").err(), Some(Errno::Inval));
+    }
+
+    #[test]
+    fn loops_and_dangling_links() {
+        let (m, root) = fs();
+        assert_eq!(open(&root, "loop", true, RO).err(), Some(Errno::Loop));
+        assert_eq!(open(&root, "loop/x", false, RO).err(), Some(Errno::Loop));
+        assert_eq!(open(&root, "dangling", true, RO).err(), Some(Errno::Noent));
+        // O_CREAT through a dangling link creates its target, inside.
+        let create = OpenOptions { write: true, create: true, ..RO };
+        open(&root, "dangling", true, create).unwrap();
+        assert!(m.exists("missing"));
+        // With O_EXCL the link itself exists.
+        let excl = OpenOptions { exclusive: true, ..create };
+        assert_eq!(open(&root, "dangling", true, excl).err(), Some(Errno::Exist));
+        assert_eq!(open(&root, ".", false, excl).err(), Some(Errno::Exist));
+    }
+
+    #[test]
+    fn bad_paths() {
+        let (_m, root) = fs();
+        assert_eq!(open(&root, "", false, RO).err(), Some(Errno::Noent));
+        assert_eq!(open(&root, "top\0", false, RO).err(), Some(Errno::Inval));
+        let long = "x".repeat(MAX_NAME_LEN + 1);
+        assert_eq!(open(&root, &long, false, RO).err(), Some(Errno::Nametoolong));
+        let deep = "a/".repeat(MAX_PATH_LEN / 2 + 1);
+        assert_eq!(open(&root, &deep, false, RO).err(), Some(Errno::Nametoolong));
+        assert_eq!(open(&root, "top/x", false, RO).err(), Some(Errno::Notdir));
+        assert_eq!(open(&root, "top/", false, RO).err(), Some(Errno::Notdir));
+        assert_eq!(open(&root, "nope/x", false, RO).err(), Some(Errno::Noent));
+    }
+
+    #[test]
+    fn trailing_slash_rules() {
+        let (m, root) = fs();
+        m.create_dir_all("d").unwrap();
+        assert_eq!(unlink(&root, "d").err(), Some(Errno::Isdir));
+        assert_eq!(unlink(&root, "d/").err(), Some(Errno::Isdir));
+        assert_eq!(unlink(&root, "top/").err(), Some(Errno::Notdir));
+        assert_eq!(rmdir(&root, "top/").err(), Some(Errno::Notdir));
+        assert_eq!(rmdir(&root, "to_b/").err(), Some(Errno::Notdir));
+        assert_eq!(symlink("x", &root, "nothing/").err(), Some(Errno::Noent));
+        assert_eq!(symlink("x", &root, "d/").err(), Some(Errno::Exist));
+        assert_eq!(symlink("x", &root, "top/").err(), Some(Errno::Notdir));
+        assert_eq!(link(&root, "top", false, &root, "new/").err(), Some(Errno::Noent));
+        rename(&root, "d/", &root, "e/").unwrap();
+        assert_eq!(rename(&root, "top/", &root, "x").err(), Some(Errno::Notdir));
+        rmdir(&root, "e/").unwrap();
+        assert_eq!(rmdir(&root, ".").err(), Some(Errno::Inval));
+        assert_eq!(mkdir(&root, ".").err(), Some(Errno::Exist));
+        mkdir(&root, "fresh/").unwrap();
+        assert_eq!(stat(&root, "fresh", false).unwrap().filetype, FileType::Directory);
+    }
+}
