@@ -285,7 +285,8 @@ impl WasiCtxBuilder {
     }
 
     /// Mounts `fs` at `guest_path` as a preopened directory. Preopens get descriptors 3, 4, … in
-    /// the order they are added. A read-only filesystem grants no write rights.
+    /// the order they are added. On a read-only filesystem every change answers `EROFS` and
+    /// opening a file for writing fails, so no descriptor can write to it.
     pub fn preopen(mut self, guest_path: impl Into<String>, fs: impl FileSystem) -> Self {
         self.preopens.push(Preopen::Fs { guest_path: guest_path.into(), fs: Arc::new(fs) });
         self
@@ -392,13 +393,15 @@ impl WasiCtxBuilder {
                 guest_path: guest_path.clone(),
                 error: std::io::Error::other(e),
             })?;
-            let read_only = fs.is_read_only();
-            let (base, inheriting) = if read_only {
-                (rights::DIRECTORY & !rights::MUTATING, rights::ALL & !rights::MUTATING)
-            } else {
-                (rights::DIRECTORY, rights::ALL)
+            // A read-only filesystem gets the same rights: every change then reaches it and
+            // answers EROFS, as on a read-only POSIX mount, and no descriptor opened through it
+            // can write (opening for writing fails).
+            let d = Descriptor {
+                kind: Kind::Dir { dir: root, preopen: Some(guest_path) },
+                base: rights::DIRECTORY,
+                inheriting: rights::ALL,
+                flags: 0,
             };
-            let d = Descriptor { kind: Kind::Dir { dir: root, preopen: Some(guest_path), read_only }, base, inheriting, flags: 0 };
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
         }
 

@@ -20,9 +20,8 @@ pub(crate) enum Kind {
     Writer { stream: Box<dyn Write + Send>, tty: bool },
     /// An open non-directory file; the position is the descriptor's own.
     File { file: Arc<dyn File>, pos: u64, filetype: FileType },
-    /// An open directory; `preopen` holds the guest name of a preopened one, `read_only` tells
-    /// whether its filesystem refuses every change.
-    Dir { dir: Arc<dyn Dir>, preopen: Option<String>, read_only: bool },
+    /// An open directory; `preopen` holds the guest name of a preopened one.
+    Dir { dir: Arc<dyn Dir>, preopen: Option<String> },
     /// A listening TCP socket.
     Listener(TcpListener),
     /// A connected TCP socket.

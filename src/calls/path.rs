@@ -95,7 +95,7 @@ const WRITE_RIGHTS: u64 = rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FI
 /// rights), restricted to what makes sense for what was opened. The file is opened for reading
 /// when `fd_read` or `fd_readdir` is requested and for writing when `fd_write`,
 /// `fd_allocate` or `fd_filestat_set_size` is; asking to write through a directory whose
-/// inheriting rights exclude writing answers `ENOTCAPABLE` (on a read-only mount: `EROFS`).
+/// inheriting rights exclude writing answers `ENOTCAPABLE`; on a read-only filesystem, `EROFS`.
 ///
 /// Errors: `EINVAL` unknown flags; `ENOTCAPABLE` missing `path_open` (or `path_create_file`
 /// with `CREAT`, `path_filestat_set_size` with `TRUNC`); `EMFILE`; see [`resolve::open`].
@@ -127,9 +127,8 @@ pub fn path_open(
         parent.require(rights::PATH_FILESTAT_SET_SIZE)?;
     }
     let parent_inheriting = parent.inheriting;
-    let read_only_mount = matches!(parent.kind, Kind::Dir { read_only: true, .. });
     let write = base & WRITE_RIGHTS != 0 || fdflags_ & fdflags::APPEND != 0 && base & rights::FD_WRITE != 0;
-    if write && parent_inheriting & rights::FD_WRITE == 0 && !read_only_mount {
+    if write && parent_inheriting & rights::FD_WRITE == 0 {
         return Err(Errno::Notcapable);
     }
     let options = OpenOptions {
@@ -142,7 +141,7 @@ pub fn path_open(
     };
     let node = resolve::open(&dir, mem.str(path, path_len)?, follow(dirflags)?, options)?;
     let (kind, mask) = match node {
-        Node::Dir(d) => (Kind::Dir { dir: d, preopen: None, read_only: read_only_mount }, rights::DIRECTORY),
+        Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),
         Node::File(f) => {
             let filetype = f.stat()?.filetype;
             (Kind::File { file: f, pos: 0, filetype }, rights::FILE)

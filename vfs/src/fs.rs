@@ -11,8 +11,9 @@
 //! mount through any backend.
 //!
 //! Each method lists the errnos it returns and its POSIX counterpart. A backend may return
-//! [`Errno::Notsup`] for optional operations (marked *optional*); a read-only backend returns
-//! [`Errno::Rofs`] for every change.
+//! [`Errno::Notsup`] for optional operations (marked *optional*). Every method that changes
+//! the filesystem has a default implementation answering [`Errno::Rofs`], so a read-only
+//! backend implements only the methods that read.
 
 use std::any::Any;
 use std::sync::Arc;
@@ -206,25 +207,37 @@ pub trait Dir: Send + Sync + 'static {
     ///
     /// Errors: [`Errno::Exist`] an entry (of any type, a dangling link too) exists;
     /// [`Errno::Rofs`]; [`Errno::Nospc`]; [`Errno::Acces`].
-    fn mkdir_at(&self, name: &str) -> Result<()>;
+    fn mkdir_at(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(Errno::Rofs)
+    }
 
     /// Removes the empty directory `name`. POSIX `unlinkat(AT_REMOVEDIR)`.
     ///
     /// Errors: [`Errno::Noent`]; [`Errno::Notdir`] not a directory (a link to one too);
     /// [`Errno::Notempty`]; [`Errno::Rofs`]; [`Errno::Busy`] the directory is a mount root.
-    fn rmdir_at(&self, name: &str) -> Result<()>;
+    fn rmdir_at(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(Errno::Rofs)
+    }
 
     /// Removes the non-directory entry `name` (a link removes the link). POSIX `unlinkat`.
     ///
     /// Errors: [`Errno::Noent`]; [`Errno::Isdir`] a directory (Linux answers `EISDIR`);
     /// [`Errno::Rofs`].
-    fn unlink_at(&self, name: &str) -> Result<()>;
+    fn unlink_at(&self, name: &str) -> Result<()> {
+        let _ = name;
+        Err(Errno::Rofs)
+    }
 
     /// Creates the symbolic link `name` whose content is `target` (stored verbatim, never
     /// resolved here). POSIX `symlinkat`.
     ///
     /// Errors: [`Errno::Exist`]; [`Errno::Rofs`]; [`Errno::Nospc`]; [`Errno::Notsup`] *optional*.
-    fn symlink_at(&self, target: &str, name: &str) -> Result<()>;
+    fn symlink_at(&self, target: &str, name: &str) -> Result<()> {
+        let _ = (target, name);
+        Err(Errno::Rofs)
+    }
 
     /// The content of the symbolic link `name`. POSIX `readlinkat`.
     ///
@@ -239,7 +252,10 @@ pub trait Dir: Send + Sync + 'static {
     /// non-directory; [`Errno::Isdir`] a non-directory onto a directory; [`Errno::Notempty`]
     /// onto a non-empty directory; [`Errno::Inval`] a directory into itself or its own
     /// subdirectory; [`Errno::Rofs`].
-    fn rename_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()>;
+    fn rename_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()> {
+        let _ = (name, new_dir, new_name);
+        Err(Errno::Rofs)
+    }
 
     /// Creates the hard link `new_name` in `new_dir` to the entry `name` (a link links the link
     /// itself). POSIX `linkat` without `AT_SYMLINK_FOLLOW`.
@@ -247,18 +263,27 @@ pub trait Dir: Send + Sync + 'static {
     /// Errors: [`Errno::Noent`]; [`Errno::Exist`] `new_name` exists; [`Errno::Perm`] `name` is a
     /// directory; [`Errno::Xdev`] another filesystem; [`Errno::Rofs`]; [`Errno::Notsup`]
     /// *optional*.
-    fn link_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()>;
+    fn link_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()> {
+        let _ = (name, new_dir, new_name);
+        Err(Errno::Rofs)
+    }
 
     /// Sets the access and modification times of the entry `name`, not following a link.
     /// POSIX `utimensat(AT_SYMLINK_NOFOLLOW)`.
     ///
     /// Errors: [`Errno::Noent`]; [`Errno::Rofs`].
-    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()>;
+    fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()> {
+        let _ = (name, atime, mtime);
+        Err(Errno::Rofs)
+    }
 
     /// Sets this directory's own access and modification times. POSIX `futimens`.
     ///
     /// Errors: [`Errno::Rofs`].
-    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()>;
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()> {
+        let _ = (atime, mtime);
+        Err(Errno::Rofs)
+    }
 
     /// Flushes the directory to storage. POSIX `fsync` on a directory. Default: nothing to do.
     fn sync(&self) -> Result<()> {
@@ -289,24 +314,36 @@ pub trait File: Send + Sync + 'static {
     ///
     /// Errors: [`Errno::Nospc`] no room; [`Errno::Fbig`] beyond the maximum file size;
     /// [`Errno::Rofs`]; host errors.
-    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize>;
+    fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
+        let _ = (buf, offset);
+        Err(Errno::Rofs)
+    }
 
     /// Writes `buf` at the current end of the file, atomically with respect to other appends.
     /// Returns the bytes written and the file size after the write. POSIX `write` with
     /// `O_APPEND`.
     ///
     /// Errors: as [`File::write_at`].
-    fn append(&self, buf: &[u8]) -> Result<(usize, u64)>;
+    fn append(&self, buf: &[u8]) -> Result<(usize, u64)> {
+        let _ = buf;
+        Err(Errno::Rofs)
+    }
 
     /// Truncates or extends (with zeros) the file to `size` bytes. POSIX `ftruncate`.
     ///
     /// Errors: [`Errno::Fbig`] too large; [`Errno::Rofs`]; [`Errno::Nospc`].
-    fn set_size(&self, size: u64) -> Result<()>;
+    fn set_size(&self, size: u64) -> Result<()> {
+        let _ = size;
+        Err(Errno::Rofs)
+    }
 
     /// Sets the access and modification times. POSIX `futimens`.
     ///
     /// Errors: [`Errno::Rofs`].
-    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()>;
+    fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()> {
+        let _ = (atime, mtime);
+        Err(Errno::Rofs)
+    }
 
     /// Flushes data and metadata to storage. POSIX `fsync`. Default: nothing to do.
     fn sync(&self) -> Result<()> {

@@ -27,7 +27,7 @@ use std::fmt;
 use std::sync::Arc;
 
 use crate::{
-    Advice, Dir, DirEntry, Errno, File, FileSystem, Node, OpenOptions, Result, SetTime, Stat,
+    Advice, Dir, DirEntry, Errno, File, FileSystem, Node, OpenOptions, Result, Stat,
 };
 
 /// A read-only view of the filesystem `F`.
@@ -156,40 +156,8 @@ impl Dir for ReadOnlyDir {
         self.inner.read_dir(cookie, sink)
     }
 
-    fn mkdir_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn rmdir_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn unlink_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn symlink_at(&self, _target: &str, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
     fn readlink_at(&self, name: &str) -> Result<String> {
         self.inner.readlink_at(name)
-    }
-
-    fn rename_at(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn link_at(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times_at(&self, _name: &str, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
     }
 
     fn sync(&self) -> Result<()> {
@@ -224,6 +192,10 @@ impl fmt::Debug for ReadOnlyFile {
 }
 
 impl File for ReadOnlyFile {
+    fn allocate(&self, _offset: u64, _len: u64) -> Result<()> {
+        Err(Errno::Rofs)
+    }
+
     fn stat(&self) -> Result<Stat> {
         self.inner.stat()
     }
@@ -232,32 +204,12 @@ impl File for ReadOnlyFile {
         self.inner.read_at(buf, offset)
     }
 
-    fn write_at(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
-        Err(Errno::Rofs)
-    }
-
-    fn append(&self, _buf: &[u8]) -> Result<(usize, u64)> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_size(&self, _size: u64) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
     fn sync(&self) -> Result<()> {
         self.inner.sync()
     }
 
     fn datasync(&self) -> Result<()> {
         self.inner.datasync()
-    }
-
-    fn allocate(&self, _offset: u64, _len: u64) -> Result<()> {
-        Err(Errno::Rofs)
     }
 
     fn advise(&self, offset: u64, len: u64, advice: Advice) -> Result<()> {
@@ -272,6 +224,7 @@ impl File for ReadOnlyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SetTime;
     use crate::FileType;
     use std::sync::atomic::{AtomicUsize, Ordering};
 

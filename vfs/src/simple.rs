@@ -45,7 +45,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
-    Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat,
+    Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, Stat,
 };
 
 /// A read-only filesystem in three methods, served to guests by [`SimpleFsAdapter`].
@@ -580,42 +580,10 @@ impl<T: SimpleFs + ?Sized> Dir for SimpleDir<T> {
         Ok(())
     }
 
-    fn mkdir_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn rmdir_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn unlink_at(&self, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn symlink_at(&self, _target: &str, _name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
     fn readlink_at(&self, name: &str) -> Result<String> {
         let path = self.join(name)?;
         self.metadata(&path)?;
         Err(Errno::Inval)
-    }
-
-    fn rename_at(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn link_at(&self, _name: &str, _new_dir: &dyn Dir, _new_name: &str) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times_at(&self, _name: &str, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
     }
 
     fn as_any(&self) -> &dyn Any {
@@ -634,6 +602,10 @@ struct SimpleFileHandle<T: ?Sized> {
 }
 
 impl<T: SimpleFs + ?Sized> File for SimpleFileHandle<T> {
+    fn allocate(&self, _offset: u64, _len: u64) -> Result<()> {
+        Err(Errno::Rofs)
+    }
+
     fn stat(&self) -> Result<Stat> {
         match self.fs.metadata(&self.path) {
             Ok(meta) if !meta.is_dir => Ok(to_stat(self.dev, &self.path, &meta)),
@@ -652,26 +624,6 @@ impl<T: SimpleFs + ?Sized> File for SimpleFileHandle<T> {
         }
     }
 
-    fn write_at(&self, _buf: &[u8], _offset: u64) -> Result<usize> {
-        Err(Errno::Rofs)
-    }
-
-    fn append(&self, _buf: &[u8]) -> Result<(usize, u64)> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_size(&self, _size: u64) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn set_times(&self, _atime: SetTime, _mtime: SetTime) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
-    fn allocate(&self, _offset: u64, _len: u64) -> Result<()> {
-        Err(Errno::Rofs)
-    }
-
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -680,6 +632,7 @@ impl<T: SimpleFs + ?Sized> File for SimpleFileHandle<T> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::SetTime;
     use std::time::Duration;
 
     const READ: OpenOptions = OpenOptions {
