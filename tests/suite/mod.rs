@@ -394,3 +394,35 @@ pub fn run_all(
         Err(format!("{} test(s) on the expected list failed", regressions.len()))
     }
 }
+
+/// The shared `main` of the conformance binaries: locates the suite (missing: fail under
+/// `CI=true`, else skip), keeps the tests whose id contains one of the command-line filters,
+/// runs them in `modes` with `run`, and exits non-zero on a regression.
+pub fn main(name: &str, workspace: &Path, modes: &[Mode], run: impl Fn(&[Spec]) -> Box<dyn Fn(&Spec, Mode) -> Outcome + Sync + '_>) {
+    let suite_dir = match locate(workspace) {
+        Ok(dir) => dir,
+        Err(why) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                eprintln!("{name}: {why}");
+                std::process::exit(1);
+            }
+            println!("{name}: skipped: {why}");
+            return;
+        }
+    };
+    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let specs: Vec<Spec> = discover(&suite_dir)
+        .into_iter()
+        .filter(|s| filter.is_empty() || filter.iter().any(|f| s.id.contains(f.as_str())))
+        .collect();
+    if specs.is_empty() {
+        eprintln!("{name}: no tests found in {}", suite_dir.display());
+        std::process::exit(1);
+    }
+    let expected = workspace.join("tests/conformance-expected.txt");
+    let runner = run(&specs);
+    if let Err(e) = run_all(&specs, modes, &expected, 2, |spec, mode| runner(spec, mode)) {
+        eprintln!("{name}: {e}");
+        std::process::exit(1);
+    }
+}
