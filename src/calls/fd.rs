@@ -196,17 +196,16 @@ pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, st
 /// for writing (Linux `ftruncate`); `EFBIG`; the backend's.
 pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
+    let file = match &d.kind {
+        Kind::File { file, .. } => file,
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        _ => return Err(Errno::Inval),
+    };
     d.require(rights::FD_FILESTAT_SET_SIZE)?;
-    match &d.kind {
-        Kind::File { file, .. } => {
-            if i64::try_from(size).is_err() {
-                return Err(Errno::Inval);
-            }
-            file.set_size(size)
-        }
-        Kind::Dir { .. } => Err(Errno::Isdir),
-        _ => Err(Errno::Inval),
+    if i64::try_from(size).is_err() {
+        return Err(Errno::Inval);
     }
+    file.set_size(size)
 }
 
 /// `fd_filestat_set_times(fd, atim, mtim, fst_flags)`.
@@ -355,8 +354,8 @@ fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno>
 }
 
 /// `fd_read(fd, iovs) -> nread`.
-/// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `EFAULT`; the
-/// stream's or backend's.
+/// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `ENOTCONN` a
+/// listening socket; `EFAULT`; the stream's or backend's.
 pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nread: u32) -> Result<(), Errno> {
     mem.check(nread, 4)?;
     let d = ctx.fds.get_mut(fd)?;
@@ -372,13 +371,15 @@ pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32,
         Kind::Reader { stream, .. } => read_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
         Kind::Stream(s) => read_stream_iovs(s, mem, iovs, iovs_len)?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Writer { .. } | Kind::Listener(_) => return Err(Errno::Badf),
+        Kind::Listener(_) => return Err(Errno::Notconn),
+        Kind::Writer { .. } => return Err(Errno::Badf),
     };
     store_count(mem, nread, n)
 }
 
 /// `fd_write(fd, iovs) -> nwritten`. With `APPEND` a file is written at its end.
-/// Errors: `EBADF` not open, or not open for writing; `EISDIR` a directory; `EFAULT`;
+/// Errors: `EBADF` not open, or not open for writing; `EISDIR` a directory; `ENOTCONN` a
+/// listening socket; `EFAULT`;
 /// `ENOSPC` a full sink or quota (after the bytes that fit, the count of those); the stream's
 /// or backend's.
 pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> Result<(), Errno> {
@@ -397,7 +398,8 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32
         Kind::Writer { stream, .. } => write_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
         Kind::Stream(s) => write_stream_iovs(s, mem, iovs, iovs_len)?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Reader { .. } | Kind::Listener(_) => return Err(Errno::Badf),
+        Kind::Listener(_) => return Err(Errno::Notconn),
+        Kind::Reader { .. } => return Err(Errno::Badf),
     };
     store_count(mem, nwritten, n)
 }

@@ -11,9 +11,13 @@ pub fn proc_exit(code: u32) -> wasmtime::Error {
     wasmtime::Error::new(I32Exit(code as i32))
 }
 
-/// `proc_raise(sig)`: there are no signals to deliver, as on a POSIX system whose process has
-/// no handlers and may not be killed by its own request: an unknown signal number answers
-/// `EINVAL`, every valid one `ENOSYS` (nothing is raised, the guest goes on).
+/// `proc_raise(sig)`: there are no signals to deliver, as on a POSIX system without signal
+/// support: signal 0 (none) succeeds and does nothing, as `raise(0)` does; an unknown signal
+/// number answers `EINVAL`; every real signal `ENOSYS` (nothing is raised, the guest goes on).
 pub fn proc_raise(_ctx: &mut WasiCtx, sig: u32) -> Result<(), Errno> {
-    if sig > u32::from(signal::MAX) { Err(Errno::Inval) } else { Err(Errno::Nosys) }
+    match sig {
+        0 => Ok(()),
+        s if s > u32::from(signal::MAX) => Err(Errno::Inval),
+        _ => Err(Errno::Nosys),
+    }
 }
