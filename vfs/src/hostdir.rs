@@ -255,16 +255,22 @@ impl Dir for HostDirHandle {
         if options.directory {
             flags |= OFlags::DIRECTORY;
         }
-        let fd = match open_without_blocking(&self.fd, name, flags) {
-            Ok(fd) => fd,
-            // Linux answers ENOTDIR, not ELOOP, to `O_NOFOLLOW | O_DIRECTORY` on a symbolic link.
-            Err(HostErrno::NOTDIR) if options.directory => {
-                return Err(match rfs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
-                    Ok(st) if raw_type(&st) == rfs::FileType::Symlink => Errno::Loop,
-                    _ => Errno::Notdir,
-                });
+        // Linux answers ENOTDIR, not ELOOP, to `O_NOFOLLOW | O_DIRECTORY` on a symbolic link:
+        // look at the entry to tell the two apart. If the host swapped a link for a directory in
+        // between, open again (a bounded number of times; then the last answer stands).
+        let mut attempts = 0;
+        let fd = loop {
+            match open_without_blocking(&self.fd, name, flags) {
+                Ok(fd) => break fd,
+                Err(HostErrno::NOTDIR) if options.directory => {
+                    match rfs::statat(&*self.fd, name, AtFlags::SYMLINK_NOFOLLOW) {
+                        Ok(st) if raw_type(&st) == rfs::FileType::Symlink => return Err(Errno::Loop),
+                        Ok(st) if raw_type(&st) == rfs::FileType::Directory && attempts < 8 => attempts += 1,
+                        _ => return Err(Errno::Notdir),
+                    }
+                }
+                Err(err) => return Err(err.into()),
             }
-            Err(err) => return Err(err.into()),
         };
         let st = rfs::fstat(&fd)?;
         if raw_type(&st) == rfs::FileType::Directory {

@@ -117,9 +117,16 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
         if last {
             let is_link = || top.stat_at(&comp).is_ok_and(|st| st.filetype == FileType::SymbolicLink);
             if follow && is_link() {
-                let target = top.readlink_at(&comp)?;
-                expand_link(&mut pending, &mut links, &target, &mut trailing_slash)?;
-                continue;
+                match top.readlink_at(&comp) {
+                    Ok(target) => {
+                        expand_link(&mut pending, &mut links, &target, &mut trailing_slash)?;
+                        continue;
+                    }
+                    // Replaced by a non-link since the stat (a host changing the directory):
+                    // the name is what it is now.
+                    Err(Errno::Inval) => {}
+                    Err(e) => return Err(e),
+                }
             }
             return Ok(Resolved { dir: top, name: Some(comp), trailing_slash });
         }
@@ -128,11 +135,22 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
         match top.open_at(&comp, options) {
             Ok(Node::Dir(dir)) => stack.push(dir),
             Ok(Node::File(_)) => return Err(Errno::Notdir),
-            Err(Errno::Loop) => {
-                let target = top.readlink_at(&comp)?;
-                let mut ignored = false;
-                expand_link(&mut pending, &mut links, &target, &mut ignored)?;
-            }
+            Err(Errno::Loop) => match top.readlink_at(&comp) {
+                Ok(target) => {
+                    let mut ignored = false;
+                    expand_link(&mut pending, &mut links, &target, &mut ignored)?;
+                }
+                // No longer a link (the host swapped it back): walk the component again. Each
+                // retry counts as a link followed, so a host flipping it forever ends in ELOOP.
+                Err(Errno::Inval) => {
+                    links += 1;
+                    if links > MAX_SYMLINK_FOLLOWS {
+                        return Err(Errno::Loop);
+                    }
+                    pending.push(comp);
+                }
+                Err(e) => return Err(e),
+            },
             Err(err) => return Err(err),
         }
     }
