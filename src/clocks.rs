@@ -100,9 +100,7 @@ impl ManualClock {
     /// Moves the clock forward (saturating at `u64::MAX`).
     pub fn advance(&self, by: std::time::Duration) {
         let by = u64::try_from(by.as_nanos()).unwrap_or(u64::MAX);
-        let _ = self
-            .nanos
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(by)));
+        let _ = self.nanos.fetch_update(Ordering::SeqCst, Ordering::SeqCst, |n| Some(n.saturating_add(by)));
     }
 
     /// Sets the time. As a monotonic clock, never set it backwards.

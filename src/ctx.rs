@@ -367,12 +367,8 @@ impl WasiCtxBuilder {
         for p in self.preopens {
             let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
                 Preopen::Socket(listener) => {
-                    let d = Descriptor {
-                        kind: Kind::Listener(listener),
-                        base: rights::SOCKET,
-                        inheriting: 0,
-                        flags: 0,
-                    };
+                    let d =
+                        Descriptor { kind: Kind::Listener(listener), base: rights::SOCKET, inheriting: 0, flags: 0 };
                     fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
                     continue;
                 }
@@ -389,10 +385,9 @@ impl WasiCtxBuilder {
             if guest_path.is_empty() || guest_path.contains('\0') || !names.insert(guest_path.clone()) {
                 return Err(BuildError::BadPreopen(guest_path));
             }
-            let root = fs.root().map_err(|e| BuildError::Open {
-                guest_path: guest_path.clone(),
-                error: std::io::Error::other(e),
-            })?;
+            let root = fs
+                .root()
+                .map_err(|e| BuildError::Open { guest_path: guest_path.clone(), error: std::io::Error::other(e) })?;
             // A read-only filesystem gets the same rights: every change then reaches it and
             // answers EROFS, as on a read-only POSIX mount, and no descriptor opened through it
             // can write (opening for writing fails).
@@ -428,13 +423,8 @@ mod tests {
 
     #[test]
     fn args_and_env_keep_order_and_replace_keys() {
-        let ctx = WasiCtx::builder()
-            .args(["a", "b"])
-            .arg("c")
-            .env("X", "1")
-            .envs([("Y", "2"), ("X", "3")])
-            .build()
-            .unwrap();
+        let ctx =
+            WasiCtx::builder().args(["a", "b"]).arg("c").env("X", "1").envs([("Y", "2"), ("X", "3")]).build().unwrap();
         assert_eq!(ctx.args().collect::<Vec<_>>(), ["a", "b", "c"]);
         assert_eq!(ctx.env().collect::<Vec<_>>(), ["X=3", "Y=2"]);
     }

@@ -83,11 +83,11 @@ pub(crate) struct FdTable {
 impl FdTable {
     /// Adds a descriptor at the lowest free number.
     pub fn insert(&mut self, d: Descriptor) -> Result<u32, Errno> {
-        if let Some(fd) = self.free.pop_first() {
-            if let Some(slot) = self.slots.get_mut(fd as usize) {
-                *slot = Some(d);
-                return Ok(fd);
-            }
+        if let Some(fd) = self.free.pop_first()
+            && let Some(slot) = self.slots.get_mut(fd as usize)
+        {
+            *slot = Some(d);
+            return Ok(fd);
         }
         let fd = u32::try_from(self.slots.len()).map_err(|_| Errno::Mfile)?;
         if fd >= MAX_FDS {

@@ -177,7 +177,7 @@ mod tests {
 
     #[test]
     fn input_reads_in_pieces() {
-        let mut input = InputBuffer::new(b"abcdef".to_vec());
+        let mut input = InputBuffer::new(b"abcdef");
         let mut buf = [0u8; 4];
         assert_eq!(input.read(&mut buf).unwrap(), 4);
         assert_eq!(&buf, b"abcd");

@@ -515,7 +515,8 @@ fn fd_write_out_of_bounds_iovecs_are_fault_and_write_nothing() {
     let (ctx, out, _) = stdio_ctx(b"");
     let mut g = guest(ctx);
     g.write(BUF, b"hello");
-    let cases: [(&str, Vec<(u32, u32)>, u32, u32); 7] = [
+    type Case = (&'static str, Vec<(u32, u32)>, u32, u32);
+    let cases: [Case; 7] = [
         ("iovec array past the end", vec![], PAGE - 4, 1),
         ("iovec array at 0xFFFFFFF8", vec![], 0xFFFF_FFF8, 1),
         ("huge iovec count", vec![], IOVS, 0x2000_0000),
@@ -864,7 +865,9 @@ fn sub_fd(g: &mut Guest, i: u32, userdata: u64, tag: u8, fd: u32) {
 
 /// `poll_oneoff(SUBS, EVENTS, n, RES)` with the event area preset to 0xFF; returns the errno
 /// and the events as (userdata, error, type, nbytes, flags).
-fn poll(g: &mut Guest, n: u32) -> (i32, Vec<(u64, u16, u8, u64, u16)>) {
+type EventRecord = (u64, u16, u8, u64, u16);
+
+fn poll(g: &mut Guest, n: u32) -> (i32, Vec<EventRecord>) {
     g.write(EVENTS, &vec![0xFF; 32 * n as usize]);
     g.write_u32(RES, SENTINEL);
     let e = g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(n), I32(RES)]);

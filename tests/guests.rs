@@ -48,7 +48,8 @@ impl Outcome {
 fn run_with(module: &Module, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
     let stdout = OutputBuffer::new();
     let stderr = OutputBuffer::new();
-    let ctx = builder.args(args.iter().copied()).stdout(stdout.clone()).stderr(stderr.clone()).build().expect("context");
+    let ctx =
+        builder.args(args.iter().copied()).stdout(stdout.clone()).stderr(stderr.clone()).build().expect("context");
     let code = hammertime::run(engine(), module, ctx).expect("the guest runs to completion");
     Outcome { code, stdout: stdout.contents(), stderr: stderr.to_string_lossy() }
 }
@@ -113,7 +114,8 @@ fn args_empty_gives_argc_zero() {
 
 #[test]
 fn env_lists_the_environment_in_order() {
-    let builder = WasiCtx::builder().env("HOME", "/home/guest").env("EMPTY", "").env("EQ", "a=b=c").env("HOME", "/root");
+    let builder =
+        WasiCtx::builder().env("HOME", "/home/guest").env("EMPTY", "").env("EQ", "a=b=c").env("HOME", "/root");
     let out = run_guest("env", &[], builder);
     // A later value for the same key replaces it in place.
     assert_eq!((out.code, out.stdout().as_str()), (0, "HOME=/root\nEMPTY=\nEQ=a=b=c\n"));
@@ -135,7 +137,8 @@ fn env_is_empty_by_default() {
 #[test]
 fn clock_prints_the_fixed_and_manual_clocks() {
     let mono = ManualClock::new(5_000);
-    let builder = WasiCtx::builder().wall_clock(FixedClock::new(1_700_000_000_123_456_789)).monotonic_clock(mono.clone());
+    let builder =
+        WasiCtx::builder().wall_clock(FixedClock::new(1_700_000_000_123_456_789)).monotonic_clock(mono.clone());
     let out = run_guest("clock", &[], builder);
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert_eq!(out.stdout(), "realtime=1700000000123456789\nmonotonic=5000\nres_realtime=1\nres_monotonic=1\n");
@@ -242,10 +245,7 @@ fn ls_lists_files_dirs_and_links_sorted_with_dot_entries() {
     assert_eq!(out.code, 0);
     // fd_readdir reports `.` and `..` first, so ls prints them; strcmp order puts uppercase
     // before lowercase.
-    assert_eq!(
-        out.stdout(),
-        ". dir\n.. dir\nA.txt file\nb.txt file\ndangling link\nempty dir\nlink link\nsub dir\n"
-    );
+    assert_eq!(out.stdout(), ". dir\n.. dir\nA.txt file\nb.txt file\ndangling link\nempty dir\nlink link\nsub dir\n");
 
     let out = run_guest("ls", &["/fs/sub", "/fs/empty", "/fs/nope"], WasiCtx::builder().preopen("/fs", fs));
     assert_eq!(out.code, 1);
@@ -271,7 +271,8 @@ fn mkdir_rmdir_on_memfs_leaves_it_clean() {
 fn mkdir_rmdir_on_a_host_dir_leaves_it_clean() -> TestResult {
     let tmp = tempfile::tempdir()?;
     std::fs::create_dir(tmp.path().join("base"))?;
-    let out = run_guest("mkdir_rmdir", &["/host/base"], WasiCtx::builder().preopen("/host", HostDir::open(tmp.path())?));
+    let out =
+        run_guest("mkdir_rmdir", &["/host/base"], WasiCtx::builder().preopen("/host", HostDir::open(tmp.path())?));
     assert_eq!((out.code, out.stdout().as_str(), out.stderr.as_str()), (0, MKDIR_RMDIR_OK, ""));
     let left: Vec<_> = std::fs::read_dir(tmp.path())?.map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["base"]);
@@ -354,7 +355,10 @@ fn mkdir_on_read_only_mounts_fails_with_erofs() {
 
 fn three_mounts(root: &MemFs, tmp: &MemFs) -> WasiCtxBuilder {
     let data: HashMap<&'static str, &'static [u8]> = HashMap::from([("x", &b"x marks the spot\n"[..])]);
-    WasiCtx::builder().preopen("/", root.clone()).preopen("/data", SimpleFsAdapter::new(data)).preopen("/tmp", tmp.clone())
+    WasiCtx::builder()
+        .preopen("/", root.clone())
+        .preopen("/data", SimpleFsAdapter::new(data))
+        .preopen("/tmp", tmp.clone())
 }
 
 #[test]
@@ -379,7 +383,10 @@ fn three_mounts_each_serve_their_own_paths() {
 
     let out = run_guest("ls", &["/", "/data", "/tmp"], three_mounts(&root, &tmp));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
-    assert_eq!(out.stdout(), "/:\n. dir\n.. dir\netc dir\n/data:\n. dir\n.. dir\nx file\n/tmp:\n. dir\n.. dir\ny file\n");
+    assert_eq!(
+        out.stdout(),
+        "/:\n. dir\n.. dir\netc dir\n/data:\n. dir\n.. dir\nx file\n/tmp:\n. dir\n.. dir\ny file\n"
+    );
 }
 
 /// A reactor exposing `fd_prestat_get` / `fd_prestat_dir_name` to the host, which then reads
@@ -469,7 +476,11 @@ fn four_threads_share_one_memfs() {
                             WasiCtx::builder().preopen_shared("/shared", shared.clone()),
                         );
                         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "thread {i}");
-                        let out = run_with(cat, &["cat", &path], WasiCtx::builder().preopen_shared("/shared", shared.clone()));
+                        let out = run_with(
+                            cat,
+                            &["cat", &path],
+                            WasiCtx::builder().preopen_shared("/shared", shared.clone()),
+                        );
                         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "thread {i}");
                         assert!(out.stdout == text.as_bytes(), "thread {i} read back something else");
                     }
@@ -482,7 +493,10 @@ fn four_threads_share_one_memfs() {
     });
     assert_eq!(fs.read_dir("").unwrap(), ["t0.txt", "t1.txt", "t2.txt", "t3.txt"]);
     for i in 0..4 {
-        assert_eq!(fs.read_file(&format!("t{i}.txt")).unwrap(), format!("thread {i} {}", "x".repeat(1000 * i)).as_bytes());
+        assert_eq!(
+            fs.read_file(&format!("t{i}.txt")).unwrap(),
+            format!("thread {i} {}", "x".repeat(1000 * i)).as_bytes()
+        );
     }
 }
 
@@ -517,12 +531,10 @@ fn a_trap_is_an_error_not_an_exit() {
 
 #[test]
 fn proc_exit_from_wat_is_an_exit_status() {
-    let module = wat(
-        r#"(module
+    let module = wat(r#"(module
              (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
              (memory (export "memory") 1)
-             (func (export "_start") (call $exit (i32.const 42)) unreachable))"#,
-    );
+             (func (export "_start") (call $exit (i32.const 42)) unreachable))"#);
     let code = hammertime::run(engine(), &module, WasiCtx::builder().build().unwrap()).unwrap();
     assert_eq!(code, 42);
 }

@@ -118,10 +118,7 @@ impl<'a> GuestMemory<'a> {
 
     /// Reads the `i`-th `iovec` of the array at `iovs`: `(buf, buf_len)`.
     pub fn iovec(&self, iovs: u32, i: u32) -> MemResult<(u32, u32)> {
-        let at = i
-            .checked_mul(super::types::size::IOVEC)
-            .and_then(|off| iovs.checked_add(off))
-            .ok_or(Errno::Fault)?;
+        let at = i.checked_mul(super::types::size::IOVEC).and_then(|off| iovs.checked_add(off)).ok_or(Errno::Fault)?;
         let bytes = self.array::<8>(at)?;
         let buf = u32::from_le_bytes([bytes[0], bytes[1], bytes[2], bytes[3]]);
         let len = u32::from_le_bytes([bytes[4], bytes[5], bytes[6], bytes[7]]);

@@ -200,13 +200,8 @@ pub mod rights {
     pub const TTY: u64 = FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
 
     /// The rights of a socket.
-    pub const SOCKET: u64 = FD_READ
-        | FD_WRITE
-        | FD_FDSTAT_SET_FLAGS
-        | FD_FILESTAT_GET
-        | POLL_FD_READWRITE
-        | SOCK_SHUTDOWN
-        | SOCK_ACCEPT;
+    pub const SOCKET: u64 =
+        FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE | SOCK_SHUTDOWN | SOCK_ACCEPT;
 }
 
 /// Sizes of the structures written to guest memory.

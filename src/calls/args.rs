@@ -39,6 +39,11 @@ pub fn args_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, argv: u32, argv_bu
 
 /// `args_sizes_get() -> (argc, argv_buf_size)`.
 /// Errors: `EFAULT`.
-pub fn args_sizes_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, argc: u32, argv_buf_size: u32) -> Result<(), Errno> {
+pub fn args_sizes_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    argc: u32,
+    argv_buf_size: u32,
+) -> Result<(), Errno> {
     write_sizes(mem, &ctx.args, argc, argv_buf_size)
 }

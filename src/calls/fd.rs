@@ -274,10 +274,7 @@ fn write_file_iovs(
             })
         } else {
             offset.checked_add(u64::from(len)).ok_or(Errno::Fbig)?;
-            file.write_at(src, offset).map(|n| {
-                offset += n as u64;
-                n
-            })
+            file.write_at(src, offset).inspect(|&n| offset += n as u64)
         };
         let n = match result {
             Ok(n) => n,
@@ -356,7 +353,14 @@ fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno>
 /// `fd_read(fd, iovs) -> nread`.
 /// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `ENOTCONN` a
 /// listening socket; `EFAULT`; the stream's or backend's.
-pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nread: u32) -> Result<(), Errno> {
+pub fn fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+) -> Result<(), Errno> {
     mem.check(nread, 4)?;
     let d = ctx.fds.get_mut(fd)?;
     if d.base & rights::FD_READ == 0 {
@@ -382,7 +386,14 @@ pub fn fd_read(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32,
 /// listening socket; `EFAULT`;
 /// `ENOSPC` a full sink or quota (after the bytes that fit, the count of those); the stream's
 /// or backend's.
-pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, nwritten: u32) -> Result<(), Errno> {
+pub fn fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+) -> Result<(), Errno> {
     mem.check(nwritten, 4)?;
     let d = ctx.fds.get_mut(fd)?;
     if d.base & rights::FD_WRITE == 0 {
@@ -406,7 +417,15 @@ pub fn fd_write(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32
 
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
 /// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
-pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nread: u32) -> Result<(), Errno> {
+pub fn fd_pread(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nread: u32,
+) -> Result<(), Errno> {
     mem.check(nread, 4)?;
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
@@ -428,7 +447,15 @@ pub fn fd_pread(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32
 /// `fd_pwrite(fd, iovs, offset) -> nwritten`: writes at `offset` without moving the position.
 /// As on Linux, a descriptor with `APPEND` writes at the end whatever the offset.
 /// Errors: as `fd_write`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
-pub fn fd_pwrite(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32) -> Result<(), Errno> {
+pub fn fd_pwrite(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    offset: u64,
+    nwritten: u32,
+) -> Result<(), Errno> {
     mem.check(nwritten, 4)?;
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
@@ -464,7 +491,13 @@ pub fn fd_prestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, pre
 
 /// `fd_prestat_dir_name(fd, path, path_len)`: the guest path of a preopen (not NUL-terminated).
 /// Errors: `EBADF`; `ENAMETOOLONG` the buffer is shorter than the name; `EFAULT`.
-pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+pub fn fd_prestat_dir_name(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     let Kind::Dir { preopen: Some(name), .. } = &d.kind else {
         return Err(Errno::Badf);
@@ -480,7 +513,15 @@ pub fn fd_prestat_dir_name(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32
 /// `bufused == buf_len` tells the guest to call again from the last whole entry's cookie.
 /// Errors: `EBADF`; `ENOTDIR` not a directory; `ENOTCAPABLE` no `fd_readdir` right; `EINVAL`
 /// a bad cookie; `EFAULT`.
-pub fn fd_readdir(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32) -> Result<(), Errno> {
+pub fn fd_readdir(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    buf: u32,
+    buf_len: u32,
+    cookie: u64,
+    bufused: u32,
+) -> Result<(), Errno> {
     mem.check(bufused, 4)?;
     mem.check(buf, buf_len)?;
     let d = ctx.fds.get(fd)?;
@@ -537,7 +578,14 @@ pub fn fd_renumber(ctx: &mut WasiCtx, fd: u32, to: u32) -> Result<(), Errno> {
 /// `fd_seek(fd, offset, whence) -> newoffset`. The offset is signed.
 /// Errors: `EBADF`; `EINVAL` bad whence or a negative result; `ESPIPE` a stream; `EBADF` a
 /// directory; `ENOTCAPABLE` no `fd_seek` right (`fd_tell` suffices for a zero `CUR` seek).
-pub fn fd_seek(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u64, whence_: u32, newoffset: u32) -> Result<(), Errno> {
+pub fn fd_seek(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    offset: u64,
+    whence_: u32,
+    newoffset: u32,
+) -> Result<(), Errno> {
     mem.check(newoffset, 8)?;
     let d = ctx.fds.get_mut(fd)?;
     let offset = offset as i64;

@@ -95,7 +95,9 @@ fn with_memory<T: 'static>(
 ) -> wasmtime::Result<Result<(), Errno>> {
     let memory = match caller.get_export("memory") {
         Some(Extern::Memory(m)) => m,
-        _ => return Err(wasmtime::format_err!("hammertime: the module calls WASI but exports no memory named `memory`")),
+        _ => {
+            return Err(wasmtime::format_err!("hammertime: the module calls WASI but exports no memory named `memory`"));
+        }
     };
     let (bytes, data) = memory.data_and_store_mut(caller);
     let mut mem = GuestMemory::new(bytes);

@@ -33,14 +33,28 @@ fn follow(flags: u32) -> Result<bool, Errno> {
 }
 
 /// `path_create_directory(fd, path)`. Errors: see the module docs and [`resolve::mkdir`].
-pub fn path_create_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+pub fn path_create_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
     resolve::mkdir(&dir, mem.str(path, path_len)?)
 }
 
 /// `path_filestat_get(fd, flags, path) -> filestat`. Errors: `EINVAL` unknown lookup flags;
 /// see the module docs and [`resolve::stat`].
-pub fn path_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, flags: u32, path: u32, path_len: u32, stat: u32) -> Result<(), Errno> {
+pub fn path_filestat_get(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    path: u32,
+    path_len: u32,
+    stat: u32,
+) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_GET)?;
     let st = resolve::stat(&dir, mem.str(path, path_len)?, follow(flags)?)?;
     write_filestat(mem, stat, &st)
@@ -158,7 +172,17 @@ pub fn path_open(
 
 /// `path_readlink(fd, path, buf, buf_len) -> bufused`: the link's content, cut to the buffer.
 /// Errors: see the module docs and [`resolve::readlink`].
-pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32, buf: u32, buf_len: u32, bufused: u32) -> Result<(), Errno> {
+#[allow(clippy::too_many_arguments)]
+pub fn path_readlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+    buf: u32,
+    buf_len: u32,
+    bufused: u32,
+) -> Result<(), Errno> {
     mem.check(bufused, 4)?;
     mem.check(buf, buf_len)?;
     let (dir, _) = dir_of(ctx, fd, rights::PATH_READLINK)?;
@@ -170,14 +194,30 @@ pub fn path_readlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path
 }
 
 /// `path_remove_directory(fd, path)`. Errors: see the module docs and [`resolve::rmdir`].
-pub fn path_remove_directory(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+pub fn path_remove_directory(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
     resolve::rmdir(&dir, mem.str(path, path_len)?)
 }
 
 /// `path_rename(fd, old_path, new_fd, new_path)`. Errors: see the module docs and
 /// [`resolve::rename`].
-pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32) -> Result<(), Errno> {
+#[allow(clippy::too_many_arguments)]
+pub fn path_rename(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    old_path: u32,
+    old_path_len: u32,
+    new_fd: u32,
+    new_path: u32,
+    new_path_len: u32,
+) -> Result<(), Errno> {
     let (old_dir, _) = dir_of(ctx, fd, rights::PATH_RENAME_SOURCE)?;
     let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
     let old = mem.str(old_path, old_path_len)?;
@@ -187,7 +227,15 @@ pub fn path_rename(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, old_pa
 
 /// `path_symlink(old_path, fd, new_path)`: creates `new_path` pointing at `old_path`.
 /// Errors: see the module docs and [`resolve::symlink`].
-pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, old_path: u32, old_path_len: u32, fd: u32, new_path: u32, new_path_len: u32) -> Result<(), Errno> {
+pub fn path_symlink(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    old_path: u32,
+    old_path_len: u32,
+    fd: u32,
+    new_path: u32,
+    new_path_len: u32,
+) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_SYMLINK)?;
     let target = mem.str(old_path, old_path_len)?;
     let new = mem.str(new_path, new_path_len)?;
@@ -195,7 +243,13 @@ pub fn path_symlink(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, old_path: u32,
 }
 
 /// `path_unlink_file(fd, path)`. Errors: see the module docs and [`resolve::unlink`].
-pub fn path_unlink_file(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, path: u32, path_len: u32) -> Result<(), Errno> {
+pub fn path_unlink_file(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    path: u32,
+    path_len: u32,
+) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_UNLINK_FILE)?;
     resolve::unlink(&dir, mem.str(path, path_len)?)
 }

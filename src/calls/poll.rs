@@ -43,7 +43,14 @@ struct Event {
 
 /// `poll_oneoff(in, out, nsubscriptions) -> nevents`.
 /// Errors: `EINVAL` zero subscriptions or an unknown subscription type; `EFAULT`.
-pub fn poll_oneoff(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, subs: u32, events: u32, nsubscriptions: u32, nevents: u32) -> Result<(), Errno> {
+pub fn poll_oneoff(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    subs: u32,
+    events: u32,
+    nsubscriptions: u32,
+    nevents: u32,
+) -> Result<(), Errno> {
     if nsubscriptions == 0 {
         return Err(Errno::Inval);
     }

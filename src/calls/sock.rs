@@ -19,7 +19,13 @@ fn not_socket() -> Errno {
 /// non-blocking. A non-blocking listener with no pending connection answers `EAGAIN`.
 /// Errors: `EBADF`; `ENOTSOCK`; `EINVAL` not a listener or flags other than `NONBLOCK`;
 /// `ENOTCAPABLE`; `EFAULT`; the host's.
-pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, flags: u32, opened: u32) -> Result<(), Errno> {
+pub fn sock_accept(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    flags: u32,
+    opened: u32,
+) -> Result<(), Errno> {
     mem.check(opened, 4)?;
     let d = ctx.fds.get(fd)?;
     let listener = match &d.kind {
@@ -34,12 +40,8 @@ pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, flags:
     }
     let (stream, _) = listener.accept().map_err(Errno::from)?;
     stream.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
-    let new = Descriptor {
-        kind: Kind::Stream(stream),
-        base: rights::SOCKET & !rights::SOCK_ACCEPT,
-        inheriting: 0,
-        flags,
-    };
+    let new =
+        Descriptor { kind: Kind::Stream(stream), base: rights::SOCKET & !rights::SOCK_ACCEPT, inheriting: 0, flags };
     let new_fd = ctx.fds.insert(new)?;
     mem.write_u32(opened, new_fd)
 }
@@ -48,7 +50,17 @@ pub fn sock_accept(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, flags:
 /// queued; `RECV_WAITALL` waits until every buffer is full or the peer closes.
 /// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` unknown flags; `ENOTCAPABLE`;
 /// `EAGAIN` non-blocking and nothing queued; `EFAULT`.
-pub fn sock_recv(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32) -> Result<(), Errno> {
+#[allow(clippy::too_many_arguments)]
+pub fn sock_recv(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    ri_data: u32,
+    ri_data_len: u32,
+    ri_flags: u32,
+    ro_datalen: u32,
+    ro_flags: u32,
+) -> Result<(), Errno> {
     mem.check(ro_datalen, 4)?;
     mem.check(ro_flags, 2)?;
     mem.check_iovecs(ri_data, ri_data_len)?;
@@ -107,7 +119,15 @@ pub fn sock_recv(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, ri_data:
 /// `sock_send(fd, si_data, si_flags) -> so_datalen`.
 /// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` non-zero flags;
 /// `ENOTCAPABLE`; `EPIPE` the peer closed; `EAGAIN`; `EFAULT`.
-pub fn sock_send(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32) -> Result<(), Errno> {
+pub fn sock_send(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    si_data: u32,
+    si_data_len: u32,
+    si_flags: u32,
+    so_datalen: u32,
+) -> Result<(), Errno> {
     mem.check(so_datalen, 4)?;
     mem.check_iovecs(si_data, si_data_len)?;
     let d = ctx.fds.get_mut(fd)?;

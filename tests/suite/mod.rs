@@ -238,7 +238,8 @@ pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec
     let stderr = OutputBuffer::new();
     let exit = (|| -> Result<i32, String> {
         let copy = root_copy(spec)?;
-        let mut b = WasiCtx::builder().args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
+        let mut b =
+            WasiCtx::builder().args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
         if let Some(copy) = &copy {
             b = match mode {
                 Mode::HostDir => b.preopen("/", HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?),
@@ -346,8 +347,7 @@ pub fn run_all(
     run: impl Fn(&Spec, Mode) -> Outcome + Sync,
 ) -> Result<(), String> {
     let expected = read_expected(expected_path);
-    let jobs: Vec<(usize, Mode)> =
-        modes.iter().flat_map(|&m| (0..specs.len()).map(move |i| (i, m))).collect();
+    let jobs: Vec<(usize, Mode)> = modes.iter().flat_map(|&m| (0..specs.len()).map(move |i| (i, m))).collect();
     let next = Mutex::new(0usize);
     let results = Mutex::new(Vec::new());
     std::thread::scope(|s| {
@@ -398,7 +398,12 @@ pub fn run_all(
 /// The shared `main` of the conformance binaries: locates the suite (missing: fail under
 /// `CI=true`, else skip), keeps the tests whose id contains one of the command-line filters,
 /// runs them in `modes` with `run`, and exits non-zero on a regression.
-pub fn main(name: &str, workspace: &Path, modes: &[Mode], run: impl Fn(&[Spec]) -> Box<dyn Fn(&Spec, Mode) -> Outcome + Sync + '_>) {
+pub fn main(
+    name: &str,
+    workspace: &Path,
+    modes: &[Mode],
+    run: impl Fn(&[Spec]) -> Box<dyn Fn(&Spec, Mode) -> Outcome + Sync + '_>,
+) {
     let suite_dir = match locate(workspace) {
         Ok(dir) => dir,
         Err(why) => {

@@ -778,11 +778,13 @@ mod tests {
     fn from_fd_and_cap_std_serve_the_directory() {
         let fx = fixture();
         std::fs::write(fx.mount.join("a"), b"1").expect("write");
-        let fd = rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open");
+        let fd =
+            rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open");
         let fs = HostDir::from_fd(fd).expect("from_fd");
         assert!(!fs.is_read_only());
         assert_eq!(names(&*fs.root().expect("root")), ["a"]);
-        let fd = rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open");
+        let fd =
+            rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open");
         let fs = HostDir::from_fd_read_only(fd).expect("from_fd_read_only");
         assert!(FileSystem::is_read_only(&fs));
         assert_eq!(fs.root().expect("root").mkdir_at("x"), Err(Errno::Rofs));
@@ -1334,7 +1336,9 @@ mod tests {
         f.sync().expect("sync");
         f.datasync().expect("datasync");
         root.sync().expect("dir sync");
-        for advice in [Advice::Normal, Advice::Sequential, Advice::Random, Advice::WillNeed, Advice::DontNeed, Advice::NoReuse] {
+        for advice in
+            [Advice::Normal, Advice::Sequential, Advice::Random, Advice::WillNeed, Advice::DontNeed, Advice::NoReuse]
+        {
             f.advise(0, 10, advice).expect("advise");
         }
         f.advise(0, 0, Advice::Normal).expect("advise whole file");

@@ -86,14 +86,12 @@ use std::fmt;
 use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{
-    Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak,
-};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use crate::{
-    Advice, Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime,
-    Stat, SystemClock, WallClock,
+    Advice, Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat, SystemClock,
+    WallClock,
 };
 
 /// The largest size a [`MemFs`] file can reach: 4 GiB (`1 << 32` bytes).
@@ -176,9 +174,7 @@ impl Shared {
     }
 
     fn alloc_ino(&self) -> Result<u64> {
-        self.next_ino
-            .fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1))
-            .map_err(|_| Errno::Nospc)
+        self.next_ino.fetch_update(Ordering::Relaxed, Ordering::Relaxed, |n| n.checked_add(1)).map_err(|_| Errno::Nospc)
     }
 
     fn limit(&self) -> u64 {
@@ -189,12 +185,10 @@ impl Shared {
     fn reserve_up_to(&self, want: u64) -> u64 {
         let limit = self.limit();
         let mut granted = 0;
-        let _ = self
-            .used
-            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                granted = want.min(limit.saturating_sub(used));
-                Some(used.saturating_add(granted))
-            });
+        let _ = self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+            granted = want.min(limit.saturating_sub(used));
+            Some(used.saturating_add(granted))
+        });
         granted
     }
 
@@ -211,11 +205,8 @@ impl Shared {
 
     fn release(&self, bytes: u64) {
         if bytes != 0 {
-            let _ = self
-                .used
-                .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
-                    Some(used.saturating_sub(bytes))
-                });
+            let _ =
+                self.used.fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| Some(used.saturating_sub(bytes)));
         }
     }
 }
@@ -243,16 +234,7 @@ impl Common {
 
     fn with_ino(fs: &Arc<Shared>, ino: u64, nlink: u64) -> Common {
         let now = fs.now();
-        Common {
-            ino,
-            fs: Arc::clone(fs),
-            meta: Mutex::new(Meta {
-                nlink,
-                atim: now,
-                mtim: now,
-                ctim: now,
-            }),
-        }
+        Common { ino, fs: Arc::clone(fs), meta: Mutex::new(Meta { nlink, atim: now, mtim: now, ctim: now }) }
     }
 
     /// Content changed: `mtim` and `ctim`.
@@ -374,9 +356,7 @@ impl Inode {
         match self {
             Inode::File(f) => f.stat(),
             Inode::Dir(d) => d.stat(),
-            Inode::Link(l) => {
-                l.c.stat(FileType::SymbolicLink, len64(l.target.len()), None)
-            }
+            Inode::Link(l) => l.c.stat(FileType::SymbolicLink, len64(l.target.len()), None),
         }
     }
 }
@@ -478,11 +458,7 @@ fn shrink(data: &mut Vec<u8>) {
 
 impl Drop for FileInode {
     fn drop(&mut self) {
-        let len = self
-            .data
-            .get_mut()
-            .unwrap_or_else(PoisonError::into_inner)
-            .len();
+        let len = self.data.get_mut().unwrap_or_else(PoisonError::into_inner).len();
         self.c.fs.release(len64(len));
     }
 }
@@ -505,11 +481,7 @@ impl DirInode {
     fn stat(&self) -> Stat {
         let nlink = {
             let st = rlock(&self.state);
-            if st.removed {
-                0
-            } else {
-                st.subdirs.saturating_add(2)
-            }
+            if st.removed { 0 } else { st.subdirs.saturating_add(2) }
         };
         self.c.stat(FileType::Directory, 0, Some(nlink))
     }
@@ -569,13 +541,7 @@ impl DirState {
             self.subdirs = self.subdirs.saturating_add(1);
         }
         self.names.insert(name.to_owned(), seq);
-        self.entries.insert(
-            seq,
-            Entry {
-                name: name.to_owned(),
-                node,
-            },
-        );
+        self.entries.insert(seq, Entry { name: name.to_owned(), node });
     }
 
     fn remove(&mut self, name: &str) -> Option<Inode> {
@@ -603,20 +569,13 @@ impl Drop for DirState {
     /// Frees a whole subtree iteratively: a deep tree must not overflow the stack.
     fn drop(&mut self) {
         self.names.clear();
-        let mut stack: Vec<Inode> = std::mem::take(&mut self.entries)
-            .into_values()
-            .map(|e| e.node)
-            .collect();
+        let mut stack: Vec<Inode> = std::mem::take(&mut self.entries).into_values().map(|e| e.node).collect();
         while let Some(node) = stack.pop() {
             if let Inode::Dir(dir) = node
                 && let Some(mut dir) = Arc::into_inner(dir)
             {
                 let state = dir.state.get_mut().unwrap_or_else(PoisonError::into_inner);
-                stack.extend(
-                    std::mem::take(&mut state.entries)
-                        .into_values()
-                        .map(|e| e.node),
-                );
+                stack.extend(std::mem::take(&mut state.entries).into_values().map(|e| e.node));
             }
         }
     }
@@ -789,10 +748,7 @@ impl Dir for MemDir {
                         return Err(Errno::Inval);
                     }
                     let seq = st.alloc_seq()?;
-                    let file = Arc::new(FileInode {
-                        c: Common::new(fs, 1)?,
-                        data: RwLock::new(Vec::new()),
-                    });
+                    let file = Arc::new(FileInode { c: Common::new(fs, 1)?, data: RwLock::new(Vec::new()) });
                     st.insert_at(seq, name, Inode::File(Arc::clone(&file)));
                     self.dir.c.touch_modified();
                     return Ok(Node::File(Arc::new(MemFile { file })));
@@ -885,11 +841,7 @@ impl Dir for MemDir {
             return Err(Errno::Noent);
         }
         let Some(Inode::Dir(child)) = st.get(name).cloned() else {
-            return Err(if st.get(name).is_some() {
-                Errno::Notdir
-            } else {
-                Errno::Noent
-            });
+            return Err(if st.get(name).is_some() { Errno::Notdir } else { Errno::Noent });
         };
         {
             // Parent before child.
@@ -954,10 +906,7 @@ impl Dir for MemDir {
                 return Err(err);
             }
         };
-        let link = Arc::new(LinkInode {
-            c,
-            target: target.to_owned(),
-        });
+        let link = Arc::new(LinkInode { c, target: target.to_owned() });
         st.insert_at(seq, name, Inode::Link(link));
         self.dir.c.touch_modified();
         Ok(())
@@ -1166,19 +1115,13 @@ impl MemFsBuilder {
             max_file_size: self.max_file_size,
             tree: RwLock::new(()),
         });
-        MemFs {
-            root: Arc::new(DirInode::new(&shared, 1, Weak::new())),
-        }
+        MemFs { root: Arc::new(DirInode::new(&shared, 1, Weak::new())) }
     }
 }
 
 impl Default for MemFsBuilder {
     fn default() -> MemFsBuilder {
-        MemFsBuilder {
-            clock: Arc::new(SystemClock),
-            quota: None,
-            max_file_size: MAX_FILE_SIZE,
-        }
+        MemFsBuilder { clock: Arc::new(SystemClock), quota: None, max_file_size: MAX_FILE_SIZE }
     }
 }
 
@@ -1235,10 +1178,7 @@ fn components(path: &str) -> io::Result<Vec<&str>> {
         match component {
             "" | "." => {}
             ".." => {
-                return Err(io::Error::new(
-                    io::ErrorKind::InvalidInput,
-                    "`..` is not allowed in a MemFs path",
-                ));
+                return Err(io::Error::new(io::ErrorKind::InvalidInput, "`..` is not allowed in a MemFs path"));
             }
             name => {
                 check_name(name).map_err(io_error)?;
@@ -1251,9 +1191,7 @@ fn components(path: &str) -> io::Result<Vec<&str>> {
 
 /// Nanoseconds since the epoch (0 before it).
 fn nanos(time: SystemTime) -> u64 {
-    time.duration_since(UNIX_EPOCH)
-        .map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
-        .unwrap_or(0)
+    time.duration_since(UNIX_EPOCH).map(|d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)).unwrap_or(0)
 }
 
 /// A host time as a [`SetTime`] (`Omit` when the host has none).
@@ -1325,21 +1263,14 @@ impl MemFs {
         let top = self.make_dirs(&components(path)?)?;
         let mut pending: Vec<(PathBuf, Arc<DirInode>)> = vec![(host.to_path_buf(), top)];
         let mut dir_times: Vec<(Arc<DirInode>, SetTime, SetTime)> = Vec::new();
-        let invalid = |what: &Path| {
-            io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("{} is not UTF-8", what.display()),
-            )
-        };
+        let invalid =
+            |what: &Path| io::Error::new(io::ErrorKind::InvalidData, format!("{} is not UTF-8", what.display()));
         while let Some((host_dir, dir)) = pending.pop() {
             let handle = MemDir { dir };
             for entry in std::fs::read_dir(&host_dir)? {
                 let entry = entry?;
                 let host_path = entry.path();
-                let name = entry
-                    .file_name()
-                    .into_string()
-                    .map_err(|_| invalid(&host_path))?;
+                let name = entry.file_name().into_string().map_err(|_| invalid(&host_path))?;
                 let meta = entry.metadata()?; // does not follow a symbolic link
                 let (atime, mtime) = (host_time(meta.accessed()), host_time(meta.modified()));
                 let file_type = meta.file_type();
@@ -1384,9 +1315,7 @@ impl MemFs {
         let Some((name, parents)) = components.split_last() else {
             return Err(io_error(Errno::Isdir));
         };
-        let parent = MemDir {
-            dir: self.make_dirs(parents)?,
-        };
+        let parent = MemDir { dir: self.make_dirs(parents)? };
         write_new(&parent, name, contents.as_ref()).map(|_| ())
     }
 
@@ -1420,9 +1349,7 @@ impl MemFs {
         let Some((name, parents)) = components.split_last() else {
             return Err(io_error(Errno::Exist));
         };
-        let parent = MemDir {
-            dir: self.make_dirs(parents)?,
-        };
+        let parent = MemDir { dir: self.make_dirs(parents)? };
         parent.symlink_at(target, name).map_err(io_error)
     }
 
@@ -1435,9 +1362,7 @@ impl MemFs {
         let Some((name, parents)) = components.split_last() else {
             return Err(io_error(Errno::Busy));
         };
-        let parent = MemDir {
-            dir: self.walk_dirs(parents)?,
-        };
+        let parent = MemDir { dir: self.walk_dirs(parents)? };
         match lookup_in(&parent.dir, name).map_err(io_error)? {
             Inode::Dir(_) => parent.rmdir_at(name),
             _ => parent.unlink_at(name),
@@ -1454,10 +1379,7 @@ impl MemFs {
         let mut names: Vec<String> = {
             let _tree = rlock(&dir.c.fs.tree);
             let st = rlock(&dir.state);
-            st.entries
-                .values()
-                .map(|entry| entry.name.clone())
-                .collect()
+            st.entries.values().map(|entry| entry.name.clone()).collect()
         };
         names.sort_unstable();
         Ok(names)
@@ -1536,12 +1458,7 @@ impl MemFs {
 
 /// Creates or truncates the file `name` in `dir` and writes all of `contents`.
 fn write_new(dir: &MemDir, name: &str, contents: &[u8]) -> io::Result<Arc<FileInode>> {
-    let options = OpenOptions {
-        write: true,
-        create: true,
-        truncate: true,
-        ..OpenOptions::default()
-    };
+    let options = OpenOptions { write: true, create: true, truncate: true, ..OpenOptions::default() };
     let Node::File(handle) = dir.open_at(name, options).map_err(io_error)? else {
         return Err(io_error(Errno::Isdir));
     };
@@ -1551,10 +1468,7 @@ fn write_new(dir: &MemDir, name: &str, contents: &[u8]) -> io::Result<Arc<FileIn
     let mut data = wlock(&file.file.data);
     let mut written = 0usize;
     while let Some(rest) = contents.get(written..).filter(|rest| !rest.is_empty()) {
-        let count = file
-            .file
-            .write_locked(&mut data, rest, len64(written))
-            .map_err(io_error)?;
+        let count = file.file.write_locked(&mut data, rest, len64(written)).map_err(io_error)?;
         if count == 0 {
             return Err(io_error(Errno::Nospc));
         }
@@ -1566,9 +1480,7 @@ fn write_new(dir: &MemDir, name: &str, contents: &[u8]) -> io::Result<Arc<FileIn
 
 impl FileSystem for MemFs {
     fn root(&self) -> Result<Arc<dyn Dir>> {
-        Ok(Arc::new(MemDir {
-            dir: Arc::clone(&self.root),
-        }))
+        Ok(Arc::new(MemDir { dir: Arc::clone(&self.root) }))
     }
 }
 
@@ -1578,27 +1490,12 @@ mod tests {
     use std::collections::BTreeSet;
     use std::sync::atomic::AtomicU64;
 
-    const READ: OpenOptions = OpenOptions {
-        read: true,
-        write: false,
-        create: false,
-        exclusive: false,
-        truncate: false,
-        directory: false,
-    };
-    const RW: OpenOptions = OpenOptions {
-        write: true,
-        ..READ
-    };
+    const READ: OpenOptions =
+        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
+    const RW: OpenOptions = OpenOptions { write: true, ..READ };
     const CREATE: OpenOptions = OpenOptions { create: true, ..RW };
-    const EXCL: OpenOptions = OpenOptions {
-        exclusive: true,
-        ..CREATE
-    };
-    const DIR: OpenOptions = OpenOptions {
-        directory: true,
-        ..READ
-    };
+    const EXCL: OpenOptions = OpenOptions { exclusive: true, ..CREATE };
+    const DIR: OpenOptions = OpenOptions { directory: true, ..READ };
 
     struct TestClock(AtomicU64);
 
@@ -1746,10 +1643,7 @@ mod tests {
         assert_eq!(st.size, 11);
         assert_eq!(root.stat_at("hello").unwrap(), st);
         let rs = root.stat().unwrap();
-        assert_eq!(
-            (rs.ino, rs.filetype, rs.nlink, rs.dev),
-            (1, FileType::Directory, 2, fs.dev())
-        );
+        assert_eq!((rs.ino, rs.filetype, rs.nlink, rs.dev), (1, FileType::Directory, 2, fs.dev()));
         assert_eq!(f.write_at(b"", 100), Ok(0));
         assert_eq!(f.stat().unwrap().size, 11);
         assert_eq!(f.append(b"!"), Ok((1, 12)));
@@ -1782,56 +1676,13 @@ mod tests {
         assert_eq!(open_err(&*root, "lnk", CREATE), Errno::Loop);
         assert_eq!(open_err(&*root, "dangling", CREATE), Errno::Loop);
         assert_eq!(open_err(&*root, "f", DIR), Errno::Notdir);
-        assert_eq!(
-            open_err(
-                &*root,
-                "f",
-                OpenOptions {
-                    create: true,
-                    ..DIR
-                }
-            ),
-            Errno::Notdir
-        );
-        assert_eq!(
-            open_err(
-                &*root,
-                "new",
-                OpenOptions {
-                    create: true,
-                    ..DIR
-                }
-            ),
-            Errno::Inval
-        );
+        assert_eq!(open_err(&*root, "f", OpenOptions { create: true, ..DIR }), Errno::Notdir);
+        assert_eq!(open_err(&*root, "new", OpenOptions { create: true, ..DIR }), Errno::Inval);
         assert_eq!(open_err(&*root, "d", RW), Errno::Isdir);
-        assert_eq!(
-            open_err(
-                &*root,
-                "d",
-                OpenOptions {
-                    truncate: true,
-                    ..READ
-                }
-            ),
-            Errno::Isdir
-        );
-        assert_eq!(
-            open_err(
-                &*root,
-                "d",
-                OpenOptions {
-                    create: true,
-                    ..READ
-                }
-            ),
-            Errno::Isdir
-        );
+        assert_eq!(open_err(&*root, "d", OpenOptions { truncate: true, ..READ }), Errno::Isdir);
+        assert_eq!(open_err(&*root, "d", OpenOptions { create: true, ..READ }), Errno::Isdir);
         assert_eq!(open_err(&*root, &"x".repeat(256), READ), Errno::Nametoolong);
-        assert_eq!(
-            open_err(&*root, &"x".repeat(256), CREATE),
-            Errno::Nametoolong
-        );
+        assert_eq!(open_err(&*root, &"x".repeat(256), CREATE), Errno::Nametoolong);
         assert_eq!(open_err(&*root, "a/b", READ), Errno::Inval);
         assert_eq!(open_err(&*root, "..", READ), Errno::Inval);
         assert_eq!(open_err(&*root, "", READ), Errno::Noent);
@@ -1849,16 +1700,7 @@ mod tests {
         // create without exclusive opens the existing file; truncate empties it.
         let f = file(root.open_at("f", CREATE).unwrap());
         assert_eq!(read_all(&*f), b"data");
-        let g = file(
-            root.open_at(
-                "f",
-                OpenOptions {
-                    truncate: true,
-                    ..RW
-                },
-            )
-            .unwrap(),
-        );
+        let g = file(root.open_at("f", OpenOptions { truncate: true, ..RW }).unwrap());
         assert_eq!(g.stat().unwrap().size, 0);
         assert_eq!(f.stat().unwrap().size, 0);
         assert_eq!(fs.used_bytes(), 8, "the two link targets");
@@ -1878,10 +1720,7 @@ mod tests {
         assert_eq!(root.stat_at("missing"), Err(Errno::Noent));
         assert_eq!(root.stat_at(&long), Err(Errno::Nametoolong));
         let ls = root.stat_at("to_d").unwrap();
-        assert_eq!(
-            (ls.filetype, ls.size, ls.nlink),
-            (FileType::SymbolicLink, 1, 1)
-        );
+        assert_eq!((ls.filetype, ls.size, ls.nlink), (FileType::SymbolicLink, 1, 1));
 
         for name in ["f", "d", "to_d", "dangling"] {
             assert_eq!(root.mkdir_at(name), Err(Errno::Exist), "{name}");
@@ -1890,10 +1729,7 @@ mod tests {
         assert_eq!(root.mkdir_at(&long), Err(Errno::Nametoolong));
         assert_eq!(root.symlink_at("t", &long), Err(Errno::Nametoolong));
         assert_eq!(root.symlink_at("", "empty"), Err(Errno::Noent));
-        assert_eq!(
-            root.symlink_at(&"t".repeat(SYMLINK_MAX + 1), "big"),
-            Err(Errno::Nametoolong)
-        );
+        assert_eq!(root.symlink_at(&"t".repeat(SYMLINK_MAX + 1), "big"), Err(Errno::Nametoolong));
 
         assert_eq!(root.rmdir_at("missing"), Err(Errno::Noent));
         assert_eq!(root.rmdir_at("f"), Err(Errno::Notdir));
@@ -1911,10 +1747,7 @@ mod tests {
         assert_eq!(root.readlink_at("f"), Err(Errno::Inval));
         assert_eq!(root.readlink_at("d"), Err(Errno::Inval));
 
-        assert_eq!(
-            root.set_times_at("missing", SetTime::Now, SetTime::Now),
-            Err(Errno::Noent)
-        );
+        assert_eq!(root.set_times_at("missing", SetTime::Now, SetTime::Now), Err(Errno::Noent));
 
         // Unlinking a link removes the link, not its target.
         root.unlink_at("to_d").unwrap();
@@ -1952,16 +1785,10 @@ mod tests {
         assert_eq!(a.link_at("sub", &*b, "x"), Err(Errno::Perm));
         assert_eq!(a.link_at("file", &*b, "one"), Err(Errno::Exist));
         assert_eq!(a.link_at("missing", &*b, "y"), Err(Errno::Noent));
-        assert_eq!(
-            a.link_at("file", &*b, &"z".repeat(256)),
-            Err(Errno::Nametoolong)
-        );
+        assert_eq!(a.link_at("file", &*b, &"z".repeat(256)), Err(Errno::Nametoolong));
         assert_eq!(a.link_at("file", &Foreign, "y"), Err(Errno::Xdev));
         let other = MemFs::new();
-        assert_eq!(
-            a.link_at("file", &*other.root().unwrap(), "y"),
-            Err(Errno::Xdev)
-        );
+        assert_eq!(a.link_at("file", &*other.root().unwrap(), "y"), Err(Errno::Xdev));
 
         // A hard link to a symbolic link links the link.
         a.symlink_at("file", "sl").unwrap();
@@ -2073,17 +1900,11 @@ mod tests {
         assert_eq!(b.rename_at("file", &*root, "empty"), Err(Errno::Isdir));
         assert_eq!(root.rename_at("missing", &*root, "x"), Err(Errno::Noent));
         assert_eq!(root.rename_at("missing", &*a, "x"), Err(Errno::Noent));
-        assert_eq!(
-            root.rename_at("f", &*root, &"n".repeat(256)),
-            Err(Errno::Nametoolong)
-        );
+        assert_eq!(root.rename_at("f", &*root, &"n".repeat(256)), Err(Errno::Nametoolong));
         // Another backend or another instance.
         assert_eq!(root.rename_at("f", &Foreign, "x"), Err(Errno::Xdev));
         let other = MemFs::new();
-        assert_eq!(
-            root.rename_at("f", &*other.root().unwrap(), "x"),
-            Err(Errno::Xdev)
-        );
+        assert_eq!(root.rename_at("f", &*other.root().unwrap(), "x"), Err(Errno::Xdev));
         // Nothing above changed anything.
         assert_eq!(names(&*root), ["a", "empty", "f", "full", "g"]);
         assert_eq!(names(&*b), ["c", "file"]);
@@ -2095,10 +1916,7 @@ mod tests {
         a.rename_at("f_link", &*root, "f").unwrap();
         root.rename_at("a", &*root, "a").unwrap();
         assert_eq!(root.stat_at("f").unwrap().nlink, 2);
-        assert_eq!(
-            a.stat_at("f_link").unwrap().ino,
-            root.stat_at("f").unwrap().ino
-        );
+        assert_eq!(a.stat_at("f_link").unwrap().ino, root.stat_at("f").unwrap().ino);
         assert_eq!(names(&*root), ["a", "empty", "f", "full", "g"]);
 
         // File over file: the old target loses its name but stays open.
@@ -2129,12 +1947,7 @@ mod tests {
 
         // A file across directories, over an existing file.
         fs.write_file("full/x/victim", "v").unwrap();
-        b.rename_at(
-            "file",
-            &*open_dir(&*open_dir(&*root, "full"), "x"),
-            "victim",
-        )
-        .unwrap();
+        b.rename_at("file", &*open_dir(&*open_dir(&*root, "full"), "x"), "victim").unwrap();
         assert_eq!(fs.read_file("full/x/victim").unwrap(), b"deep");
         assert_eq!(names(&*b), ["c"]);
         // Symbolic links are renamed, not followed.
@@ -2142,8 +1955,7 @@ mod tests {
         root.rename_at("sl", &*c, "sl").unwrap();
         assert_eq!(c.readlink_at("sl").as_deref(), Ok("g"));
         // A moved directory can be moved back up (its parent pointer follows it).
-        root.rename_at("a", &*open_dir(&*root, "moved"), "a")
-            .unwrap();
+        root.rename_at("a", &*open_dir(&*root, "moved"), "a").unwrap();
         assert_eq!(root.rename_at("moved", &*c, "m"), Err(Errno::Inval));
         c.rename_at("sl", &*root, "sl").unwrap();
         fs.remove("moved/a/b/c").unwrap();
@@ -2184,10 +1996,7 @@ mod tests {
         assert_eq!(f.write_at(b"AB", 6), Ok(2));
         assert_eq!(read_all(&*f), b"012345AB");
         assert_eq!(f.set_size(9), Err(Errno::Fbig));
-        assert_eq!(
-            MemFs::builder().max_file_size(u64::MAX).max_file_size,
-            MAX_FILE_SIZE
-        );
+        assert_eq!(MemFs::builder().max_file_size(u64::MAX).max_file_size, MAX_FILE_SIZE);
     }
 
     #[test]
@@ -2284,10 +2093,7 @@ mod tests {
         assert_eq!(seen, ["e0", "e1", "e2", "e4", "e5", "n1", "n2"]);
 
         let all = list(&*root);
-        let got: Vec<(&str, u64, FileType)> = all
-            .iter()
-            .map(|e| (e.name.as_str(), e.next, e.filetype))
-            .collect();
+        let got: Vec<(&str, u64, FileType)> = all.iter().map(|e| (e.name.as_str(), e.next, e.filetype)).collect();
         assert_eq!(
             got,
             [
@@ -2340,39 +2146,21 @@ mod tests {
         let mut seen = Vec::new();
         root.read_dir(0, &mut |e| {
             if e.filetype == FileType::RegularFile {
-                root.rename_at(&e.name, &*root, &format!("{}.bak", e.name))
-                    .unwrap();
+                root.rename_at(&e.name, &*root, &format!("{}.bak", e.name)).unwrap();
             }
             seen.push((e.name, e.next));
             true
         })
         .unwrap();
-        assert_eq!(
-            seen,
-            [
-                ("a".into(), 1),
-                ("b".into(), 2),
-                ("c".into(), 3),
-                ("other".to_string(), 4)
-            ]
-        );
+        assert_eq!(seen, [("a".into(), 1), ("b".into(), 2), ("c".into(), 3), ("other".to_string(), 4)]);
         // The renamed entries kept their cookies; a rename over an existing name keeps the
         // source's cookie and drops the target's.
         root.rename_at("c.bak", &*root, "a.bak").unwrap();
         let got: Vec<(String, u64)> = list(&*root).into_iter().map(|e| (e.name, e.next)).collect();
-        assert_eq!(
-            got,
-            [
-                ("b.bak".into(), 2),
-                ("a.bak".into(), 3),
-                ("other".to_string(), 4)
-            ]
-        );
+        assert_eq!(got, [("b.bak".into(), 2), ("a.bak".into(), 3), ("other".to_string(), 4)]);
         assert_eq!(fs.read_file("a.bak").unwrap(), b"c");
         // An entry moved in from another directory is a new insertion, listed after the rest.
-        open_dir(&*root, "other")
-            .rename_at("o", &*root, "a")
-            .unwrap();
+        open_dir(&*root, "other").rename_at("o", &*root, "a").unwrap();
         let got: Vec<(String, u64)> = list(&*root).into_iter().map(|e| (e.name, e.next)).collect();
         assert_eq!(got.last(), Some(&("a".to_string(), 5)));
     }
@@ -2477,27 +2265,14 @@ mod tests {
         f.append(b"x").unwrap();
         assert_eq!(times(f.stat().unwrap()), (7, 1200, 1200));
         clock.set(1300);
-        file(
-            sub.open_at(
-                "h",
-                OpenOptions {
-                    truncate: true,
-                    ..RW
-                },
-            )
-            .unwrap(),
-        );
+        file(sub.open_at("h", OpenOptions { truncate: true, ..RW }).unwrap());
         assert_eq!(times(f.stat().unwrap()), (7, 1300, 1300));
         clock.set(1400);
         f.allocate(0, 9).unwrap();
         assert_eq!(times(f.stat().unwrap()), (7, 1400, 1400));
         clock.set(1450);
         f.allocate(0, 1).unwrap();
-        assert_eq!(
-            times(f.stat().unwrap()),
-            (7, 1400, 1400),
-            "no growth, no change"
-        );
+        assert_eq!(times(f.stat().unwrap()), (7, 1400, 1400), "no growth, no change");
 
         clock.set(1500);
         sub.set_times(SetTime::Now, SetTime::At(3)).unwrap();
@@ -2505,8 +2280,7 @@ mod tests {
         clock.set(1600);
         root.symlink_at("t", "l").unwrap();
         assert_eq!(times(root.stat_at("l").unwrap()), (1600, 1600, 1600));
-        root.set_times_at("l", SetTime::At(1), SetTime::At(2))
-            .unwrap();
+        root.set_times_at("l", SetTime::At(1), SetTime::At(2)).unwrap();
         assert_eq!(times(root.stat_at("l").unwrap()), (1, 2, 1600));
         clock.set(1700);
         sub.unlink_at("h").unwrap();
@@ -2575,8 +2349,7 @@ mod tests {
                 let fs = fs.clone();
                 s.spawn(move || {
                     let root = fs.root().unwrap();
-                    let dirs: Vec<Arc<dyn Dir>> =
-                        (0..4).map(|d| open_dir(&*root, &format!("d{d}"))).collect();
+                    let dirs: Vec<Arc<dyn Dir>> = (0..4).map(|d| open_dir(&*root, &format!("d{d}"))).collect();
                     let log = file(root.open_at("log", RW).unwrap());
                     let mine = format!("t{t}");
                     root.mkdir_at(&mine).unwrap();
@@ -2585,11 +2358,9 @@ mod tests {
                         let b = &dirs[(t + i + 1) % 4];
                         let body = format!("{t}:{i}");
                         let f = new_file(&**a, &format!("f{t}_{i}"), body.as_bytes());
-                        a.rename_at(&format!("f{t}_{i}"), &**b, &format!("g{t}_{i}"))
-                            .unwrap();
+                        a.rename_at(&format!("f{t}_{i}"), &**b, &format!("g{t}_{i}")).unwrap();
                         if i % 3 == 0 {
-                            b.link_at(&format!("g{t}_{i}"), &**a, &format!("h{t}_{i}"))
-                                .unwrap();
+                            b.link_at(&format!("g{t}_{i}"), &**a, &format!("h{t}_{i}")).unwrap();
                         }
                         if i % 2 == 0 {
                             b.unlink_at(&format!("g{t}_{i}")).unwrap();
@@ -2628,27 +2399,14 @@ mod tests {
                 let h = i % 3 == 0;
                 if g {
                     expected[(t + i + 1) % 4].insert(format!("g{t}_{i}"));
-                    assert_eq!(
-                        fs.read_file(&format!("d{}/g{t}_{i}", (t + i + 1) % 4))
-                            .unwrap(),
-                        body.as_bytes()
-                    );
-                    let nlink = fs
-                        .metadata(&format!("d{}/g{t}_{i}", (t + i + 1) % 4))
-                        .unwrap()
-                        .nlink;
+                    assert_eq!(fs.read_file(&format!("d{}/g{t}_{i}", (t + i + 1) % 4)).unwrap(), body.as_bytes());
+                    let nlink = fs.metadata(&format!("d{}/g{t}_{i}", (t + i + 1) % 4)).unwrap().nlink;
                     assert_eq!(nlink, if h { 2 } else { 1 });
                 }
                 if h {
                     expected[(t + i) % 4].insert(format!("h{t}_{i}"));
-                    assert_eq!(
-                        fs.read_file(&format!("d{}/h{t}_{i}", (t + i) % 4)).unwrap(),
-                        body.as_bytes()
-                    );
-                    let nlink = fs
-                        .metadata(&format!("d{}/h{t}_{i}", (t + i) % 4))
-                        .unwrap()
-                        .nlink;
+                    assert_eq!(fs.read_file(&format!("d{}/h{t}_{i}", (t + i) % 4)).unwrap(), body.as_bytes());
+                    let nlink = fs.metadata(&format!("d{}/h{t}_{i}", (t + i) % 4)).unwrap().nlink;
                     assert_eq!(nlink, if g { 2 } else { 1 });
                 }
                 if g || h {
@@ -2657,19 +2415,13 @@ mod tests {
             }
         }
         for (d, want) in expected.iter().enumerate() {
-            let got: BTreeSet<String> =
-                fs.read_dir(&format!("d{d}")).unwrap().into_iter().collect();
+            let got: BTreeSet<String> = fs.read_dir(&format!("d{d}")).unwrap().into_iter().collect();
             assert_eq!(&got, want, "d{d}");
             assert_eq!(fs.metadata(&format!("d{d}")).unwrap().nlink, 2);
         }
         let mut top = fs.read_dir("").unwrap();
         top.sort();
-        assert_eq!(
-            top,
-            [
-                "d0", "d1", "d2", "d3", "log", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"
-            ]
-        );
+        assert_eq!(top, ["d0", "d1", "d2", "d3", "log", "t0", "t1", "t2", "t3", "t4", "t5", "t6", "t7"]);
         assert_eq!(root.stat().unwrap().nlink, 2 + 4 + 8);
         assert_eq!(fs.metadata("log").unwrap().size, 8 * ROUNDS as u64 * 10);
         assert_eq!(fs.used_bytes(), bytes + 8 * ROUNDS as u64 * 10);
@@ -2701,65 +2453,26 @@ mod tests {
         let kind = |r: io::Result<()>| r.unwrap_err().kind();
         let errno = |e: io::Error| e.get_ref().and_then(|e| e.downcast_ref::<Errno>()).copied();
         // Symbolic links are never followed.
-        assert_eq!(
-            errno(fs.read_file("a/b/link").unwrap_err()),
-            Some(Errno::Loop)
-        );
-        assert_eq!(
-            errno(fs.read_file("x/y/dangling/z").unwrap_err()),
-            Some(Errno::Loop)
-        );
+        assert_eq!(errno(fs.read_file("a/b/link").unwrap_err()), Some(Errno::Loop));
+        assert_eq!(errno(fs.read_file("x/y/dangling/z").unwrap_err()), Some(Errno::Loop));
         fs.symlink("b", "a/lb").unwrap();
         assert_eq!(errno(fs.read_dir("a/lb").unwrap_err()), Some(Errno::Loop));
-        assert_eq!(
-            errno(fs.write_file("a/lb/new", "x").unwrap_err()),
-            Some(Errno::Loop)
-        );
-        assert_eq!(
-            errno(fs.write_file("a/b/link", "x").unwrap_err()),
-            Some(Errno::Loop)
-        );
+        assert_eq!(errno(fs.write_file("a/lb/new", "x").unwrap_err()), Some(Errno::Loop));
+        assert_eq!(errno(fs.write_file("a/b/link", "x").unwrap_err()), Some(Errno::Loop));
         // `..` is refused.
-        assert_eq!(
-            kind(fs.write_file("a/../etc", "x")),
-            io::ErrorKind::InvalidInput
-        );
-        assert_eq!(
-            fs.read_file("a/b/../b/c.txt").unwrap_err().kind(),
-            io::ErrorKind::InvalidInput
-        );
+        assert_eq!(kind(fs.write_file("a/../etc", "x")), io::ErrorKind::InvalidInput);
+        assert_eq!(fs.read_file("a/b/../b/c.txt").unwrap_err().kind(), io::ErrorKind::InvalidInput);
         assert!(!fs.exists("a/.."));
         // Other errors.
-        assert_eq!(
-            fs.read_file("a/b/nope").unwrap_err().kind(),
-            io::ErrorKind::NotFound
-        );
-        assert_eq!(
-            fs.read_file("a/b").unwrap_err().kind(),
-            io::ErrorKind::IsADirectory
-        );
-        assert_eq!(
-            fs.read_file("a/b/c.txt/x").unwrap_err().kind(),
-            io::ErrorKind::NotADirectory
-        );
+        assert_eq!(fs.read_file("a/b/nope").unwrap_err().kind(), io::ErrorKind::NotFound);
+        assert_eq!(fs.read_file("a/b").unwrap_err().kind(), io::ErrorKind::IsADirectory);
+        assert_eq!(fs.read_file("a/b/c.txt/x").unwrap_err().kind(), io::ErrorKind::NotADirectory);
         assert_eq!(kind(fs.write_file("a/b", "x")), io::ErrorKind::IsADirectory);
         assert_eq!(kind(fs.write_file("", "x")), io::ErrorKind::IsADirectory);
-        assert_eq!(
-            kind(fs.write_file("a/b/c.txt/x", "x")),
-            io::ErrorKind::NotADirectory
-        );
-        assert_eq!(
-            kind(fs.create_dir_all("a/b/c.txt")),
-            io::ErrorKind::NotADirectory
-        );
-        assert_eq!(
-            kind(fs.symlink("t", "a/b/link")),
-            io::ErrorKind::AlreadyExists
-        );
-        assert_eq!(
-            kind(fs.write_file(&"n".repeat(256), "x")),
-            io::ErrorKind::InvalidFilename
-        );
+        assert_eq!(kind(fs.write_file("a/b/c.txt/x", "x")), io::ErrorKind::NotADirectory);
+        assert_eq!(kind(fs.create_dir_all("a/b/c.txt")), io::ErrorKind::NotADirectory);
+        assert_eq!(kind(fs.symlink("t", "a/b/link")), io::ErrorKind::AlreadyExists);
+        assert_eq!(kind(fs.write_file(&"n".repeat(256), "x")), io::ErrorKind::InvalidFilename);
         assert_eq!(kind(fs.remove("a/b")), io::ErrorKind::DirectoryNotEmpty);
         assert_eq!(kind(fs.remove("a/nope")), io::ErrorKind::NotFound);
         assert_eq!(kind(fs.remove("")), io::ErrorKind::ResourceBusy);
@@ -2774,8 +2487,7 @@ mod tests {
 
     #[test]
     fn from_entries_accepts_any_bytes() {
-        let fs =
-            MemFs::from_entries([("etc/motd", &b"hi"[..]), ("/etc/issue", &b"there"[..])]).unwrap();
+        let fs = MemFs::from_entries([("etc/motd", &b"hi"[..]), ("/etc/issue", &b"there"[..])]).unwrap();
         assert_eq!(fs.read_file("etc/motd").unwrap(), b"hi");
         assert_eq!(fs.read_dir("etc").unwrap(), ["issue", "motd"]);
         static BLOB: &[u8] = include_bytes!("lib.rs");
@@ -2802,48 +2514,26 @@ mod tests {
         std::os::unix::fs::symlink("sub/deeper/leaf", host.join("link")).unwrap();
         std::os::unix::fs::symlink("/does/not/exist", host.join("sub/dangling")).unwrap();
         let when = UNIX_EPOCH + std::time::Duration::new(1_000_000, 5);
-        std::fs::File::options()
-            .write(true)
-            .open(host.join("top.txt"))
-            .unwrap()
-            .set_modified(when)
-            .unwrap();
-        let before = std::fs::metadata(host.join("top.txt"))
-            .unwrap()
-            .modified()
-            .unwrap();
+        std::fs::File::options().write(true).open(host.join("top.txt")).unwrap().set_modified(when).unwrap();
+        let before = std::fs::metadata(host.join("top.txt")).unwrap().modified().unwrap();
 
         let fs = MemFs::from_host_dir(host).unwrap();
-        assert_eq!(
-            fs.read_dir("").unwrap(),
-            ["emptydir", "link", "sub", "top.txt"]
-        );
+        assert_eq!(fs.read_dir("").unwrap(), ["emptydir", "link", "sub", "top.txt"]);
         assert_eq!(fs.read_file("top.txt").unwrap(), b"top");
         assert_eq!(fs.read_file("sub/deeper/leaf").unwrap(), b"leaf bytes");
         assert_eq!(fs.read_dir("emptydir").unwrap(), Vec::<String>::new());
         let root = fs.root().unwrap();
         assert_eq!(root.readlink_at("link").as_deref(), Ok("sub/deeper/leaf"));
         let sub = open_dir(&*root, "sub");
-        assert_eq!(
-            sub.readlink_at("dangling").as_deref(),
-            Ok("/does/not/exist")
-        );
+        assert_eq!(sub.readlink_at("dangling").as_deref(), Ok("/does/not/exist"));
         assert_eq!(fs.metadata("top.txt").unwrap().mtim, 1_000_000_000_000_005);
         assert_eq!(fs.metadata("sub").unwrap().nlink, 3);
         assert_eq!(fs.used_bytes(), 3 + 10 + 15 + 15);
         // The host is untouched.
         assert_eq!(std::fs::read(host.join("top.txt")).unwrap(), b"top");
-        assert_eq!(
-            std::fs::metadata(host.join("top.txt"))
-                .unwrap()
-                .modified()
-                .unwrap(),
-            before
-        );
-        let mut host_names: Vec<String> = std::fs::read_dir(host)
-            .unwrap()
-            .map(|e| e.unwrap().file_name().into_string().unwrap())
-            .collect();
+        assert_eq!(std::fs::metadata(host.join("top.txt")).unwrap().modified().unwrap(), before);
+        let mut host_names: Vec<String> =
+            std::fs::read_dir(host).unwrap().map(|e| e.unwrap().file_name().into_string().unwrap()).collect();
         host_names.sort();
         assert_eq!(host_names, ["emptydir", "link", "sub", "top.txt"]);
 

@@ -26,9 +26,7 @@ use std::any::Any;
 use std::fmt;
 use std::sync::Arc;
 
-use crate::{
-    Advice, Dir, DirEntry, Errno, File, FileSystem, Node, OpenOptions, Result, Stat,
-};
+use crate::{Advice, Dir, DirEntry, Errno, File, FileSystem, Node, OpenOptions, Result, Stat};
 
 /// A read-only view of the filesystem `F`.
 ///
@@ -137,11 +135,7 @@ impl Dir for ReadOnlyDir {
                     Err(e) => Err(e),
                 };
             }
-            let plain = OpenOptions {
-                create: false,
-                exclusive: false,
-                ..options
-            };
+            let plain = OpenOptions { create: false, exclusive: false, ..options };
             return match self.inner.open_at(name, plain) {
                 Ok(Node::Dir(_)) => Err(Errno::Isdir),
                 Ok(node) => Ok(wrap(node)),
@@ -224,8 +218,8 @@ impl File for ReadOnlyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::SetTime;
     use crate::FileType;
+    use crate::SetTime;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
     /// A writable test filesystem: every mutating call "succeeds" and is counted, so the tests
@@ -249,24 +243,12 @@ mod tests {
     }
 
     fn stat(filetype: FileType, ino: u64, size: u64) -> Stat {
-        Stat {
-            dev: 7,
-            ino,
-            filetype,
-            nlink: 1,
-            size,
-            atim: 1,
-            mtim: 2,
-            ctim: 3,
-        }
+        Stat { dev: 7, ino, filetype, nlink: 1, size, atim: 1, mtim: 2, ctim: 3 }
     }
 
     impl FileSystem for Spy {
         fn root(&self) -> Result<Arc<dyn Dir>> {
-            Ok(Arc::new(SpyDir {
-                changes: self.changes.clone(),
-                sub: false,
-            }))
+            Ok(Arc::new(SpyDir { changes: self.changes.clone(), sub: false }))
         }
     }
 
@@ -294,11 +276,7 @@ mod tests {
             Ok(stat(FileType::Directory, if self.sub { 3 } else { 1 }, 0))
         }
         fn stat_at(&self, name: &str) -> Result<Stat> {
-            self.entries()
-                .into_iter()
-                .find(|(n, _)| *n == name)
-                .map(|(_, s)| s)
-                .ok_or(Errno::Noent)
+            self.entries().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).ok_or(Errno::Noent)
         }
         fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
             if options.create || options.write || options.truncate {
@@ -310,30 +288,18 @@ mod tests {
                 Err(e) => return Err(e),
             };
             match found.filetype {
-                FileType::Directory => Ok(Node::Dir(Arc::new(SpyDir {
-                    changes: self.changes.clone(),
-                    sub: true,
-                }))),
+                FileType::Directory => Ok(Node::Dir(Arc::new(SpyDir { changes: self.changes.clone(), sub: true }))),
                 FileType::SymbolicLink => Err(Errno::Loop),
                 _ if options.directory => Err(Errno::Notdir),
                 _ => {
                     let data: &'static [u8] = if name == "inner" { b"in" } else { b"hello" };
-                    Ok(Node::File(Arc::new(SpyFile {
-                        changes: self.changes.clone(),
-                        data,
-                        ino: found.ino,
-                    })))
+                    Ok(Node::File(Arc::new(SpyFile { changes: self.changes.clone(), data, ino: found.ino })))
                 }
             }
         }
         fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
             for (i, (name, s)) in self.entries().into_iter().enumerate().skip(cookie as usize) {
-                let entry = DirEntry {
-                    next: i as u64 + 1,
-                    ino: s.ino,
-                    filetype: s.filetype,
-                    name: name.into(),
-                };
+                let entry = DirEntry { next: i as u64 + 1, ino: s.ino, filetype: s.filetype, name: name.into() };
                 if !sink(entry) {
                     break;
                 }
@@ -377,16 +343,10 @@ mod tests {
 
     impl File for SpyFile {
         fn stat(&self) -> Result<Stat> {
-            Ok(stat(
-                FileType::RegularFile,
-                self.ino,
-                self.data.len() as u64,
-            ))
+            Ok(stat(FileType::RegularFile, self.ino, self.data.len() as u64))
         }
         fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-            let start = usize::try_from(offset)
-                .unwrap_or(usize::MAX)
-                .min(self.data.len());
+            let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.data.len());
             let n = buf.len().min(self.data.len() - start);
             buf[..n].copy_from_slice(&self.data[start..start + n]);
             Ok(n)
@@ -418,22 +378,11 @@ mod tests {
 
     fn setup() -> (ReadOnly<Spy>, Arc<AtomicUsize>) {
         let changes = Arc::new(AtomicUsize::new(0));
-        (
-            ReadOnly::new(Spy {
-                changes: changes.clone(),
-            }),
-            changes,
-        )
+        (ReadOnly::new(Spy { changes: changes.clone() }), changes)
     }
 
-    const READ: OpenOptions = OpenOptions {
-        read: true,
-        write: false,
-        create: false,
-        exclusive: false,
-        truncate: false,
-        directory: false,
-    };
+    const READ: OpenOptions =
+        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
 
     fn file(node: Node) -> Arc<dyn File> {
         match node {
@@ -459,10 +408,7 @@ mod tests {
         assert_eq!(d.rename_at("file", other, "new"), Err(Errno::Rofs));
         assert_eq!(d.rename_at("file", d, "new"), Err(Errno::Rofs));
         assert_eq!(d.link_at("file", other, "new"), Err(Errno::Rofs));
-        assert_eq!(
-            d.set_times_at("file", SetTime::Now, SetTime::At(5)),
-            Err(Errno::Rofs)
-        );
+        assert_eq!(d.set_times_at("file", SetTime::Now, SetTime::At(5)), Err(Errno::Rofs));
         assert_eq!(d.set_times(SetTime::Now, SetTime::Omit), Err(Errno::Rofs));
         for (write, create, exclusive, truncate) in [
             (true, false, false, false),
@@ -470,19 +416,9 @@ mod tests {
             (true, true, false, false),
             (true, true, true, true),
         ] {
-            let o = OpenOptions {
-                write,
-                create,
-                exclusive,
-                truncate,
-                ..READ
-            };
+            let o = OpenOptions { write, create, exclusive, truncate, ..READ };
             for name in ["file", "sub", "missing", "link"] {
-                assert_eq!(
-                    d.open_at(name, o).map(|_| ()),
-                    Err(Errno::Rofs),
-                    "{name} {o:?}"
-                );
+                assert_eq!(d.open_at(name, o).map(|_| ()), Err(Errno::Rofs), "{name} {o:?}");
             }
         }
     }
@@ -502,29 +438,15 @@ mod tests {
     fn readonly_reports_read_only() {
         let (fs, _) = setup();
         assert!(fs.is_read_only());
-        assert!(
-            !Spy {
-                changes: Arc::new(AtomicUsize::new(0))
-            }
-            .is_read_only()
-        );
-        assert!(
-            ReadOnly::new(Arc::new(Spy {
-                changes: Arc::new(AtomicUsize::new(0))
-            }))
-            .is_read_only()
-        );
+        assert!(!Spy { changes: Arc::new(AtomicUsize::new(0)) }.is_read_only());
+        assert!(ReadOnly::new(Arc::new(Spy { changes: Arc::new(AtomicUsize::new(0)) })).is_read_only());
     }
 
     #[test]
     fn readonly_root_refuses_every_change() {
         let (fs, changes) = setup();
         let root = fs.root().unwrap();
-        let other = Spy {
-            changes: changes.clone(),
-        }
-        .root()
-        .unwrap();
+        let other = Spy { changes: changes.clone() }.root().unwrap();
         assert_dir_refuses(&*root, &*other);
         assert_eq!(changes.load(Ordering::SeqCst), 0);
         assert!(root.as_any().is::<ReadOnlyDir>());
@@ -535,10 +457,7 @@ mod tests {
         let (fs, changes) = setup();
         let root = fs.root().unwrap();
         assert_eq!(root.stat().unwrap(), stat(FileType::Directory, 1, 0));
-        assert_eq!(
-            root.stat_at("file").unwrap(),
-            stat(FileType::RegularFile, 2, 5)
-        );
+        assert_eq!(root.stat_at("file").unwrap(), stat(FileType::RegularFile, 2, 5));
         assert_eq!(root.stat_at("missing"), Err(Errno::Noent));
         assert_eq!(root.readlink_at("link").unwrap(), "file");
         assert_eq!(root.readlink_at("file"), Err(Errno::Inval));
@@ -576,17 +495,7 @@ mod tests {
         assert_eq!(f.stat().unwrap(), stat(FileType::RegularFile, 2, 5));
         assert_eq!(root.open_at("missing", READ).map(|_| ()), Err(Errno::Noent));
         assert_eq!(root.open_at("link", READ).map(|_| ()), Err(Errno::Loop));
-        assert_eq!(
-            root.open_at(
-                "file",
-                OpenOptions {
-                    directory: true,
-                    ..READ
-                }
-            )
-            .map(|_| ()),
-            Err(Errno::Notdir)
-        );
+        assert_eq!(root.open_at("file", OpenOptions { directory: true, ..READ }).map(|_| ()), Err(Errno::Notdir));
         assert_eq!(changes.load(Ordering::SeqCst), 0);
     }
 
@@ -594,19 +503,9 @@ mod tests {
     fn readonly_create_follows_posix_order() {
         let (fs, changes) = setup();
         let root = fs.root().unwrap();
-        let create = OpenOptions {
-            create: true,
-            ..READ
-        };
-        let excl = OpenOptions {
-            create: true,
-            exclusive: true,
-            ..READ
-        };
-        assert_eq!(
-            root.open_at("missing", create).map(|_| ()),
-            Err(Errno::Rofs)
-        );
+        let create = OpenOptions { create: true, ..READ };
+        let excl = OpenOptions { create: true, exclusive: true, ..READ };
+        assert_eq!(root.open_at("missing", create).map(|_| ()), Err(Errno::Rofs));
         assert_eq!(root.open_at("missing", excl).map(|_| ()), Err(Errno::Rofs));
         assert_eq!(root.open_at("file", excl).map(|_| ()), Err(Errno::Exist));
         assert_eq!(root.open_at("sub", excl).map(|_| ()), Err(Errno::Exist));
@@ -627,15 +526,7 @@ mod tests {
         assert!(f.as_any().is::<ReadOnlyFile>());
         assert_file_refuses(&*f);
 
-        let sub = dir(root
-            .open_at(
-                "sub",
-                OpenOptions {
-                    directory: true,
-                    ..READ
-                },
-            )
-            .unwrap());
+        let sub = dir(root.open_at("sub", OpenOptions { directory: true, ..READ }).unwrap());
         assert!(sub.as_any().is::<ReadOnlyDir>());
         assert_eq!(sub.stat().unwrap().ino, 3);
         assert_dir_refuses(&*sub, &*root);
@@ -656,20 +547,10 @@ mod tests {
     #[test]
     fn readonly_single_handles() {
         let changes = Arc::new(AtomicUsize::new(0));
-        let d = ReadOnlyDir::new(
-            Spy {
-                changes: changes.clone(),
-            }
-            .root()
-            .unwrap(),
-        );
+        let d = ReadOnlyDir::new(Spy { changes: changes.clone() }.root().unwrap());
         assert_eq!(d.unlink_at("file"), Err(Errno::Rofs));
         assert_eq!(format!("{d:?}"), "ReadOnlyDir(..)");
-        let f = ReadOnlyFile::new(Arc::new(SpyFile {
-            changes: changes.clone(),
-            data: b"abc",
-            ino: 1,
-        }));
+        let f = ReadOnlyFile::new(Arc::new(SpyFile { changes: changes.clone(), data: b"abc", ino: 1 }));
         assert_file_refuses(&f);
         assert_eq!(changes.load(Ordering::SeqCst), 0);
         let fs = ReadOnly::new(Spy { changes });

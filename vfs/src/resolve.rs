@@ -157,12 +157,7 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
 }
 
 /// Splices a link's target in front of the remaining components.
-fn expand_link(
-    pending: &mut Vec<String>,
-    links: &mut usize,
-    target: &str,
-    trailing_slash: &mut bool,
-) -> Result<()> {
+fn expand_link(pending: &mut Vec<String>, links: &mut usize, target: &str, trailing_slash: &mut bool) -> Result<()> {
     *links += 1;
     if *links > MAX_SYMLINK_FOLLOWS {
         return Err(Errno::Loop);
@@ -243,13 +238,7 @@ pub fn stat(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Stat> {
 }
 
 /// Sets the access and modification times of `path`, like `utimensat(2)`.
-pub fn set_times(
-    start: &Arc<dyn Dir>,
-    path: &str,
-    follow: bool,
-    atime: SetTime,
-    mtime: SetTime,
-) -> Result<()> {
+pub fn set_times(start: &Arc<dyn Dir>, path: &str, follow: bool, atime: SetTime, mtime: SetTime) -> Result<()> {
     let r = resolve(start, path, follow || path.ends_with('/'))?;
     if r.trailing_slash && stat_resolved(&r)?.filetype != FileType::Directory {
         return Err(Errno::Notdir);
@@ -373,13 +362,7 @@ pub fn rename(old_start: &Arc<dyn Dir>, old: &str, new_start: &Arc<dyn Dir>, new
 /// Errors: as [`resolve`] and [`Dir::link_at`]; [`Errno::Perm`] `old` names a directory;
 /// [`Errno::Exist`] `new` names an existing directory itself; [`Errno::Notdir`] a trailing slash
 /// on a non-directory `old`; [`Errno::Noent`] a trailing slash on a missing `new`.
-pub fn link(
-    old_start: &Arc<dyn Dir>,
-    old: &str,
-    follow: bool,
-    new_start: &Arc<dyn Dir>,
-    new: &str,
-) -> Result<()> {
+pub fn link(old_start: &Arc<dyn Dir>, old: &str, follow: bool, new_start: &Arc<dyn Dir>, new: &str) -> Result<()> {
     let from = resolve(old_start, old, follow)?;
     let to = resolve(new_start, new, false)?;
     let Some(from_name) = &from.name else {
@@ -439,7 +422,8 @@ mod tests {
         buf
     }
 
-    const RO: OpenOptions = OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
+    const RO: OpenOptions =
+        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
 
     #[test]
     fn dots_and_slashes_stay_inside() {

@@ -44,9 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::{
-    Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, Stat,
-};
+use crate::{Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, Stat};
 
 /// A read-only filesystem in three methods, served to guests by [`SimpleFsAdapter`].
 ///
@@ -105,28 +103,17 @@ pub struct SimpleMetadata {
 impl SimpleMetadata {
     /// A directory with no modification time.
     pub fn dir() -> SimpleMetadata {
-        SimpleMetadata {
-            is_dir: true,
-            len: 0,
-            modified: None,
-        }
+        SimpleMetadata { is_dir: true, len: 0, modified: None }
     }
 
     /// A regular file of `len` bytes with no modification time.
     pub fn file(len: u64) -> SimpleMetadata {
-        SimpleMetadata {
-            is_dir: false,
-            len,
-            modified: None,
-        }
+        SimpleMetadata { is_dir: false, len, modified: None }
     }
 
     /// The same metadata with the modification time `modified`.
     pub fn with_modified(self, modified: SystemTime) -> SimpleMetadata {
-        SimpleMetadata {
-            modified: Some(modified),
-            ..self
-        }
+        SimpleMetadata { modified: Some(modified), ..self }
     }
 }
 
@@ -155,15 +142,7 @@ macro_rules! simple_file_for_bytes {
     )*};
 }
 
-simple_file_for_bytes!(
-    Vec<u8>,
-    Box<[u8]>,
-    Arc<[u8]>,
-    &'static [u8],
-    String,
-    &'static str,
-    Cow<'static, [u8]>
-);
+simple_file_for_bytes!(Vec<u8>, Box<[u8]>, Arc<[u8]>, &'static [u8], String, &'static str, Cow<'static, [u8]>);
 
 #[cfg(unix)]
 impl SimpleFile for std::fs::File {
@@ -220,10 +199,7 @@ impl<V: AsRef<[u8]> + Send + Sync + 'static> SimpleFile for Contents<V> {
 /// The components of a map key: `/`-separated, empty and `.` components dropped. `None` for a
 /// key that names nothing servable (the root itself, or a `..` or NUL anywhere).
 fn key_components(key: &str) -> Option<Vec<&str>> {
-    let parts: Vec<&str> = key
-        .split('/')
-        .filter(|c| !c.is_empty() && *c != ".")
-        .collect();
+    let parts: Vec<&str> = key.split('/').filter(|c| !c.is_empty() && *c != ".").collect();
     if parts.is_empty() || parts.iter().any(|c| *c == ".." || c.contains('\0')) {
         return None;
     }
@@ -248,10 +224,7 @@ fn map_file<'a, K: AsRef<str> + 'a, V: 'a>(
     if want.is_empty() {
         return None;
     }
-    entries
-        .filter(|(k, _)| key_components(k.as_ref()).is_some_and(|c| c == want))
-        .map(|(_, v)| v)
-        .next()
+    entries.filter(|(k, _)| key_components(k.as_ref()).is_some_and(|c| c == want)).map(|(_, v)| v).next()
 }
 
 fn map_metadata<'a, K: AsRef<str> + 'a, V: AsRef<[u8]> + 'a>(
@@ -269,11 +242,7 @@ fn map_metadata<'a, K: AsRef<str> + 'a, V: AsRef<[u8]> + 'a>(
     let is_dir = entries
         .filter_map(|(k, _)| key_components(k.as_ref()))
         .any(|c| c.len() > want.len() && c[..want.len()] == want[..]);
-    if is_dir {
-        Ok(SimpleMetadata::dir())
-    } else {
-        Err(io::ErrorKind::NotFound.into())
-    }
+    if is_dir { Ok(SimpleMetadata::dir()) } else { Err(io::ErrorKind::NotFound.into()) }
 }
 
 fn map_read_dir<'a, K: AsRef<str> + 'a, V: AsRef<[u8]> + 'a>(
@@ -294,9 +263,7 @@ fn map_read_dir<'a, K: AsRef<str> + 'a, V: AsRef<[u8]> + 'a>(
     }
 }
 
-fn map_open<V: AsRef<[u8]> + Clone + Send + Sync + 'static>(
-    file: Option<&V>,
-) -> io::Result<Box<dyn SimpleFile>> {
+fn map_open<V: AsRef<[u8]> + Clone + Send + Sync + 'static>(file: Option<&V>) -> io::Result<Box<dyn SimpleFile>> {
     match file {
         Some(v) => Ok(Box::new(Contents(v.clone()))),
         None => Err(io::ErrorKind::NotFound.into()),
@@ -385,10 +352,7 @@ impl<T: SimpleFs> SimpleFsAdapter<T> {
 impl<T: SimpleFs + ?Sized> SimpleFsAdapter<T> {
     /// Serves the shared `fs`.
     pub fn from_arc(fs: Arc<T>) -> SimpleFsAdapter<T> {
-        SimpleFsAdapter {
-            dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
-            fs,
-        }
+        SimpleFsAdapter { dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed), fs }
     }
 
     /// The served filesystem.
@@ -405,18 +369,13 @@ impl<T: SimpleFs + ?Sized> SimpleFsAdapter<T> {
 impl<T: ?Sized> Clone for SimpleFsAdapter<T> {
     /// Another handle on the same adapter (same `dev`, same filesystem).
     fn clone(&self) -> Self {
-        SimpleFsAdapter {
-            dev: self.dev,
-            fs: self.fs.clone(),
-        }
+        SimpleFsAdapter { dev: self.dev, fs: self.fs.clone() }
     }
 }
 
 impl<T: ?Sized> fmt::Debug for SimpleFsAdapter<T> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("SimpleFsAdapter")
-            .field("dev", &self.dev)
-            .finish_non_exhaustive()
+        f.debug_struct("SimpleFsAdapter").field("dev", &self.dev).finish_non_exhaustive()
     }
 }
 
@@ -428,11 +387,7 @@ impl<T: SimpleFs + ?Sized> FileSystem for SimpleFsAdapter<T> {
         if !meta.is_dir {
             return Err(Errno::Notdir);
         }
-        Ok(Arc::new(SimpleDir {
-            fs: self.fs.clone(),
-            dev: self.dev,
-            path: String::new(),
-        }))
+        Ok(Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path: String::new() }))
     }
 
     fn is_read_only(&self) -> bool {
@@ -462,11 +417,7 @@ fn to_stat(dev: u64, path: &str, meta: &SimpleMetadata) -> Stat {
     Stat {
         dev,
         ino: ino_of(path),
-        filetype: if meta.is_dir {
-            FileType::Directory
-        } else {
-            FileType::RegularFile
-        },
+        filetype: if meta.is_dir { FileType::Directory } else { FileType::RegularFile },
         nlink: if meta.is_dir { 2 } else { 1 },
         size: meta.len,
         atim: time,
@@ -493,11 +444,7 @@ impl<T: SimpleFs + ?Sized> SimpleDir<T> {
         if !valid_name(name) {
             return Err(Errno::Inval);
         }
-        Ok(if self.path.is_empty() {
-            name.to_owned()
-        } else {
-            format!("{}/{}", self.path, name)
-        })
+        Ok(if self.path.is_empty() { name.to_owned() } else { format!("{}/{}", self.path, name) })
     }
 
     fn metadata(&self, path: &str) -> Result<SimpleMetadata> {
@@ -532,24 +479,14 @@ impl<T: SimpleFs + ?Sized> Dir for SimpleDir<T> {
             if options.create {
                 return Err(Errno::Isdir);
             }
-            return Ok(Node::Dir(Arc::new(SimpleDir {
-                fs: self.fs.clone(),
-                dev: self.dev,
-                path,
-            })));
+            return Ok(Node::Dir(Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path })));
         }
         if options.directory {
             return Err(Errno::Notdir);
         }
         let file = self.fs.open(&path).map_err(Errno::from)?;
         let stat = to_stat(self.dev, &path, &meta);
-        Ok(Node::File(Arc::new(SimpleFileHandle {
-            fs: self.fs.clone(),
-            dev: self.dev,
-            path,
-            stat,
-            file,
-        })))
+        Ok(Node::File(Arc::new(SimpleFileHandle { fs: self.fs.clone(), dev: self.dev, path, stat, file })))
     }
 
     fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
@@ -567,12 +504,7 @@ impl<T: SimpleFs + ?Sized> Dir for SimpleDir<T> {
                 Err(Errno::Noent) => continue,
                 Err(_) => FileType::Unknown,
             };
-            let entry = DirEntry {
-                next: index as u64 + 1,
-                ino: ino_of(&path),
-                filetype,
-                name,
-            };
+            let entry = DirEntry { next: index as u64 + 1, ino: ino_of(&path), filetype, name };
             if !sink(entry) {
                 break;
             }
@@ -635,18 +567,9 @@ mod tests {
     use crate::SetTime;
     use std::time::Duration;
 
-    const READ: OpenOptions = OpenOptions {
-        read: true,
-        write: false,
-        create: false,
-        exclusive: false,
-        truncate: false,
-        directory: false,
-    };
-    const DIR: OpenOptions = OpenOptions {
-        directory: true,
-        ..READ
-    };
+    const READ: OpenOptions =
+        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
+    const DIR: OpenOptions = OpenOptions { directory: true, ..READ };
 
     fn assets() -> HashMap<String, Vec<u8>> {
         let mut m = HashMap::new();
@@ -689,13 +612,7 @@ mod tests {
         let st = root.stat().unwrap();
         assert_eq!(
             st,
-            Stat {
-                dev: fs.dev(),
-                ino: ino_of(""),
-                filetype: FileType::Directory,
-                nlink: 2,
-                ..Stat::default()
-            }
+            Stat { dev: fs.dev(), ino: ino_of(""), filetype: FileType::Directory, nlink: 2, ..Stat::default() }
         );
         assert_ne!(st.ino, 0);
 
@@ -738,9 +655,7 @@ mod tests {
         assert_eq!(css.stat().unwrap().ino, ino_of("css"));
         assert_ne!(ino_of("css"), ino_of("css/site.css"));
 
-        let main = dir(dir(root.open_at("js", READ).unwrap())
-            .open_at("app", DIR)
-            .unwrap());
+        let main = dir(dir(root.open_at("js", READ).unwrap()).open_at("app", DIR).unwrap());
         assert_eq!(main.stat_at("main.js").unwrap().size, 6);
     }
 
@@ -750,62 +665,26 @@ mod tests {
         let root = fs.root().unwrap();
         assert_eq!(root.open_at("missing", READ).map(|_| ()), Err(Errno::Noent));
         assert_eq!(root.open_at("missing", DIR).map(|_| ()), Err(Errno::Noent));
-        assert_eq!(
-            root.open_at("index.html", DIR).map(|_| ()),
-            Err(Errno::Notdir)
-        );
+        assert_eq!(root.open_at("index.html", DIR).map(|_| ()), Err(Errno::Notdir));
         let css = dir(root.open_at("css", DIR).unwrap());
         assert_eq!(css.open_at("nope.css", READ).map(|_| ()), Err(Errno::Noent));
         assert_eq!(css.open_at("", READ).map(|_| ()), Err(Errno::Inval));
         // Write requests are refused on every entry, existing or not.
         for name in ["index.html", "css", "missing"] {
             for o in [
-                OpenOptions {
-                    write: true,
-                    ..READ
-                },
-                OpenOptions {
-                    truncate: true,
-                    ..READ
-                },
-                OpenOptions {
-                    write: true,
-                    create: true,
-                    ..READ
-                },
-                OpenOptions {
-                    write: true,
-                    create: true,
-                    exclusive: true,
-                    truncate: true,
-                    ..READ
-                },
+                OpenOptions { write: true, ..READ },
+                OpenOptions { truncate: true, ..READ },
+                OpenOptions { write: true, create: true, ..READ },
+                OpenOptions { write: true, create: true, exclusive: true, truncate: true, ..READ },
             ] {
-                assert_eq!(
-                    root.open_at(name, o).map(|_| ()),
-                    Err(Errno::Rofs),
-                    "{name} {o:?}"
-                );
+                assert_eq!(root.open_at(name, o).map(|_| ()), Err(Errno::Rofs), "{name} {o:?}");
             }
         }
-        let create = OpenOptions {
-            create: true,
-            ..READ
-        };
-        let excl = OpenOptions {
-            create: true,
-            exclusive: true,
-            ..READ
-        };
-        assert_eq!(
-            root.open_at("missing", create).map(|_| ()),
-            Err(Errno::Rofs)
-        );
+        let create = OpenOptions { create: true, ..READ };
+        let excl = OpenOptions { create: true, exclusive: true, ..READ };
+        assert_eq!(root.open_at("missing", create).map(|_| ()), Err(Errno::Rofs));
         assert_eq!(root.open_at("missing", excl).map(|_| ()), Err(Errno::Rofs));
-        assert_eq!(
-            root.open_at("index.html", excl).map(|_| ()),
-            Err(Errno::Exist)
-        );
+        assert_eq!(root.open_at("index.html", excl).map(|_| ()), Err(Errno::Exist));
         assert_eq!(root.open_at("css", excl).map(|_| ()), Err(Errno::Exist));
         assert_eq!(root.open_at("css", create).map(|_| ()), Err(Errno::Isdir));
         assert!(root.open_at("index.html", create).is_ok());
@@ -823,10 +702,7 @@ mod tests {
                 ("js".to_string(), 3, FileType::Directory),
             ]
         );
-        assert_eq!(
-            list(&*root, 2),
-            vec![("js".to_string(), 3, FileType::Directory)]
-        );
+        assert_eq!(list(&*root, 2), vec![("js".to_string(), 3, FileType::Directory)]);
         assert_eq!(list(&*root, 3), vec![]);
         assert_eq!(list(&*root, u64::MAX), vec![]);
 
@@ -839,12 +715,7 @@ mod tests {
         .unwrap();
         assert_eq!(
             seen,
-            vec![DirEntry {
-                next: 1,
-                ino: ino_of("css"),
-                filetype: FileType::Directory,
-                name: "css".into()
-            }]
+            vec![DirEntry { next: 1, ino: ino_of("css"), filetype: FileType::Directory, name: "css".into() }]
         );
         let mut seen = Vec::new();
         root.read_dir(1, &mut |e| {
@@ -876,14 +747,8 @@ mod tests {
         assert_eq!(root.symlink_at("index.html", "l"), Err(Errno::Rofs));
         assert_eq!(root.rename_at("index.html", &*css, "x"), Err(Errno::Rofs));
         assert_eq!(root.link_at("index.html", &*root, "x"), Err(Errno::Rofs));
-        assert_eq!(
-            root.set_times_at("index.html", SetTime::Now, SetTime::Now),
-            Err(Errno::Rofs)
-        );
-        assert_eq!(
-            root.set_times(SetTime::Omit, SetTime::At(1)),
-            Err(Errno::Rofs)
-        );
+        assert_eq!(root.set_times_at("index.html", SetTime::Now, SetTime::Now), Err(Errno::Rofs));
+        assert_eq!(root.set_times(SetTime::Omit, SetTime::At(1)), Err(Errno::Rofs));
         assert_eq!(root.sync(), Ok(()));
         let f = file(root.open_at("index.html", READ).unwrap());
         assert_eq!(f.write_at(b"x", 0), Err(Errno::Rofs));
@@ -916,16 +781,10 @@ mod tests {
         m.insert("", b"root");
         m.insert("d/e", b"e");
         assert_eq!(m.metadata("").unwrap(), SimpleMetadata::dir());
-        assert_eq!(
-            m.read_dir("").unwrap(),
-            vec!["a".to_string(), "d".to_string()]
-        );
+        assert_eq!(m.read_dir("").unwrap(), vec!["a".to_string(), "d".to_string()]);
         // "a" is a file key and a directory prefix: the file wins.
         assert_eq!(m.metadata("a").unwrap(), SimpleMetadata::file(6));
-        assert_eq!(
-            m.read_dir("a").unwrap_err().kind(),
-            io::ErrorKind::NotADirectory
-        );
+        assert_eq!(m.read_dir("a").unwrap_err().kind(), io::ErrorKind::NotADirectory);
         assert_eq!(m.metadata("d").unwrap(), SimpleMetadata::dir());
         assert_eq!(m.read_dir("d").unwrap(), vec!["e".to_string()]);
         assert_eq!(m.metadata("x").unwrap_err().kind(), io::ErrorKind::NotFound);
@@ -944,10 +803,7 @@ mod tests {
         let f = file(sub.open_at("inner.txt", READ).unwrap());
         assert_eq!(f.read_at(&mut buf, 2), Ok(3));
         assert_eq!(&buf[..3], b"ner");
-        assert_eq!(
-            list(&*sub, 0),
-            vec![("inner.txt".to_string(), 1, FileType::RegularFile)]
-        );
+        assert_eq!(list(&*sub, 0), vec![("inner.txt".to_string(), 1, FileType::RegularFile)]);
     }
 
     /// A hand-written implementation with times, a broken entry and a lying file.
@@ -967,18 +823,14 @@ mod tests {
             match path {
                 "" => Ok(SimpleMetadata::dir().with_modified(t)),
                 "f" | "liar" => Ok(SimpleMetadata::file(3).with_modified(t)),
-                "old" => {
-                    Ok(SimpleMetadata::file(1).with_modified(UNIX_EPOCH - Duration::from_secs(1)))
-                }
+                "old" => Ok(SimpleMetadata::file(1).with_modified(UNIX_EPOCH - Duration::from_secs(1))),
                 "denied" => Err(io::ErrorKind::PermissionDenied.into()),
                 _ => Err(io::ErrorKind::NotFound.into()),
             }
         }
         fn read_dir(&self, path: &str) -> io::Result<Vec<String>> {
             match path {
-                "" => Ok(["f", "ghost", "f", "../up", "denied", "", "liar", "old"]
-                    .map(String::from)
-                    .to_vec()),
+                "" => Ok(["f", "ghost", "f", "../up", "denied", "", "liar", "old"].map(String::from).to_vec()),
                 _ => Err(io::ErrorKind::NotADirectory.into()),
             }
         }
@@ -1036,15 +888,7 @@ mod tests {
         assert_eq!(f.stat().unwrap().mtim, t);
         // A root that is not a directory, or is missing, cannot be opened.
         let empty: HashMap<String, Vec<u8>> = HashMap::new();
-        assert_eq!(
-            SimpleFsAdapter::new(empty)
-                .root()
-                .unwrap()
-                .stat()
-                .unwrap()
-                .filetype,
-            FileType::Directory
-        );
+        assert_eq!(SimpleFsAdapter::new(empty).root().unwrap().stat().unwrap().filetype, FileType::Directory);
         struct NoRoot;
         impl SimpleFs for NoRoot {
             fn metadata(&self, _: &str) -> io::Result<SimpleMetadata> {
@@ -1057,46 +901,20 @@ mod tests {
                 Err(io::ErrorKind::NotFound.into())
             }
         }
-        assert_eq!(
-            SimpleFsAdapter::new(NoRoot).root().map(|_| ()),
-            Err(Errno::Noent)
-        );
+        assert_eq!(SimpleFsAdapter::new(NoRoot).root().map(|_| ()), Err(Errno::Noent));
         let shared: Arc<dyn SimpleFs> = Arc::new(Custom);
-        assert_eq!(
-            SimpleFsAdapter::from_arc(shared)
-                .root()
-                .unwrap()
-                .stat_at("f")
-                .unwrap()
-                .size,
-            3
-        );
+        assert_eq!(SimpleFsAdapter::from_arc(shared).root().unwrap().stat_at("f").unwrap().size, 3);
     }
 
     #[test]
     fn simple_file_impls() {
         let mut buf = [0u8; 3];
-        assert_eq!(
-            SimpleFile::read_at(&b"hello".to_vec(), &mut buf, 1).unwrap(),
-            3
-        );
+        assert_eq!(SimpleFile::read_at(&b"hello".to_vec(), &mut buf, 1).unwrap(), 3);
         assert_eq!(&buf, b"ell");
-        assert_eq!(
-            SimpleFile::read_at(&Arc::<[u8]>::from(&b"hello"[..]), &mut buf, 4).unwrap(),
-            1
-        );
+        assert_eq!(SimpleFile::read_at(&Arc::<[u8]>::from(&b"hello"[..]), &mut buf, 4).unwrap(), 1);
         assert_eq!(SimpleFile::read_at(&"hello", &mut buf, 5).unwrap(), 0);
-        assert_eq!(
-            SimpleFile::read_at(&String::from("hello"), &mut buf, 6).unwrap(),
-            0
-        );
-        assert_eq!(
-            SimpleFile::read_at(&Cow::Borrowed(&b"hi"[..]), &mut buf, 0).unwrap(),
-            2
-        );
-        assert_eq!(
-            SimpleFile::read_at(&Box::<[u8]>::from(&b"hi"[..]), &mut buf, u64::MAX).unwrap(),
-            0
-        );
+        assert_eq!(SimpleFile::read_at(&String::from("hello"), &mut buf, 6).unwrap(), 0);
+        assert_eq!(SimpleFile::read_at(&Cow::Borrowed(&b"hi"[..]), &mut buf, 0).unwrap(), 2);
+        assert_eq!(SimpleFile::read_at(&Box::<[u8]>::from(&b"hi"[..]), &mut buf, u64::MAX).unwrap(), 0);
     }
 }
