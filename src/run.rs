@@ -1,6 +1,8 @@
 //! Running modules: commands (`_start`) and reactors (`_initialize`).
 
-use wasmtime::{AsContextMut, Engine, Instance, Linker, Module, Store};
+use std::sync::Mutex;
+
+use wasmtime::{AsContextMut, Engine, EngineWeak, Instance, Linker, Module, Store};
 
 use crate::{I32Exit, WasiCtx};
 
@@ -37,16 +39,40 @@ pub fn exit_status(result: wasmtime::Result<()>) -> wasmtime::Result<i32> {
 /// println!("exit {code}: {}", out.to_string_lossy());
 /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 /// ```
-pub fn run(engine: &Engine, module: &Module, ctx: WasiCtx) -> wasmtime::Result<i32> {
+pub fn run(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Result<i32> {
+    ctx.bind_module(module);
+    let linker = cached_linker(engine)?;
+    let mut store = Store::new(engine, ctx);
+    let instance = linker.instantiate(&mut store, module)?;
+    // The store holds this one instance for its whole life: its memory can be pinned.
+    if let Some(memory) = instance.get_memory(&mut store, "memory") {
+        store.data_mut().pin_memory(memory);
+    }
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    exit_status(start.call(&mut store, ()))
+}
+
+/// A `Linker<WasiCtx>` with the WASI functions, made once per engine and cloned (defining the
+/// 46 host functions is most of the cost of a short run).
+fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
+    static LINKERS: Mutex<Vec<(EngineWeak, Linker<WasiCtx>)>> = Mutex::new(Vec::new());
+    let mut linkers = LINKERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    linkers.retain(|(weak, _)| weak.upgrade().is_some());
+    for (weak, linker) in linkers.iter() {
+        if weak.upgrade().is_some_and(|e| Engine::same(&e, engine)) {
+            return Ok(linker.clone());
+        }
+    }
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
-    let mut store = Store::new(engine, ctx);
-    run_in(&mut store, &linker, module)
+    linkers.push((engine.weak(), linker.clone()));
+    Ok(linker)
 }
 
 /// Instantiates a command module with `linker` in `store` and runs its `_start`, returning the
 /// exit status. Use it when the store holds more than the [`WasiCtx`] or the linker defines
-/// more than WASI.
+/// more than WASI. For the fastest calls, bind the module ([`WasiCtx::bind_module`]) before, or
+/// instantiate yourself and pin the instance's memory ([`WasiCtx::pin_memory`]).
 pub fn run_in<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, module: &Module) -> wasmtime::Result<i32> {
     let instance = linker.instantiate(store.as_context_mut(), module)?;
     let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;

@@ -14,7 +14,7 @@ use std::process::ExitCode;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use hammertime::vfs::{HostDir, MemFs};
 use hammertime::{BuildError, WasiCtx};
-use wasmtime::{Config, Engine, Linker, Module, Store, Trap};
+use wasmtime::{Config, Engine, Module, Trap};
 
 /// Exit status for a trap: 128 + SIGABRT, as wasmtime and a native abort.
 const TRAP_EXIT: u8 = 134;
@@ -304,11 +304,7 @@ fn execute(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
     let module = Module::new(&engine, &bytes)
         .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {e:?}")))?;
 
-    let mut linker = Linker::new(&engine);
-    hammertime::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)
-        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: {e:?}")))?;
-    let mut store = Store::new(&engine, ctx);
-    let outcome = hammertime::run_in(&mut store, &linker, &module);
+    let outcome = hammertime::run(&engine, &module, ctx);
     match outcome {
         Ok(code) => Ok((code & 0xff) as u8),
         Err(e) if e.is::<Trap>() => Err(fail(TRAP_EXIT, format!("hammertime: {module_name} trapped: {e:?}"))),

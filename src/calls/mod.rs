@@ -84,7 +84,9 @@ fn ret(result: Result<(), Errno>) -> i32 {
     }
 }
 
-/// Runs `f` with the context and the caller's exported memory.
+/// Runs `f` with the context and the caller's exported memory: the pinned one
+/// ([`WasiCtx::pin_memory`]), else the bound module's export ([`WasiCtx::bind_module`]), else the
+/// caller's export named `memory`.
 ///
 /// A module that calls a function needing memory without exporting one traps, as it does under
 /// wasmtime-wasi.
@@ -93,10 +95,25 @@ fn with_memory<T: 'static>(
     get: &(impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static),
     f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Errno>,
 ) -> wasmtime::Result<Result<(), Errno>> {
-    let memory = match caller.get_export("memory") {
+    let ctx = get(caller.data_mut());
+    if let Some(memory) = ctx.pinned_memory {
+        let (bytes, data) = memory.data_and_store_mut(caller);
+        let mut mem = GuestMemory::new(bytes);
+        return Ok(f(get(data), &mut mem));
+    }
+    let export = match ctx.memory_export {
+        Some(export) => match caller.get_module_export(&export) {
+            Some(found) => Some(found),
+            None => caller.get_export("memory"),
+        },
+        None => caller.get_export("memory"),
+    };
+    let memory = match export {
         Some(Extern::Memory(m)) => m,
         _ => {
-            return Err(wasmtime::format_err!("hammertime: the module calls WASI but exports no memory named `memory`"));
+            return Err(wasmtime::format_err!(
+                "hammertime: the module calls WASI but exports no memory named `memory`"
+            ));
         }
     };
     let (bytes, data) = memory.data_and_store_mut(caller);

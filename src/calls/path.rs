@@ -157,7 +157,7 @@ pub fn path_open(
     let (kind, mask) = match node {
         Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),
         Node::File(f) => {
-            let filetype = f.stat()?.filetype;
+            let filetype = f.filetype()?;
             (Kind::File { file: f, pos: 0, filetype }, rights::FILE)
         }
     };

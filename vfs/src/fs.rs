@@ -303,6 +303,12 @@ pub trait File: Send + Sync + 'static {
     /// Attributes of the file. POSIX `fstat`.
     fn stat(&self) -> Result<Stat>;
 
+    /// The file's type, which cannot change while it is open. Default: from [`File::stat`]; a
+    /// backend that knows it already answers without a system call.
+    fn filetype(&self) -> Result<FileType> {
+        Ok(self.stat()?.filetype)
+    }
+
     /// Reads up to `buf.len()` bytes at `offset`; 0 at or past the end. POSIX `pread`.
     ///
     /// Errors: [`Errno::Isdir`]; [`Errno::Spipe`] not seekable; host errors.

@@ -272,11 +272,18 @@ impl Dir for HostDirHandle {
                 Err(err) => return Err(err.into()),
             }
         };
-        let st = rfs::fstat(&fd)?;
-        if raw_type(&st) == rfs::FileType::Directory {
-            Ok(Node::Dir(Arc::new(HostDirHandle::new(Arc::new(fd), self.read_only, self.instance))))
-        } else {
-            Ok(Node::File(Arc::new(HostFile::new(fd, self.read_only))))
+        // An `O_DIRECTORY` open can only give a directory: no need to look.
+        let host_type = if options.directory { rfs::FileType::Directory } else { raw_type(&rfs::fstat(&fd)?) };
+        match host_type {
+            rfs::FileType::Directory => {
+                Ok(Node::Dir(Arc::new(HostDirHandle::new(Arc::new(fd), self.read_only, self.instance))))
+            }
+            other => {
+                // Blocking again (O_NONBLOCK could matter even for a regular file on some
+                // filesystems, FUSE among them).
+                rfs::fcntl_setfl(fd.as_fd(), OFlags::empty())?;
+                Ok(Node::File(Arc::new(HostFile::new(fd, self.read_only, file_type(other)))))
+            }
         }
     }
 
@@ -385,6 +392,8 @@ impl Dir for HostDirHandle {
 struct HostFile {
     fd: OwnedFd,
     read_only: bool,
+    /// The file's type, from the `fstat` made when it was opened.
+    filetype: FileType,
     /// The kernel refused `RWF_APPEND` once: use the serialized fallback from now on.
     no_rwf_append: AtomicBool,
     /// Serializes fallback appends through this handle.
@@ -392,8 +401,8 @@ struct HostFile {
 }
 
 impl HostFile {
-    fn new(fd: OwnedFd, read_only: bool) -> HostFile {
-        HostFile { fd, read_only, no_rwf_append: AtomicBool::new(false), append_lock: Mutex::new(()) }
+    fn new(fd: OwnedFd, read_only: bool, filetype: FileType) -> HostFile {
+        HostFile { fd, read_only, filetype, no_rwf_append: AtomicBool::new(false), append_lock: Mutex::new(()) }
     }
 
     fn check_writable(&self) -> Result<()> {
@@ -419,6 +428,10 @@ impl HostFile {
 impl File for HostFile {
     fn stat(&self) -> Result<Stat> {
         Ok(to_stat(&rfs::fstat(&self.fd)?))
+    }
+
+    fn filetype(&self) -> Result<FileType> {
+        Ok(self.filetype)
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
@@ -519,18 +532,21 @@ fn reopen_dir(fd: &OwnedFd) -> rustix::io::Result<OwnedFd> {
 }
 
 /// `openat` with `O_NONBLOCK` (so that a FIFO never blocks the open), which is then cleared.
+/// Opens `name` with `O_NONBLOCK` added (so that a FIFO cannot block the open), except for an
+/// `O_DIRECTORY` open, which cannot block. The caller clears `O_NONBLOCK` on what is not a
+/// directory (`F_SETFL` only touches O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
+/// none of which this backend wants set).
 fn open_without_blocking(dir: &OwnedFd, name: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
     let mode = Mode::from_bits_truncate(FILE_MODE);
-    let fd = match rfs::openat(dir, name, flags | OFlags::NONBLOCK, mode) {
+    if flags.contains(OFlags::DIRECTORY) {
+        return rfs::openat(dir, name, flags, mode);
+    }
+    match rfs::openat(dir, name, flags | OFlags::NONBLOCK, mode) {
         // Only a lease held by another process makes a non-blocking open fail with EAGAIN (a
         // FIFO never does): wait for it like a blocking open would.
-        Err(HostErrno::AGAIN) => return rfs::openat(dir, name, flags, mode),
-        other => other?,
-    };
-    // F_SETFL only touches O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK, none of which
-    // this backend wants set.
-    rfs::fcntl_setfl(fd.as_fd(), OFlags::empty())?;
-    Ok(fd)
+        Err(HostErrno::AGAIN) => rfs::openat(dir, name, flags, mode),
+        other => other,
+    }
 }
 
 /// A poison-tolerant lock (nothing guarded here can be left inconsistent by a panic).

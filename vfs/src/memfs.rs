@@ -502,9 +502,9 @@ fn is_ancestor_or_self(ancestor: &Arc<DirInode>, node: &Arc<DirInode>) -> bool {
     }
 }
 
-/// One directory entry.
+/// One directory entry. The name is shared with the directory's name index.
 struct Entry {
-    name: String,
+    name: Arc<str>,
     node: Inode,
 }
 
@@ -514,7 +514,7 @@ struct DirState {
     /// Entries by insertion number (the listing cookies).
     entries: BTreeMap<u64, Entry>,
     /// Insertion number by name.
-    names: HashMap<String, u64>,
+    names: HashMap<Arc<str>, u64>,
     next_seq: u64,
     /// How many entries are directories.
     subdirs: u64,
@@ -540,8 +540,9 @@ impl DirState {
         if node.is_dir() {
             self.subdirs = self.subdirs.saturating_add(1);
         }
-        self.names.insert(name.to_owned(), seq);
-        self.entries.insert(seq, Entry { name: name.to_owned(), node });
+        let name: Arc<str> = Arc::from(name);
+        self.names.insert(Arc::clone(&name), seq);
+        self.entries.insert(seq, Entry { name, node });
     }
 
     fn remove(&mut self, name: &str) -> Option<Inode> {
@@ -557,10 +558,11 @@ impl DirState {
     /// so a listing in progress never meets it twice.
     fn rename(&mut self, name: &str, new_name: &str) {
         if let Some(seq) = self.names.remove(name) {
+            let new_name: Arc<str> = Arc::from(new_name);
             if let Some(entry) = self.entries.get_mut(&seq) {
-                entry.name = new_name.to_owned();
+                entry.name = Arc::clone(&new_name);
             }
-            self.names.insert(new_name.to_owned(), seq);
+            self.names.insert(new_name, seq);
         }
     }
 }
@@ -796,7 +798,7 @@ impl Dir for MemDir {
                         next: seq.saturating_add(1),
                         ino: entry.node.common().ino,
                         filetype: entry.node.filetype(),
-                        name: entry.name.clone(),
+                        name: entry.name.to_string(),
                     })
                     .collect()
             };
@@ -1379,7 +1381,7 @@ impl MemFs {
         let mut names: Vec<String> = {
             let _tree = rlock(&dir.c.fs.tree);
             let st = rlock(&dir.state);
-            st.entries.values().map(|entry| entry.name.clone()).collect()
+            st.entries.values().map(|entry| entry.name.to_string()).collect()
         };
         names.sort_unstable();
         Ok(names)

@@ -32,6 +32,9 @@ pub struct Resolved {
     pub name: Option<String>,
     /// The path ended with a `/`: the final component must be a directory.
     pub trailing_slash: bool,
+    /// The final entry's attributes, when the walk already looked them up (to see whether it
+    /// was a link to follow); never those of a link.
+    pub stat: Option<Stat>,
 }
 
 impl std::fmt::Debug for Resolved {
@@ -92,7 +95,7 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
         let Some(comp) = pending.pop() else {
             // Every component was consumed by `.`/`..`: the path names a directory.
             let dir = stack.last().cloned().unwrap_or_else(|| start.clone());
-            return Ok(Resolved { dir, name: None, trailing_slash });
+            return Ok(Resolved { dir, name: None, trailing_slash, stat: None });
         };
         let last = pending.is_empty();
         match comp.as_str() {
@@ -115,20 +118,24 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
         };
 
         if last {
-            let is_link = || top.stat_at(&comp).is_ok_and(|st| st.filetype == FileType::SymbolicLink);
-            if follow && is_link() {
-                match top.readlink_at(&comp) {
-                    Ok(target) => {
-                        expand_link(&mut pending, &mut links, &target, &mut trailing_slash)?;
-                        continue;
-                    }
-                    // Replaced by a non-link since the stat (a host changing the directory):
-                    // the name is what it is now.
-                    Err(Errno::Inval) => {}
-                    Err(e) => return Err(e),
+            let mut stat = None;
+            if follow {
+                match top.stat_at(&comp) {
+                    Ok(st) if st.filetype == FileType::SymbolicLink => match top.readlink_at(&comp) {
+                        Ok(target) => {
+                            expand_link(&mut pending, &mut links, &target, &mut trailing_slash)?;
+                            continue;
+                        }
+                        // Replaced by a non-link since the stat (a host changing the
+                        // directory): the name is what it is now.
+                        Err(Errno::Inval) => {}
+                        Err(e) => return Err(e),
+                    },
+                    Ok(st) => stat = Some(st),
+                    Err(_) => {}
                 }
             }
-            return Ok(Resolved { dir: top, name: Some(comp), trailing_slash });
+            return Ok(Resolved { dir: top, name: Some(comp), trailing_slash, stat });
         }
 
         let options = OpenOptions { read: true, directory: true, ..OpenOptions::default() };
@@ -175,11 +182,12 @@ fn expand_link(pending: &mut Vec<String>, links: &mut usize, target: &str, trail
     Ok(())
 }
 
-/// Stat of a resolved location (the entry, or the directory itself).
+/// Stat of a resolved location (the entry, or the directory itself), reusing the walk's.
 fn stat_resolved(r: &Resolved) -> Result<Stat> {
-    match &r.name {
-        Some(name) => r.dir.stat_at(name),
-        None => r.dir.stat(),
+    match (&r.name, r.stat) {
+        (Some(_), Some(st)) => Ok(st),
+        (Some(name), None) => r.dir.stat_at(name),
+        (None, _) => r.dir.stat(),
     }
 }
 
@@ -191,7 +199,22 @@ fn stat_resolved(r: &Resolved) -> Result<Stat> {
 /// or truncation; [`Errno::Exist`] `create` + `exclusive` on an existing entry, `.` included.
 pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions) -> Result<Node> {
     let exclusive_create = options.create && options.exclusive;
-    let r = resolve(start, path, (follow || path.ends_with('/')) && !exclusive_create)?;
+    let follow = (follow || path.ends_with('/')) && !exclusive_create;
+    if path.ends_with('/') {
+        // A trailing slash decides on what the link leads to: follow first.
+        return open_resolved(resolve(start, path, follow)?, options);
+    }
+    // Most names are not links: open without following first (one call to the backend instead
+    // of a lookup and an open), and walk again following the link only if it was one.
+    match open_resolved(resolve(start, path, false)?, options) {
+        Err(Errno::Loop) if follow => open_resolved(resolve(start, path, true)?, options),
+        other => other,
+    }
+}
+
+/// The last step of [`open`]: opens what `r` names.
+fn open_resolved(r: Resolved, options: OpenOptions) -> Result<Node> {
+    let exclusive_create = options.create && options.exclusive;
     let mut options = options;
     if r.trailing_slash {
         if options.create && !exclusive_create {

@@ -1,0 +1,92 @@
+//! How calls find the caller's memory: by name, through a bound module, or pinned; and the
+//! linker `hammertime::run` keeps per engine.
+
+use hammertime::WasiCtx;
+use hammertime::stdio::OutputBuffer;
+use wasmtime::{Engine, Linker, Module, Store};
+
+/// A module whose `say` export writes `text` (placed at offset `at` of its memory) to stdout.
+fn speaker(engine: &Engine, text: &str, at: u32) -> Module {
+    let wat = format!(
+        r#"(module
+          (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+          (memory (export "memory") 1)
+          (data (i32.const {at}) "{text}")
+          (func (export "say") (result i32)
+            (i32.store (i32.const 0) (i32.const {at}))
+            (i32.store (i32.const 4) (i32.const {len}))
+            (call $w (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+          (func (export "_start") (drop (call 1))))"#,
+        len = text.len()
+    );
+    Module::new(engine, wat).unwrap()
+}
+
+fn say(store: &mut Store<WasiCtx>, instance: &wasmtime::Instance) -> i32 {
+    instance.get_typed_func::<(), i32>(&mut *store, "say").unwrap().call(&mut *store, ()).unwrap()
+}
+
+#[test]
+fn two_instances_each_use_their_own_memory_by_name_and_when_bound() {
+    let engine = Engine::default();
+    let a = speaker(&engine, "alpha ", 100);
+    let b = speaker(&engine, "beta ", 200);
+    for bind in [false, true] {
+        let out = OutputBuffer::new();
+        let mut ctx = WasiCtx::builder().stdout(out.clone()).build().unwrap();
+        if bind {
+            ctx.bind_module(&a);
+        }
+        let mut linker = Linker::new(&engine);
+        hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+        let mut store = Store::new(&engine, ctx);
+        let ia = linker.instantiate(&mut store, &a).unwrap();
+        let ib = linker.instantiate(&mut store, &b).unwrap();
+        assert_eq!(say(&mut store, &ia), 0);
+        assert_eq!(say(&mut store, &ib), 0);
+        assert_eq!(say(&mut store, &ia), 0);
+        assert_eq!(out.to_string_lossy(), "alpha beta alpha ", "bind: {bind}");
+    }
+}
+
+#[test]
+fn pinned_memory_serves_its_instance_and_unpinning_restores_lookup() {
+    let engine = Engine::default();
+    let a = speaker(&engine, "alpha ", 100);
+    let b = speaker(&engine, "beta ", 200);
+    let out = OutputBuffer::new();
+    let ctx = WasiCtx::builder().stdout(out.clone()).build().unwrap();
+    let mut linker = Linker::new(&engine);
+    hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
+    let mut store = Store::new(&engine, ctx);
+    let ia = linker.instantiate(&mut store, &a).unwrap();
+    let memory = ia.get_memory(&mut store, "memory").unwrap();
+    store.data_mut().pin_memory(memory);
+    assert_eq!(say(&mut store, &ia), 0);
+    // Another instance while pinned reads the pinned memory, as documented.
+    let ib = linker.instantiate(&mut store, &b).unwrap();
+    assert_eq!(say(&mut store, &ib), 0);
+    store.data_mut().unpin_memory();
+    assert_eq!(say(&mut store, &ib), 0);
+    // Pinned to a's memory, b's call read its iovec (and so the text) from a's memory.
+    assert_eq!(out.to_string_lossy(), "alpha alpha beta ");
+}
+
+#[test]
+fn run_reuses_a_linker_per_engine_and_works_across_engines() {
+    let first = Engine::default();
+    let second = Engine::default();
+    for engine in [&first, &second, &first, &second] {
+        let module = speaker(engine, "hi ", 64);
+        let out = OutputBuffer::new();
+        let code = hammertime::run(engine, &module, WasiCtx::builder().stdout(out.clone()).build().unwrap());
+        assert_eq!((code.unwrap(), out.to_string_lossy()), (0, "hi ".to_owned()));
+    }
+    drop(first);
+    // A new engine after another was dropped still gets a working linker.
+    let third = Engine::default();
+    let module = speaker(&third, "again", 64);
+    let out = OutputBuffer::new();
+    assert_eq!(hammertime::run(&third, &module, WasiCtx::builder().stdout(out.clone()).build().unwrap()).unwrap(), 0);
+    assert_eq!(out.to_string_lossy(), "again");
+}
