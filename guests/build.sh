@@ -3,10 +3,13 @@
 # modules that export `_start` and `memory` and import only from
 # `wasi_snapshot_preview1`.
 #
-# Usage: guests/build.sh            (from any directory; idempotent and
+# Usage: guests/build.sh [DIR]      (from any directory; idempotent and
 #                                    deterministic, rebuilds everything)
+#        DIR: build DIR/src/*.c into DIR instead (bench/guests uses this)
 # Env:   CC       compiler            (default: clang-19)
 #        SYSROOT  wasi-libc sysroot   (default: /usr, Debian's wasi-libc)
+#        OPT      optimisation flag   (default: -Oz, smallest code)
+#        STD      C standard          (default: c11)
 #
 # If wasm-objdump (wabt) is installed, each module's imports and exports are
 # checked and the build fails if they are not as described above.
@@ -14,7 +17,7 @@ set -euo pipefail
 
 here="${BASH_SOURCE[0]%/*}"
 [ "$here" = "${BASH_SOURCE[0]}" ] && here=.
-here="$(cd "$here" && pwd)"
+here="$(cd "${1:-$here}" && pwd)"
 CC="${CC:-clang-19}"
 SYSROOT="${SYSROOT:-/usr}"
 
@@ -26,9 +29,9 @@ command -v "$CC" >/dev/null 2>&1 ||
 [ -e "$SYSROOT/lib/wasm32-wasi/libc.a" ] || [ -e "$SYSROOT/lib/wasm32-wasip1/libc.a" ] ||
     die "wasi-libc not found under SYSROOT=$SYSROOT (Debian: apt-get install wasi-libc)"
 
-# -Oz: smallest code; --strip-all drops debug info and the name section
+# --strip-all drops debug info and the name section
 # (the `_start`/`memory` exports are kept).
-CFLAGS=(--target=wasm32-wasi "--sysroot=$SYSROOT" -std=c11 -Oz
+CFLAGS=(--target=wasm32-wasi "--sysroot=$SYSROOT" "-std=${STD:-c11}" "${OPT:--Oz}"
         -Wall -Wextra -Werror -Wl,--strip-all)
 
 shopt -s nullglob

@@ -1,0 +1,703 @@
+//! `cargo run --release -p hammertime-bench [-- OPTIONS]`: runs the benchmark suite and prints
+//! its tables (Markdown) on stdout, progress on stderr. See BENCHMARKS.md.
+//!
+//! Options:
+//!   --quick          tiny sizes, one repetition (checks that everything runs)
+//!   --reps N         repetitions of each measurement (default 5; the median is reported)
+//!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk,
+//!                    startup, hostcall, memory)
+//!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
+//!
+//! Every measurement runs in a child process of this binary (hidden `__…` subcommands), which
+//! deserializes the module the parent compiled once and reports its own peak RSS (VmHWM) on
+//! exit; native programs are children too and do the same.
+
+use std::collections::BTreeMap;
+use std::io::Read as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use hammertime_bench::*;
+use wasmtime::Module;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(cmd) = args.get(1).filter(|a| a.starts_with("__")) {
+        let code = match child(cmd, &args[2..]) {
+            Ok(()) => 0,
+            Err(e) => {
+                eprintln!("hammertime-bench {cmd}: {e:?}");
+                1
+            }
+        };
+        std::process::exit(code);
+    }
+    let mut opts = Opts { quick: false, reps: 5, only: None, tmp: PathBuf::from("/dev/shm") };
+    let mut it = args[1..].iter();
+    while let Some(a) = it.next() {
+        match a.as_str() {
+            "--quick" => opts.quick = true,
+            "--reps" => opts.reps = it.next().and_then(|n| n.parse().ok()).expect("--reps N"),
+            "--only" => opts.only = Some(it.next().expect("--only ID,…").split(',').map(String::from).collect()),
+            "--tmp" => opts.tmp = PathBuf::from(it.next().expect("--tmp DIR")),
+            "-h" | "--help" => {
+                println!("usage: hammertime-bench [--quick] [--reps N] [--only ID,ID…] [--tmp DIR]");
+                return;
+            }
+            other => {
+                eprintln!("unknown option {other:?} (try --help)");
+                std::process::exit(2);
+            }
+        }
+    }
+    if opts.quick && !args.iter().any(|a| a == "--reps") {
+        opts.reps = 1;
+    }
+    if let Err(e) = suite(&opts) {
+        eprintln!("hammertime-bench: {e:?}");
+        std::process::exit(1);
+    }
+}
+
+struct Opts {
+    quick: bool,
+    reps: u64,
+    only: Option<Vec<String>>,
+    tmp: PathBuf,
+}
+
+impl Opts {
+    fn wants(&self, id: &str) -> bool {
+        self.only.as_ref().is_none_or(|o| o.iter().any(|x| x == id || (x == "startup" && id.starts_with("startup"))))
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Children
+
+/// Loads a module a child runs: a `.cwasm` the parent serialized, or (to profile one workload
+/// by hand) a `.wasm`/`.wat` file, compiled here.
+fn load(path: &str) -> wasmtime::Result<(wasmtime::Engine, Module)> {
+    let engine = engine();
+    let module = if path.ends_with(".cwasm") {
+        // SAFETY: the file was written by `Module::serialize` of the parent: same binary, same
+        // configuration.
+        unsafe { Module::deserialize_file(&engine, path)? }
+    } else {
+        Module::from_file(&engine, path)?
+    };
+    Ok((engine, module))
+}
+
+fn print_samples(samples: &[Sample]) {
+    for s in samples {
+        println!("ns={} check={}", s.ns, s.check);
+    }
+}
+
+fn child(cmd: &str, a: &[String]) -> wasmtime::Result<()> {
+    let rt = |s: &str| Runtime::from_id(s).ok_or_else(|| wasmtime::format_err!("bad runtime {s}"));
+    match cmd {
+        // __guest RUNTIME CWASM HOST_DIR MEMFS_SETUP ARGV...
+        "__guest" => {
+            let rt = rt(&a[0])?;
+            let (engine, module) = load(&a[1])?;
+            let host_dir = Path::new(&a[2]);
+            let memfs = if rt == Runtime::MemFs { Some(prepare_memfs(host_dir, &a[3])?) } else { None };
+            reset_peak_rss();
+            let out = run_guest(&engine, &module, rt, host_dir, memfs.as_ref(), &a[4..])?;
+            print!("{out}");
+        }
+        // __startup RUNTIME CWASM HOST_DIR ITERS REPS MODE(0 new linker|1 InstancePre|2 one-call runner)
+        "__startup" => {
+            let rt = rt(&a[0])?;
+            let (engine, module) = load(&a[1])?;
+            let samples = startup(&engine, &module, rt, Path::new(&a[2]), a[3].parse()?, a[4].parse()?, a[5].parse()?)?;
+            print_samples(&samples);
+        }
+        // __hostcall CWASM N REPS
+        "__hostcall" => {
+            let (engine, module) = load(&a[0])?;
+            print_samples(&hostcall(&engine, &module, a[1].parse()?, a[2].parse()?)?);
+        }
+        // __mem-guest CWASM(fill) SIZE: RSS growth of a MemFs file written by a guest.
+        "__mem-guest" => {
+            let (engine, module) = load(&a[0])?;
+            let size: u64 = a[1].parse()?;
+            let fs = hammertime::vfs::MemFs::new();
+            let argv = |n: u64| -> Vec<String> {
+                ["fill", "1", "/data/big", &n.to_string(), "65536"].map(String::from).to_vec()
+            };
+            // A first run writes nothing, so one-time costs are in the baseline.
+            run_guest(&engine, &module, Runtime::MemFs, Path::new("/"), Some(&fs), &argv(0))?;
+            let base = proc_status_bytes("VmRSS");
+            run_guest(&engine, &module, Runtime::MemFs, Path::new("/"), Some(&fs), &argv(size))?;
+            let after = proc_status_bytes("VmRSS");
+            let len = fs.metadata("big")?.size;
+            println!("mem delta={} size={len}", after.saturating_sub(base));
+        }
+        // __mem-host SIZE: RSS growth of a MemFs file made with write_file.
+        "__mem-host" => {
+            let size: usize = a[0].parse()?;
+            let fs = hammertime::vfs::MemFs::new();
+            let base = proc_status_bytes("VmRSS");
+            {
+                let data: Vec<u8> = (0..size).map(|i| b'a' + (i % 26) as u8).collect();
+                fs.write_file("big", &data)?;
+            }
+            let after = proc_status_bytes("VmRSS");
+            println!("mem delta={} size={}", after.saturating_sub(base), fs.metadata("big")?.size);
+        }
+        // __mem-empty COUNT: RSS growth of COUNT empty MemFs files in one directory.
+        "__mem-empty" => {
+            let count: u64 = a[0].parse()?;
+            let fs = hammertime::vfs::MemFs::new();
+            fs.create_dir_all("d")?;
+            let base = proc_status_bytes("VmRSS");
+            for i in 0..count {
+                fs.write_file(&format!("d/f{i:06}"), b"")?;
+            }
+            let after = proc_status_bytes("VmRSS");
+            println!("mem delta={} size={}", after.saturating_sub(base), fs.read_dir("d")?.len());
+        }
+        _ => return Err(wasmtime::format_err!("unknown subcommand {cmd}")),
+    }
+    println!("hwm={}", proc_status_bytes("VmHWM"));
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------------
+// Processes
+
+struct Proc {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+    /// Peak RSS in bytes (VmHWM, as the child reported it).
+    max_rss: u64,
+    wall: Duration,
+}
+
+fn run_process(mut cmd: Command, stdout_null: bool) -> std::io::Result<Proc> {
+    cmd.stdin(Stdio::null()).stderr(Stdio::piped());
+    cmd.stdout(if stdout_null { Stdio::null() } else { Stdio::piped() });
+    let t0 = Instant::now();
+    let mut child = cmd.spawn()?;
+    let out = child.stdout.take();
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        if let Some(mut out) = out {
+            let _ = out.read_to_string(&mut s);
+        }
+        s
+    });
+    let mut stderr = String::new();
+    if let Some(mut err) = child.stderr.take() {
+        err.read_to_string(&mut stderr)?;
+    }
+    let stdout = reader.join().unwrap_or_default();
+    let status = child.wait()?;
+    let wall = t0.elapsed();
+    let ok = status.success();
+    // The peak RSS each child reports on exit ("hwm=<bytes>", VmHWM): `ru_maxrss` would not
+    // do, as Linux carries the parent's peak across fork and exec into the child's.
+    let max_rss =
+        stdout.lines().chain(stderr.lines()).find_map(|l| l.strip_prefix("hwm=")?.trim().parse().ok()).unwrap_or(0);
+    Ok(Proc { ok, stdout, stderr, max_rss, wall })
+}
+
+#[derive(Default, Clone)]
+struct Measured {
+    samples: Vec<Sample>,
+    max_rss: u64,
+    error: Option<String>,
+}
+
+impl Measured {
+    fn median(&self) -> Option<u64> {
+        if self.error.is_some() || self.samples.is_empty() {
+            return None;
+        }
+        Some(median(&self.samples.iter().map(|s| s.ns).collect::<Vec<_>>()))
+    }
+
+    fn median_extra(&self, name: &str) -> Option<u64> {
+        if self.error.is_some() || self.samples.is_empty() {
+            return None;
+        }
+        let v: Vec<u64> =
+            self.samples.iter().filter_map(|s| s.extra.iter().find(|e| e.0 == name).map(|e| e.1)).collect();
+        if v.is_empty() { None } else { Some(median(&v)) }
+    }
+}
+
+fn measure(cmd: Command, results_on_stderr: bool, what: &str) -> Measured {
+    match run_process(cmd, results_on_stderr) {
+        Ok(p) => {
+            let text = if results_on_stderr { &p.stderr } else { &p.stdout };
+            let samples = parse_samples(text);
+            let error = if !p.ok || samples.is_empty() {
+                Some(format!("failed: {}{}", p.stderr.trim(), p.stdout.trim()))
+            } else {
+                None
+            };
+            let med = if samples.is_empty() { 0 } else { median(&samples.iter().map(|s| s.ns).collect::<Vec<_>>()) };
+            eprintln!(
+                "  {what:<34} median {:>14} ns  peak RSS {:>6.1} MiB  ({:.1} s){}",
+                med,
+                p.max_rss as f64 / 1048576.0,
+                p.wall.as_secs_f64(),
+                error.as_deref().map(|e| format!("  {e}")).unwrap_or_default()
+            );
+            Measured { samples, max_rss: p.max_rss, error }
+        }
+        Err(e) => {
+            eprintln!("  {what}: cannot run: {e}");
+            Measured { error: Some(e.to_string()), ..Default::default() }
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// The suite
+
+/// How a row's numbers are shown.
+#[derive(Clone, Copy)]
+enum Unit {
+    /// Nanoseconds per operation.
+    Ns(u64),
+    /// Microseconds per operation.
+    Us(u64),
+    /// Milliseconds per loop.
+    Ms,
+    /// MB/s (10^6 bytes per second) for this many bytes.
+    MBps(u64),
+}
+
+impl Unit {
+    fn show(self, ns: u64) -> String {
+        match self {
+            Unit::Ns(ops) => fmt_sig(ns as f64 / ops as f64, "ns"),
+            Unit::Us(ops) => fmt_sig(ns as f64 / ops as f64 / 1e3, "µs"),
+            Unit::Ms => fmt_sig(ns as f64 / 1e6, "ms"),
+            Unit::MBps(bytes) => fmt_sig(bytes as f64 / ns as f64 * 1e3, "MB/s"),
+        }
+    }
+}
+
+fn fmt_sig(v: f64, unit: &str) -> String {
+    let s = if v >= 100.0 {
+        format!("{v:.0}")
+    } else if v >= 10.0 {
+        format!("{v:.1}")
+    } else {
+        format!("{v:.2}")
+    };
+    format!("{s} {unit}")
+}
+
+struct Row {
+    id: String,
+    title: String,
+    unit: Unit,
+    /// Targets of hammertime ÷ wasmtime-wasi for (MemFs, HostDir).
+    target: (Option<f64>, Option<f64>),
+    results: BTreeMap<&'static str, Measured>,
+}
+
+fn suite(opts: &Opts) -> wasmtime::Result<()> {
+    let started = Instant::now();
+    let sizes = if opts.quick { Sizes::TINY } else { Sizes::FULL };
+    let reps = opts.reps.max(1);
+    let exe = std::env::current_exe()?;
+
+    let tmp_base = if opts.tmp.is_dir() { opts.tmp.clone() } else { std::env::temp_dir() };
+    let tmp = tempfile::Builder::new().prefix("hammertime-bench-").tempdir_in(&tmp_base)?;
+    let data = tmp.path().join("data");
+    let modules = tmp.path().join("modules");
+    let native = tmp.path().join("native");
+    for d in [&data, &modules, &native] {
+        std::fs::create_dir_all(d)?;
+    }
+
+    eprintln!("machine: {}", machine().join("; "));
+    eprintln!("data in {}", data.display());
+    let t = Instant::now();
+    make_data(&data, &sizes)?;
+    eprintln!("made data in {:.1} s", t.elapsed().as_secs_f64());
+
+    // Compile every module once, on one Engine; children deserialize it.
+    let engine = engine();
+    let t = Instant::now();
+    let mut cwasm: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    for (name, wasm, _) in GUESTS {
+        let path = modules.join(format!("{name}.cwasm"));
+        std::fs::write(&path, Module::new(&engine, wasm)?.serialize()?)?;
+        cwasm.insert(name, path);
+    }
+    let path = modules.join("hostcall.cwasm");
+    std::fs::write(&path, Module::new(&engine, HOSTCALL_WAT)?.serialize()?)?;
+    cwasm.insert("hostcall", path);
+    eprintln!("compiled modules in {:.1} s", t.elapsed().as_secs_f64());
+
+    let native_ok = match compile_native(&native) {
+        Ok(()) => true,
+        Err(e) => {
+            eprintln!("no native floor: {e}");
+            false
+        }
+    };
+
+    let mut rows: Vec<Row> = Vec::new();
+    for w in guest_workloads(&sizes) {
+        if !opts.wants(w.id) {
+            continue;
+        }
+        eprintln!("{}:", w.title);
+        let unit = match (w.id, w.bytes) {
+            (_, Some(bytes)) => Unit::MBps(bytes),
+            ("meta", _) => Unit::Us(w.ops),
+            ("walk", _) => Unit::Ms,
+            _ => Unit::Ns(w.ops),
+        };
+        let target = match w.id {
+            "write" => (Some(0.33), Some(0.33)),
+            "clock" => (Some(0.5), Some(0.5)),
+            "read-big" => (Some(0.5), Some(0.5)),
+            "meta" => (Some(0.1), Some(0.5)),
+            "walk" => (Some(0.4), Some(0.4)),
+            _ => (None, None),
+        };
+        let mut results = BTreeMap::new();
+        for rt in Runtime::ALL {
+            let m = if rt == Runtime::Native {
+                if !native_ok {
+                    continue;
+                }
+                let argv = guest_argv(&w, reps, data.to_str().unwrap());
+                let mut cmd = Command::new(native.join(w.guest));
+                cmd.args(&argv[1..]);
+                measure(cmd, true, rt.label())
+            } else {
+                let argv = guest_argv(&w, reps, GUEST_DIR);
+                let mut cmd = Command::new(&exe);
+                cmd.arg("__guest").arg(rt.id()).arg(&cwasm[w.guest]).arg(&data).arg(w.memfs_setup).args(&argv);
+                measure(cmd, false, rt.label())
+            };
+            results.insert(rt.id(), m);
+        }
+        rows.push(Row { id: w.id.to_string(), title: w.title.clone(), unit, target, results });
+    }
+
+    for (mode, id, title, target) in [
+        (2u8, "startup", "startup: build ctx, link, instantiate, run — `hammertime::run` (per iteration)", Some(0.5)),
+        (0, "startup-linker", "startup with a new Linker + add_to_linker each time (per iteration)", None),
+        (1, "startup-pre", "startup with a reused InstancePre (per iteration)", None),
+    ] {
+        if !opts.wants(id) {
+            continue;
+        }
+        eprintln!("{title}:");
+        let mut results = BTreeMap::new();
+        for rt in Runtime::WASM {
+            let mut cmd = Command::new(&exe);
+            cmd.arg("__startup").arg(rt.id()).arg(&cwasm["empty"]).arg(&data);
+            cmd.arg(sizes.startup_iters.to_string()).arg(reps.to_string()).arg(mode.to_string());
+            results.insert(rt.id(), measure(cmd, false, rt.label()));
+        }
+        rows.push(Row {
+            id: id.into(),
+            title: title.into(),
+            unit: Unit::Us(sizes.startup_iters),
+            target: (target, target),
+            results,
+        });
+    }
+
+    let mut hostcall_ns: Option<(u64, u64)> = None;
+    if opts.wants("hostcall") {
+        eprintln!("empty host call:");
+        let mut cmd = Command::new(&exe);
+        cmd.arg("__hostcall").arg(&cwasm["hostcall"]).arg(sizes.hostcalls.to_string()).arg(reps.to_string());
+        let m = measure(cmd, false, "func_wrap no-op");
+        hostcall_ns = m.median().map(|ns| (ns, m.max_rss));
+    }
+
+    let mut memory: Vec<(String, Option<(u64, u64)>)> = Vec::new();
+    if opts.wants("memory") {
+        eprintln!("memory checks:");
+        let big = sizes.big_bytes.to_string();
+        let empties = if opts.quick { 1000u64 } else { 100_000 };
+        let checks: [(&str, Vec<String>); 3] = [
+            ("__mem-guest", vec![cwasm["fill"].to_string_lossy().into_owned(), big.clone()]),
+            ("__mem-host", vec![big.clone()]),
+            ("__mem-empty", vec![empties.to_string()]),
+        ];
+        for (sub, args) in checks {
+            let p = run_process(
+                {
+                    let mut c = Command::new(&exe);
+                    c.arg(sub).args(&args);
+                    c
+                },
+                false,
+            );
+            let parsed = p.ok().filter(|p| p.ok).and_then(|p| {
+                let line = p.stdout.lines().find(|l| l.starts_with("mem "))?.to_string();
+                let get = |k: &str| {
+                    line.split_whitespace().find_map(|f| f.strip_prefix(k)?.strip_prefix('=')?.parse::<u64>().ok())
+                };
+                Some((get("delta")?, get("size")?))
+            });
+            eprintln!("  {sub}: {parsed:?}");
+            memory.push((sub.to_string(), parsed));
+        }
+    }
+
+    let report = render(&rows, hostcall_ns, &memory, &sizes, reps, opts, native_ok);
+    println!("{report}");
+    eprintln!("suite took {:.0} s", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn machine() -> Vec<String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| {
+            c.lines()
+                .find_map(|l| l.strip_prefix("model name").map(|v| v.trim_start_matches([' ', '\t', ':']).to_string()))
+        })
+        .unwrap_or_else(|| "?".into());
+    let kernel = std::fs::read_to_string("/proc/sys/kernel/osrelease").unwrap_or_default().trim().to_string();
+    let rustc = Command::new("rustc")
+        .arg("--version")
+        .output()
+        .ok()
+        .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string())
+        .unwrap_or_default();
+    let nproc = std::thread::available_parallelism().map_or(0, |n| n.get());
+    vec![format!("{nproc} CPUs"), cpu, format!("Linux {kernel}"), rustc]
+}
+
+fn ratio(row: &Row, rt: Runtime) -> Option<f64> {
+    let ht = row.results.get(rt.id())?.median()?;
+    let ww = row.results.get(Runtime::Wasi.id())?.median()?;
+    Some(ht as f64 / ww as f64)
+}
+
+fn pass(v: f64, target: f64) -> &'static str {
+    if v <= target { "PASS" } else { "MISS" }
+}
+
+fn render(
+    rows: &[Row],
+    hostcall: Option<(u64, u64)>,
+    memory: &[(String, Option<(u64, u64)>)],
+    sizes: &Sizes,
+    reps: u64,
+    opts: &Opts,
+    native_ok: bool,
+) -> String {
+    use std::fmt::Write as _;
+    let mut s = String::new();
+    let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
+    let _ = writeln!(s, "Machine: {}", machine().join("; "));
+    let _ = writeln!(
+        s,
+        "Median of {reps} runs{}; ratios are times hammertime ÷ wasmtime-wasi (defaults), lower is faster.\n",
+        if opts.quick { " (--quick: tiny sizes, not meaningful)" } else { "" }
+    );
+
+    let cols = Runtime::ALL;
+    let _ = writeln!(
+        s,
+        "| Workload | {} | MemFs ÷ ww | HostDir ÷ ww | target | status | HostDir ÷ ww blocking |",
+        cols.map(|r| r.label()).join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}---:|---:|---|---|---:|", "---:|".repeat(cols.len()));
+    for row in rows {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|rt| match row.results.get(rt.id()) {
+                Some(m) => match m.median() {
+                    Some(ns) => row.unit.show(ns),
+                    None => "error".into(),
+                },
+                None => "—".into(),
+            })
+            .collect();
+        let (rm, rh) = (ratio(row, Runtime::MemFs), ratio(row, Runtime::HostDir));
+        let f = |r: Option<f64>| r.map_or("—".into(), |r| format!("{r:.2}"));
+        let (target, status) = match row.target {
+            (Some(tm), Some(th)) => {
+                let t = if tm == th { format!("≤ {tm}") } else { format!("≤ {tm} / ≤ {th}") };
+                let sm = rm.map_or("?", |r| pass(r, tm));
+                let sh = rh.map_or("?", |r| pass(r, th));
+                (t, if sm == sh { sm.to_string() } else { format!("{sm} / {sh}") })
+            }
+            _ => ("—".into(), "—".into()),
+        };
+        let rb = row
+            .results
+            .get(Runtime::HostDir.id())
+            .and_then(|m| m.median())
+            .zip(row.results.get(Runtime::WasiBlocking.id()).and_then(|m| m.median()))
+            .map(|(h, b)| h as f64 / b as f64);
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {} | {target} | {status} | {} |",
+            row.title,
+            cells.join(" | "),
+            f(rm),
+            f(rh),
+            f(rb)
+        );
+    }
+
+    let _ = writeln!(
+        s,
+        "\nPeak RSS of the process running each measurement (MiB, VmHWM at exit; MemFs contents included, the setup's temporary copies excluded):\n"
+    );
+    let _ = writeln!(s, "| Workload | {} |", cols.map(|r| r.label()).join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
+    for row in rows {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|rt| row.results.get(rt.id()).filter(|m| m.max_rss > 0).map_or("—".into(), |m| mib(m.max_rss)))
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", row.title, cells.join(" | "));
+    }
+
+    let _ = writeln!(s, "\nOther targets:\n");
+    let _ = writeln!(s, "| Check | value | target | status |");
+    let _ = writeln!(s, "|---|---:|---|---|");
+    let find = |id: &str| rows.iter().find(|r| r.id == id);
+    if let Some((ns, rss)) = hostcall {
+        let per = ns as f64 / sizes.hostcalls as f64;
+        let _ = writeln!(
+            s,
+            "| empty host call (no-op `func_wrap` with fd_write's signature; peak RSS {} MiB) | {} | floor | |",
+            mib(rss),
+            fmt_sig(per, "ns")
+        );
+        if let Some(row) = find("write") {
+            for rt in [Runtime::MemFs, Runtime::HostDir, Runtime::Wasi] {
+                if let Some(m) = row.results.get(rt.id()).and_then(|m| m.median()) {
+                    let r = m as f64 / row_ops(row) as f64 / per;
+                    let (t, st) =
+                        if rt == Runtime::Wasi { ("—".into(), "—") } else { ("≤ 3×".to_string(), pass(r, 3.0)) };
+                    let _ = writeln!(
+                        s,
+                        "| 16 B write to a sink ÷ empty host call, {} | {r:.2}× | {t} | {st} |",
+                        rt.label()
+                    );
+                }
+            }
+        }
+    }
+    if native_ok {
+        for id in ["read-big", "read-small"] {
+            let Some(row) = find(id) else { continue };
+            let n = row.results.get("native").and_then(|m| m.median());
+            for rt in [Runtime::HostDir, Runtime::MemFs, Runtime::Wasi] {
+                let h = row.results.get(rt.id()).and_then(|m| m.median());
+                if let (Some(n), Some(h)) = (n, h) {
+                    let r = h as f64 / n as f64;
+                    let (t, st) = if rt == Runtime::HostDir { ("≤ 1.3×", pass(r, 1.3)) } else { ("—", "—") };
+                    let _ = writeln!(s, "| {}: {} time ÷ native | {r:.2}× | {t} | {st} |", row.title, rt.label());
+                }
+            }
+        }
+    }
+    for (sub, v) in memory {
+        let line = match (sub.as_str(), v) {
+            ("__mem-guest", Some((d, size))) => {
+                let r = *d as f64 / *size as f64;
+                format!(
+                    "| MemFs: a {} MiB file written by a guest (64 KiB writes): RSS growth ÷ size | {r:.3}× ({} MiB) | ≤ 1.1× | {} |",
+                    size >> 20,
+                    mib(*d),
+                    pass(r, 1.1)
+                )
+            }
+            ("__mem-host", Some((d, size))) => {
+                let r = *d as f64 / *size as f64;
+                format!(
+                    "| MemFs: a {} MiB file made with `MemFs::write_file`: RSS growth ÷ size | {r:.3}× ({} MiB) | ≤ 1.1× | {} |",
+                    size >> 20,
+                    mib(*d),
+                    pass(r, 1.1)
+                )
+            }
+            ("__mem-empty", Some((d, n))) => {
+                let limit = 30u64 << 20;
+                format!(
+                    "| MemFs: {} empty files in one directory: RSS growth | {} MiB ({} B/file) | ≤ 30 MiB | {} |",
+                    thousands(*n),
+                    mib(*d),
+                    d / n.max(&1),
+                    if *d <= limit { "PASS" } else { "MISS" }
+                )
+            }
+            (sub, _) => format!("| {sub} | error | | |"),
+        };
+        let _ = writeln!(s, "{line}");
+    }
+
+    if let Some(row) = find("meta") {
+        let _ = writeln!(s, "\nMetadata phases (µs per file):\n");
+        let _ = writeln!(s, "| phase | {} |", cols.map(|r| r.label()).join(" | "));
+        let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
+        for phase in ["create", "stat", "readdir", "unlink"] {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|rt| {
+                    row.results
+                        .get(rt.id())
+                        .and_then(|m| m.median_extra(phase))
+                        .map_or("—".into(), |ns| format!("{:.2}", ns as f64 / row_ops(row) as f64 / 1e3))
+                })
+                .collect();
+            let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
+        }
+    }
+
+    // Agreement of the checks.
+    let mut disagreements = Vec::new();
+    let mut errors = Vec::new();
+    for row in rows {
+        let mut first: Option<(&str, &str)> = None;
+        for (rt, m) in &row.results {
+            if let Some(e) = &m.error {
+                errors.push(format!("{} under {rt}: {e}", row.id));
+                continue;
+            }
+            for sample in &m.samples {
+                match first {
+                    None => first = Some((rt, &sample.check)),
+                    Some((frt, fc)) if fc != sample.check => {
+                        disagreements.push(format!("{}: {frt} says {fc}, {rt} says {}", row.id, sample.check))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = writeln!(s);
+    if disagreements.is_empty() && errors.is_empty() {
+        let _ = writeln!(s, "All runtimes agree on every workload's results (byte counts, checksums, entry counts).");
+    }
+    for d in disagreements.iter().chain(&errors) {
+        let _ = writeln!(s, "- {d}");
+    }
+    s
+}
+
+fn row_ops(row: &Row) -> u64 {
+    match row.unit {
+        Unit::Ns(ops) | Unit::Us(ops) => ops,
+        Unit::Ms => 1,
+        Unit::MBps(_) => 1,
+    }
+}
