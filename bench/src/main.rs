@@ -4,7 +4,7 @@
 //! Options:
 //!   --quick          tiny sizes, one repetition (checks that everything runs)
 //!   --reps N         repetitions of each measurement (default 5; the median is reported)
-//!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk,
+//!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
 //!                    startup, hostcall, memory)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
 //!
@@ -457,6 +457,10 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
 
     let report = render(&rows, hostcall_ns, &memory, &sizes, reps, opts, native_ok);
     println!("{report}");
+    if opts.wants("cli-cache") {
+        eprintln!("CLI start-up with the compilation cache:");
+        println!("{}", cli_cache(&exe, opts.quick, reps));
+    }
     eprintln!("suite took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -700,4 +704,88 @@ fn row_ops(row: &Row) -> u64 {
         Unit::Ms => 1,
         Unit::MBps(_) => 1,
     }
+}
+
+// ---------------------------------------------------------------------------------------------
+// CLI start-up with Wasmtime's compilation cache
+
+/// A large module: `functions` small functions (arithmetic on locals), and a `_start` that calls
+/// the first. About 100 bytes of code per function.
+fn big_module(functions: usize) -> Vec<u8> {
+    let mut wat = String::from("(module (memory (export \"memory\") 1)\n");
+    for k in 0..functions {
+        wat.push_str(&format!(
+            "(func $f{k} (param $x i32) (result i32) (local $y i32) \
+             (local.set $y (i32.add (local.get $x) (i32.const {k}))) \
+             (local.set $y (i32.mul (local.get $y) (i32.const 3))) \
+             (local.set $y (i32.xor (local.get $y) (i32.shr_u (local.get $y) (i32.const 7)))) \
+             (local.set $y (i32.add (local.get $y) (i32.rotl (local.get $x) (i32.const 13)))) \
+             (local.set $y (i32.sub (local.get $y) (i32.mul (local.get $x) (local.get $x)))) \
+             (if (result i32) (i32.gt_u (local.get $y) (i32.const 1000)) \
+               (then (i32.div_u (local.get $y) (i32.const 7))) (else (i32.rem_u (local.get $y) (i32.const 5)))))\n"
+        ));
+    }
+    wat.push_str("(func (export \"_start\") (drop (call $f0 (i32.const 1)))))");
+    wat::parse_str(&wat).expect("the generated module is valid")
+}
+
+/// Times `hammertime run` on a multi-megabyte module: the first run with an empty cache, a run
+/// with the cache filled, and a run with `--no-cache`. Needs the release CLI next to this binary.
+fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
+    use std::fmt::Write as _;
+    let cli = exe.with_file_name("hammertime");
+    if !cli.exists() {
+        return format!(
+            "CLI start-up: skipped, {} not found (build it first: `cargo build --release -p hammertime-cli`)",
+            cli.display()
+        );
+    }
+    let Ok(dir) = tempfile::tempdir() else { return "CLI start-up: skipped, no temporary directory".into() };
+    let module = dir.path().join("big.wasm");
+    let bytes = big_module(if quick { 2_000 } else { 40_000 });
+    if std::fs::write(&module, &bytes).is_err() {
+        return "CLI start-up: skipped, cannot write the module".into();
+    }
+    let run = |home: &Path, no_cache: bool| -> Option<u64> {
+        let mut cmd = Command::new(&cli);
+        cmd.arg("run");
+        if no_cache {
+            cmd.arg("--no-cache");
+        }
+        cmd.arg(&module).env("HOME", home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
+        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
+        let t0 = Instant::now();
+        let ok = cmd.status().ok()?.success();
+        ok.then(|| t0.elapsed().as_nanos() as u64)
+    };
+    let median = |mut v: Vec<u64>| -> Option<u64> {
+        v.sort_unstable();
+        v.get(v.len() / 2).copied()
+    };
+    let (mut cold, mut warm, mut none) = (Vec::new(), Vec::new(), Vec::new());
+    for i in 0..reps.max(1) {
+        let home = dir.path().join(format!("home{i}"));
+        let _ = std::fs::create_dir_all(&home);
+        cold.extend(run(&home, false));
+        warm.extend(run(&home, false));
+        none.extend(run(&home, true));
+    }
+    let ms = |v: Option<u64>| v.map_or("—".to_string(), |ns| format!("{:.0} ms", ns as f64 / 1e6));
+    let (cold, warm, none) = (median(cold), median(warm), median(none));
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "CLI start-up, `hammertime run` on a {:.1} MiB module ({} functions; median of {reps}, whole process):\n",
+        bytes.len() as f64 / (1 << 20) as f64,
+        if quick { 2_000 } else { 40_000 }
+    );
+    let _ = writeln!(s, "| run | time |");
+    let _ = writeln!(s, "|---|---:|");
+    let _ = writeln!(s, "| first run, empty cache (compiles and fills the cache) | {} |", ms(cold));
+    let _ = writeln!(s, "| second run, cache filled | {} |", ms(warm));
+    let _ = writeln!(s, "| `--no-cache` | {} |", ms(none));
+    if let (Some(c), Some(w)) = (cold, warm) {
+        let _ = writeln!(s, "\nThe cached run takes {:.1} % of the first.", w as f64 * 100.0 / c as f64);
+    }
+    s
 }
