@@ -25,6 +25,20 @@ fn dir_of(ctx: &WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, &Descript
     Ok((dir.clone(), d))
 }
 
+/// The shape of the calls that take one directory, one path and nothing else.
+fn one_path(
+    ctx: &WasiCtx,
+    mem: &GuestMemory<'_>,
+    fd: u32,
+    right: u64,
+    path: u32,
+    path_len: u32,
+    op: fn(&Arc<dyn Dir>, &str) -> Result<(), Errno>,
+) -> Result<(), Errno> {
+    let (dir, _) = dir_of(ctx, fd, right)?;
+    op(&dir, mem.str(path, path_len)?)
+}
+
 fn follow(flags: u32) -> Result<bool, Errno> {
     if flags & !lookupflags::SYMLINK_FOLLOW != 0 {
         return Err(Errno::Inval);
@@ -40,8 +54,7 @@ pub fn path_create_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let (dir, _) = dir_of(ctx, fd, rights::PATH_CREATE_DIRECTORY)?;
-    resolve::mkdir(&dir, mem.str(path, path_len)?)
+    one_path(ctx, mem, fd, rights::PATH_CREATE_DIRECTORY, path, path_len, resolve::mkdir)
 }
 
 /// `path_filestat_get(fd, flags, path) -> filestat`. Errors: `EINVAL` unknown lookup flags;
@@ -201,8 +214,7 @@ pub fn path_remove_directory(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let (dir, _) = dir_of(ctx, fd, rights::PATH_REMOVE_DIRECTORY)?;
-    resolve::rmdir(&dir, mem.str(path, path_len)?)
+    one_path(ctx, mem, fd, rights::PATH_REMOVE_DIRECTORY, path, path_len, resolve::rmdir)
 }
 
 /// `path_rename(fd, old_path, new_fd, new_path)`. Errors: see the module docs and
@@ -250,6 +262,5 @@ pub fn path_unlink_file(
     path: u32,
     path_len: u32,
 ) -> Result<(), Errno> {
-    let (dir, _) = dir_of(ctx, fd, rights::PATH_UNLINK_FILE)?;
-    resolve::unlink(&dir, mem.str(path, path_len)?)
+    one_path(ctx, mem, fd, rights::PATH_UNLINK_FILE, path, path_len, resolve::unlink)
 }
