@@ -25,6 +25,14 @@ fn dir_of(ctx: &WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, &Descript
     Ok((dir.clone(), d))
 }
 
+/// Reads a path argument and emits it as a TRACE event (target `hammertime::wasi::path`), so a
+/// trace shows the decoded paths next to each call's numeric arguments.
+fn read_path<'m>(mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    let path = mem.str(ptr, len)?;
+    tracing::trace!(target: "hammertime::wasi::path", path);
+    Ok(path)
+}
+
 /// The shape of the calls that take one directory, one path and nothing else.
 fn one_path(
     ctx: &WasiCtx,
@@ -36,7 +44,7 @@ fn one_path(
     op: fn(&Arc<dyn Dir>, &str) -> Result<(), Errno>,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, right)?;
-    op(&dir, mem.str(path, path_len)?)
+    op(&dir, read_path(mem, path, path_len)?)
 }
 
 fn follow(flags: u32) -> Result<bool, Errno> {
@@ -69,7 +77,7 @@ pub fn path_filestat_get(
     stat: u32,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_GET)?;
-    let st = resolve::stat(&dir, mem.str(path, path_len)?, follow(flags)?)?;
+    let st = resolve::stat(&dir, read_path(mem, path, path_len)?, follow(flags)?)?;
     write_filestat(mem, stat, &st)
 }
 
@@ -89,7 +97,7 @@ pub fn path_filestat_set_times(
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let (a, m) = set_times_args(atim, mtim, fst_flags)?;
-    resolve::set_times(&dir, mem.str(path, path_len)?, follow(flags)?, a, m)
+    resolve::set_times(&dir, read_path(mem, path, path_len)?, follow(flags)?, a, m)
 }
 
 /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`. Errors: see the module docs and
@@ -108,8 +116,8 @@ pub fn path_link(
 ) -> Result<(), Errno> {
     let (old_dir, _) = dir_of(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
     let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_LINK_TARGET)?;
-    let old = mem.str(old_path, old_path_len)?;
-    let new = mem.str(new_path, new_path_len)?;
+    let old = read_path(mem, old_path, old_path_len)?;
+    let new = read_path(mem, new_path, new_path_len)?;
     resolve::link(&old_dir, old, follow(old_flags)?, &new_dir, new)
 }
 
@@ -166,7 +174,7 @@ pub fn path_open(
         truncate: oflags_ & oflags::TRUNC != 0,
         directory: oflags_ & oflags::DIRECTORY != 0,
     };
-    let node = resolve::open(&dir, mem.str(path, path_len)?, follow(dirflags)?, options)?;
+    let node = resolve::open(&dir, read_path(mem, path, path_len)?, follow(dirflags)?, options)?;
     let (kind, mask) = match node {
         Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),
         Node::File(f) => {
@@ -199,7 +207,7 @@ pub fn path_readlink(
     mem.check(bufused, 4)?;
     mem.check(buf, buf_len)?;
     let (dir, _) = dir_of(ctx, fd, rights::PATH_READLINK)?;
-    let target = resolve::readlink(&dir, mem.str(path, path_len)?)?;
+    let target = resolve::readlink(&dir, read_path(mem, path, path_len)?)?;
     let bytes = target.as_bytes();
     let n = bytes.len().min(buf_len as usize);
     mem.write_bytes(buf, &bytes[..n])?;
@@ -232,8 +240,8 @@ pub fn path_rename(
 ) -> Result<(), Errno> {
     let (old_dir, _) = dir_of(ctx, fd, rights::PATH_RENAME_SOURCE)?;
     let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
-    let old = mem.str(old_path, old_path_len)?;
-    let new = mem.str(new_path, new_path_len)?;
+    let old = read_path(mem, old_path, old_path_len)?;
+    let new = read_path(mem, new_path, new_path_len)?;
     resolve::rename(&old_dir, old, &new_dir, new)
 }
 
@@ -249,8 +257,8 @@ pub fn path_symlink(
     new_path_len: u32,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_SYMLINK)?;
-    let target = mem.str(old_path, old_path_len)?;
-    let new = mem.str(new_path, new_path_len)?;
+    let target = read_path(mem, old_path, old_path_len)?;
+    let new = read_path(mem, new_path, new_path_len)?;
     resolve::symlink(target, &dir, new)
 }
 
