@@ -289,7 +289,8 @@ impl WasiCtxBuilder {
         self.inherit_stdin().inherit_stdout().inherit_stderr()
     }
 
-    /// The clock behind `clock_time_get(realtime)`.
+    /// The clock behind `clock_time_get(realtime)`, also the clock of file times in a mounted
+    /// [`MemFs`](crate::vfs::MemFs) that has none of its own.
     pub fn wall_clock(mut self, clock: impl WallClock) -> Self {
         self.wall = Arc::new(clock);
         self
@@ -413,6 +414,7 @@ impl WasiCtxBuilder {
             if guest_path.is_empty() || guest_path.contains('\0') || !names.insert(guest_path.clone()) {
                 return Err(BuildError::BadPreopen(guest_path));
             }
+            fs.mounted_with_clock(&self.wall);
             let root = fs
                 .root()
                 .map_err(|e| BuildError::Open { guest_path: guest_path.clone(), error: std::io::Error::other(e) })?;

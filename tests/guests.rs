@@ -570,3 +570,30 @@ fn a_reactor_is_initialized_once_and_called_many_times() -> TestResult {
     assert_eq!(stdout.to_string_lossy(), "init\nhi\nhi\n");
     Ok(())
 }
+
+#[test]
+fn memfs_file_times_come_from_the_context_clock_unless_it_has_its_own() {
+    const T: u64 = 1_600_000_000_000_000_007;
+    // No clock of its own: the context's fixed clock stamps what the guest writes.
+    let fs = MemFs::new();
+    let out = run_guest(
+        "write_file",
+        &["/m/f.txt", "x"],
+        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen("/m", fs.clone()),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let st = fs.metadata("f.txt").unwrap();
+    assert_eq!((st.mtim, st.ctim), (T, T));
+    assert_eq!(fs.metadata("").unwrap().mtim, T, "the directory's mtime changed with the new entry");
+
+    // A clock of its own wins over the context's.
+    let own = Arc::new(FixedClock::new(42));
+    let fs = MemFs::with_clock(own);
+    let out = run_guest(
+        "write_file",
+        &["/m/f.txt", "x"],
+        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen("/m", fs.clone()),
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(fs.metadata("f.txt").unwrap().mtim, 42);
+}

@@ -146,10 +146,16 @@ pub trait FileSystem: Send + Sync + 'static {
     /// removed: [`Errno::Noent`]).
     fn root(&self) -> Result<Arc<dyn Dir>>;
 
-    /// Whether the filesystem refuses every change (it then answers [`Errno::Rofs`]); the
-    /// descriptor layer grants no write rights on a read-only mount. Default: `false`.
+    /// Whether the filesystem refuses every change (it then answers [`Errno::Rofs`]). Default:
+    /// `false`.
     fn is_read_only(&self) -> bool {
         false
+    }
+
+    /// Called when the filesystem is mounted in a context, with that context's wall clock, for a
+    /// backend that stamps file times itself ([`crate::MemFs`]). Default: ignored.
+    fn mounted_with_clock(&self, clock: &Arc<dyn crate::WallClock>) {
+        let _ = clock;
     }
 }
 
@@ -159,6 +165,9 @@ impl<F: FileSystem + ?Sized> FileSystem for Arc<F> {
     }
     fn is_read_only(&self) -> bool {
         (**self).is_read_only()
+    }
+    fn mounted_with_clock(&self, clock: &Arc<dyn crate::WallClock>) {
+        (**self).mounted_with_clock(clock)
     }
 }
 

@@ -39,8 +39,9 @@
 //!   its bytes are freed (and given back to the quota) when the last handle goes.
 //! - **Link counts**: a directory has `2 +` its number of subdirectories (0 once removed); a
 //!   file or symbolic link has its number of names.
-//! - **Timestamps** come from a [`WallClock`] ([`SystemClock`] unless
-//!   [`MemFsBuilder::clock`] says otherwise). A write, truncation or growth sets the file's
+//! - **Timestamps** come from a [`WallClock`]: the one given to [`MemFsBuilder::clock`], else
+//!   the wall clock of the first context the filesystem is mounted in (so a context with a
+//!   fixed clock gets fixed file times), else [`SystemClock`] (before any mount). A write, truncation or growth sets the file's
 //!   `mtim` and `ctim`; adding or removing an entry sets the directory's `mtim` and `ctim`;
 //!   link, unlink and rename set the `ctim` of the inode concerned; `set_times` sets `ctim`
 //!   (unless both times are [`SetTime::Omit`]). Reads and listings leave `atim` alone (as a
@@ -158,7 +159,10 @@ fn check_name(name: &str) -> Result<()> {
 /// State shared by every inode of one instance.
 struct Shared {
     dev: u64,
-    clock: Arc<dyn WallClock>,
+    /// The clock given to the builder, if any.
+    clock: Option<Arc<dyn WallClock>>,
+    /// Otherwise the clock of the first context the filesystem was mounted in.
+    mounted_clock: std::sync::OnceLock<Arc<dyn WallClock>>,
     next_ino: AtomicU64,
     quota: Option<u64>,
     /// Bytes of file data and symbolic-link targets held by live inodes.
@@ -170,7 +174,10 @@ struct Shared {
 
 impl Shared {
     fn now(&self) -> u64 {
-        self.clock.now()
+        match (&self.clock, self.mounted_clock.get()) {
+            (Some(clock), _) | (None, Some(clock)) => clock.now(),
+            (None, None) => SystemClock.now(),
+        }
     }
 
     fn alloc_ino(&self) -> Result<u64> {
@@ -1081,15 +1088,15 @@ pub struct MemFs {
 /// Configures a [`MemFs`]: clock, quota, maximum file size. Made by [`MemFs::builder`].
 #[derive(Clone)]
 pub struct MemFsBuilder {
-    clock: Arc<dyn WallClock>,
+    clock: Option<Arc<dyn WallClock>>,
     quota: Option<u64>,
     max_file_size: u64,
 }
 
 impl MemFsBuilder {
-    /// Stamps file times with `clock` instead of [`SystemClock`].
+    /// Stamps file times with `clock`, whatever context the filesystem is mounted in.
     pub fn clock(mut self, clock: Arc<dyn WallClock>) -> MemFsBuilder {
-        self.clock = clock;
+        self.clock = Some(clock);
         self
     }
 
@@ -1111,6 +1118,7 @@ impl MemFsBuilder {
         let shared = Arc::new(Shared {
             dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
             clock: self.clock,
+            mounted_clock: std::sync::OnceLock::new(),
             next_ino: AtomicU64::new(2),
             quota: self.quota,
             used: AtomicU64::new(0),
@@ -1123,7 +1131,7 @@ impl MemFsBuilder {
 
 impl Default for MemFsBuilder {
     fn default() -> MemFsBuilder {
-        MemFsBuilder { clock: Arc::new(SystemClock), quota: None, max_file_size: MAX_FILE_SIZE }
+        MemFsBuilder { clock: None, quota: None, max_file_size: MAX_FILE_SIZE }
     }
 }
 
@@ -1483,6 +1491,11 @@ fn write_new(dir: &MemDir, name: &str, contents: &[u8]) -> io::Result<Arc<FileIn
 impl FileSystem for MemFs {
     fn root(&self) -> Result<Arc<dyn Dir>> {
         Ok(Arc::new(MemDir { dir: Arc::clone(&self.root) }))
+    }
+
+    /// Takes the clock of the first context it is mounted in, unless the builder gave one.
+    fn mounted_with_clock(&self, clock: &Arc<dyn WallClock>) {
+        let _ = self.root.c.fs.mounted_clock.set(Arc::clone(clock));
     }
 }
 

@@ -78,6 +78,10 @@ impl<F: FileSystem> FileSystem for ReadOnly<F> {
     fn is_read_only(&self) -> bool {
         true
     }
+
+    fn mounted_with_clock(&self, clock: &Arc<dyn crate::WallClock>) {
+        self.inner.mounted_with_clock(clock)
+    }
 }
 
 /// Wraps a node so that it stays read-only.
