@@ -18,7 +18,7 @@ fn path(r: &mut SeededRandom) -> String {
         parts.push(NAMES[(r.next_u64() % NAMES.len() as u64) as usize]);
     }
     let mut p = parts.join("/");
-    if r.next_u64() % 8 == 0 {
+    if r.next_u64().is_multiple_of(8) {
         p.push('/');
     }
     p
@@ -102,7 +102,7 @@ fn run(seed: u64, steps: usize) -> BTreeMap<String, usize> {
         let op = r.next_u64() % 11;
         let (p, q) = (path(&mut r), path(&mut r));
         let target = TARGETS[(r.next_u64() % TARGETS.len() as u64) as usize];
-        let flag = r.next_u64() % 2 == 0;
+        let flag = r.next_u64().is_multiple_of(2);
         let a = apply(op, &p, &q, target, flag, &m);
         let b = apply(op, &p, &q, target, flag, &h);
         assert_eq!(
