@@ -79,3 +79,45 @@ fn hostdir_lists_ten_thousand_entries_once() {
     }
     check(WasiCtx::builder().preopen("/", HostDir::open(dir.path()).unwrap()).build().unwrap());
 }
+
+/// Two descriptors on one directory (`path_open` of `.`) list independently: restarting one
+/// listing after a change does not move the other one.
+#[test]
+fn two_descriptors_of_one_directory_list_independently() {
+    use hammertime::vfs::{FileSystem, Node, OpenOptions, resolve};
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..10 {
+        std::fs::write(dir.path().join(format!("f{i}")), b"").unwrap();
+    }
+    let root = HostDir::open(dir.path()).unwrap().root().unwrap();
+    let open = || match resolve::open(&root, ".", false, OpenOptions { read: true, ..OpenOptions::default() }) {
+        Ok(Node::Dir(d)) => d,
+        other => panic!("{other:?}"),
+    };
+    let (a, b) = (open(), open());
+    let mut first = Vec::new();
+    let mut cookie = 0;
+    a.read_dir(0, &mut |e| {
+        first.push(e.name);
+        cookie = e.next;
+        first.len() < 4
+    })
+    .unwrap();
+    std::fs::write(dir.path().join("new"), b"").unwrap();
+    let mut all_b = Vec::new();
+    b.read_dir(0, &mut |e| {
+        all_b.push(e.name);
+        true
+    })
+    .unwrap();
+    assert_eq!(all_b.len(), 11, "b restarted and sees the new file");
+    a.read_dir(cookie, &mut |e| {
+        first.push(e.name);
+        true
+    })
+    .unwrap();
+    first.sort();
+    let mut expected: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
+    expected.sort();
+    assert_eq!(first, expected, "a finished its own listing: each old entry once");
+}

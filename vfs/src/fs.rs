@@ -294,6 +294,13 @@ pub trait Dir: Send + Sync + 'static {
         Err(Errno::Rofs)
     }
 
+    /// Another handle on this same directory, for a descriptor of its own (`path_open` of `.`),
+    /// when a handle keeps per-descriptor state such as a listing snapshot. Default: `None`,
+    /// the handle is shared.
+    fn reopen(&self) -> Option<Arc<dyn Dir>> {
+        None
+    }
+
     /// Flushes the directory to storage. POSIX `fsync` on a directory. Default: nothing to do.
     fn sync(&self) -> Result<()> {
         Ok(())

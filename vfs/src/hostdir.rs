@@ -223,6 +223,11 @@ impl HostDirHandle {
 }
 
 impl Dir for HostDirHandle {
+    /// The same directory fd with a listing snapshot of its own.
+    fn reopen(&self) -> Option<Arc<dyn Dir>> {
+        Some(Arc::new(HostDirHandle::new(Arc::clone(&self.fd), self.read_only, self.instance)))
+    }
+
     fn stat(&self) -> Result<Stat> {
         Ok(to_stat(&rfs::fstat(&*self.fd)?))
     }

@@ -234,7 +234,7 @@ fn open_resolved(r: Resolved, options: OpenOptions) -> Result<Node> {
             if options.write || options.truncate || options.create {
                 return Err(Errno::Isdir);
             }
-            Ok(Node::Dir(r.dir))
+            Ok(Node::Dir(r.dir.reopen().unwrap_or(r.dir)))
         }
         Some(name) => {
             if exclusive_create && r.trailing_slash {
