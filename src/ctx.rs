@@ -453,6 +453,16 @@ mod tests {
     use crate::vfs::MemFs;
 
     #[test]
+    fn contexts_can_move_between_threads() {
+        fn assert_send<T: Send + 'static>() {}
+        assert_send::<WasiCtx>();
+        assert_send::<WasiCtxBuilder>();
+        let ctx = WasiCtx::builder().arg("x").build().unwrap();
+        let args = std::thread::spawn(move || ctx.args().map(str::to_owned).collect::<Vec<_>>()).join().unwrap();
+        assert_eq!(args, ["x"]);
+    }
+
+    #[test]
     fn defaults_are_empty_and_stdio_is_open() {
         let ctx = WasiCtx::builder().build().unwrap();
         assert_eq!(ctx.args().count(), 0);

@@ -56,3 +56,8 @@ pub use calls::add_to_linker;
 pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder};
 pub use exit::I32Exit;
 pub use run::{exit_status, instantiate_reactor, run, run_in};
+
+/// The README's Rust examples, compiled and run as doctests so that the README stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;
