@@ -131,3 +131,47 @@ fn memfs_and_hostdir_agree_on_random_operations() {
     assert!(ok > 1000, "{all:?}");
     assert!(all.keys().filter(|k| k.starts_with("err")).count() >= 8, "{all:?}");
 }
+
+/// The same random file operations (write_at, append, set_size, allocate, read_at, stat size)
+/// through handles of one file on MemFs and HostDir give the same results and contents.
+#[test]
+fn memfs_and_hostdir_agree_on_file_operations() {
+    for seed in 100..120 {
+        let mem = MemFs::new();
+        let host_dir = tempfile::tempdir().unwrap();
+        let host = HostDir::open(host_dir.path()).unwrap();
+        let rw = OpenOptions { read: true, write: true, create: true, ..OpenOptions::default() };
+        let open = |root: &Arc<dyn Dir>| match resolve::open(root, "f", false, rw).unwrap() {
+            Node::File(f) => f,
+            Node::Dir(_) => panic!("a directory"),
+        };
+        let (mr, hr) = (mem.root().unwrap(), host.root().unwrap());
+        // Two handles each, as two descriptors of one file would have.
+        let files = [(open(&mr), open(&hr)), (open(&mr), open(&hr))];
+        let mut r = SeededRandom::new(seed);
+        for step in 0..300 {
+            let (m, h) = &files[(r.next_u64() % 2) as usize];
+            let offset = r.next_u64() % 70_000;
+            let len = (r.next_u64() % 5000) as usize;
+            let byte = (r.next_u64() % 251) as u8;
+            let data = vec![byte; len];
+            let (a, b) = match r.next_u64() % 6 {
+                0 => (format!("{:?}", m.write_at(&data, offset)), format!("{:?}", h.write_at(&data, offset))),
+                1 => (format!("{:?}", m.append(&data)), format!("{:?}", h.append(&data))),
+                2 => (format!("{:?}", m.set_size(offset)), format!("{:?}", h.set_size(offset))),
+                3 => {
+                    let (ma, ha) = (m.allocate(offset, len as u64 + 1), h.allocate(offset, len as u64 + 1));
+                    (format!("{ma:?}"), format!("{ha:?}"))
+                }
+                4 => {
+                    let (mut x, mut y) = (vec![0u8; len], vec![0u8; len]);
+                    let (p, q) = (m.read_at(&mut x, offset), h.read_at(&mut y, offset));
+                    (format!("{p:?} {x:?}"), format!("{q:?} {y:?}"))
+                }
+                _ => (format!("{:?}", m.stat().map(|s| s.size)), format!("{:?}", h.stat().map(|s| s.size))),
+            };
+            assert_eq!(a, b, "seed {seed} step {step}: MemFs vs HostDir");
+        }
+        assert_eq!(mem.read_file("f").unwrap(), std::fs::read(host_dir.path().join("f")).unwrap());
+    }
+}
