@@ -2,7 +2,7 @@
 
 use std::sync::Mutex;
 
-use wasmtime::{AsContextMut, Engine, EngineWeak, Instance, Linker, Module, Store};
+use wasmtime::{AsContextMut, Engine, Instance, Linker, Module, Store};
 
 use crate::{I32Exit, WasiCtx};
 
@@ -52,20 +52,19 @@ pub fn run(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Resu
     exit_status(start.call(&mut store, ()))
 }
 
-/// A `Linker<WasiCtx>` with the WASI functions, made once per engine and cloned (defining the
-/// 46 host functions is most of the cost of a short run).
+/// A `Linker<WasiCtx>` with the WASI functions, kept for the most recently used engine and
+/// cloned (defining the 46 host functions is most of the cost of a short run). The cached linker
+/// holds its engine: at most one engine is kept alive by this cache, until `run` is called with
+/// another.
 fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
-    static LINKERS: Mutex<Vec<(EngineWeak, Linker<WasiCtx>)>> = Mutex::new(Vec::new());
-    let mut linkers = LINKERS.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    linkers.retain(|(weak, _)| weak.upgrade().is_some());
-    for (weak, linker) in linkers.iter() {
-        if weak.upgrade().is_some_and(|e| Engine::same(&e, engine)) {
-            return Ok(linker.clone());
-        }
+    static LAST: Mutex<Option<Linker<WasiCtx>>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(linker) = last.as_ref().filter(|l| Engine::same(l.engine(), engine)) {
+        return Ok(linker.clone());
     }
     let mut linker = Linker::new(engine);
     crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
-    linkers.push((engine.weak(), linker.clone()));
+    *last = Some(linker.clone());
     Ok(linker)
 }
 

@@ -1,5 +1,5 @@
 //! How calls find the caller's memory: by name, through a bound module, or pinned; and the
-//! linker `hammertime::run` keeps per engine.
+//! linker `hammertime::run` reuses.
 
 use hammertime::WasiCtx;
 use hammertime::stdio::OutputBuffer;
@@ -73,7 +73,7 @@ fn pinned_memory_serves_its_instance_and_unpinning_restores_lookup() {
 }
 
 #[test]
-fn run_reuses_a_linker_per_engine_and_works_across_engines() {
+fn run_reuses_its_linker_and_works_across_engines() {
     let first = Engine::default();
     let second = Engine::default();
     for engine in [&first, &second, &first, &second] {
@@ -89,4 +89,17 @@ fn run_reuses_a_linker_per_engine_and_works_across_engines() {
     let out = OutputBuffer::new();
     assert_eq!(hammertime::run(&third, &module, WasiCtx::builder().stdout(out.clone()).build().unwrap()).unwrap(), 0);
     assert_eq!(out.to_string_lossy(), "again");
+}
+
+#[test]
+fn run_does_not_keep_an_engine_alive_once_another_is_used() {
+    let a = Engine::default();
+    let module = speaker(&a, "a", 64);
+    assert_eq!(hammertime::run(&a, &module, WasiCtx::builder().build().unwrap()).unwrap(), 0);
+    let weak = a.weak();
+    drop((a, module));
+    let b = Engine::default();
+    let module = speaker(&b, "b", 64);
+    assert_eq!(hammertime::run(&b, &module, WasiCtx::builder().build().unwrap()).unwrap(), 0);
+    assert!(weak.upgrade().is_none(), "the first engine is still alive");
 }
