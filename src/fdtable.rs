@@ -66,7 +66,9 @@ impl Descriptor {
         let mut r = rights::FD_FDSTAT_SET_FLAGS | rights::FD_FILESTAT_GET | rights::POLL_FD_READWRITE;
         r |= if readable { rights::FD_READ } else { rights::FD_WRITE };
         if !tty {
-            // A pipe or a capture buffer: not a terminal, so `isatty` answers false.
+            // A pipe or a capture buffer may also be synced: `fd_sync` flushes a writer, and on
+            // a reader answers EINVAL as `fsync` on a pipe does. (Whether `isatty` answers true
+            // depends on the file type and the seek rights, not on these.)
             r |= rights::FD_SYNC | rights::FD_DATASYNC;
         }
         r

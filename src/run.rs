@@ -48,8 +48,13 @@ pub fn run(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Resu
     if let Some(memory) = instance.get_memory(&mut store, "memory") {
         store.data_mut().pin_memory(memory);
     }
-    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-    exit_status(start.call(&mut store, ()))
+    call_start(&mut store, instance)
+}
+
+/// Calls a command instance's `_start` and turns the outcome into an exit status.
+fn call_start<T: 'static>(store: &mut Store<T>, instance: Instance) -> wasmtime::Result<i32> {
+    let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;
+    exit_status(start.call(store.as_context_mut(), ()))
 }
 
 /// A `Linker<WasiCtx>` with the WASI functions, kept for the most recently used engine and
@@ -74,8 +79,7 @@ fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
 /// instantiate yourself and pin the instance's memory ([`WasiCtx::pin_memory`]).
 pub fn run_in<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, module: &Module) -> wasmtime::Result<i32> {
     let instance = linker.instantiate(store.as_context_mut(), module)?;
-    let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;
-    exit_status(start.call(store.as_context_mut(), ()))
+    call_start(store, instance)
 }
 
 /// Instantiates a reactor module and calls its `_initialize` export if it has one; the

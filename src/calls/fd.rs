@@ -531,7 +531,6 @@ pub fn fd_readdir(
     d.require(rights::FD_READDIR)?;
 
     let mut used = 0u32;
-    let mut full = false;
     let mut emit = |mem: &mut GuestMemory<'_>, next: u64, ino: u64, filetype: FileType, name: &str| -> bool {
         let mut header = [0u8; size::DIRENT as usize];
         header[0..8].copy_from_slice(&next.to_le_bytes());
@@ -542,12 +541,10 @@ pub fn fd_readdir(
             let room = (buf_len - used) as usize;
             let n = part.len().min(room);
             if mem.write_bytes(buf + used, &part[..n]).is_err() {
-                full = true;
                 return false;
             }
             used += n as u32;
             if n < part.len() {
-                full = true;
                 return false;
             }
         }
@@ -565,7 +562,6 @@ pub fn fd_readdir(
     }
     let start = cookie.saturating_sub(2);
     dir.read_dir(start, &mut |e: DirEntry| emit(mem, e.next.saturating_add(2), e.ino, e.filetype, &e.name))?;
-    let _ = full;
     mem.write_u32(bufused, used)
 }
 

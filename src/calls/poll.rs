@@ -81,7 +81,7 @@ pub fn poll_oneoff(
         decoded.push((userdata, tag, sub));
     }
 
-    let mut ready = collect_ready(ctx, &decoded, 0)?;
+    let mut ready = collect_ready(&decoded, 0);
     if ready.is_empty() {
         let wait = decoded
             .iter()
@@ -95,7 +95,7 @@ pub fn poll_oneoff(
             ready = wait_sockets(ctx, &decoded, wait)?;
         } else if let Some(ns) = wait {
             std::thread::sleep(Duration::from_nanos(ns));
-            ready = collect_ready(ctx, &decoded, ns)?;
+            ready = collect_ready(&decoded, ns);
         }
     }
 
@@ -152,7 +152,7 @@ fn fd_state(ctx: &WasiCtx, fd: u32, read: bool) -> FdState {
 }
 
 /// The events ready after `elapsed` nanoseconds of waiting.
-fn collect_ready(_ctx: &WasiCtx, subs: &[(u64, u8, Sub)], elapsed: u64) -> Result<Vec<Event>, Errno> {
+fn collect_ready(subs: &[(u64, u8, Sub)], elapsed: u64) -> Vec<Event> {
     let mut out = Vec::new();
     for (userdata, tag, sub) in subs {
         let event = match sub {
@@ -167,7 +167,7 @@ fn collect_ready(_ctx: &WasiCtx, subs: &[(u64, u8, Sub)], elapsed: u64) -> Resul
             out.push(Event { userdata: *userdata, error, kind: *tag, nbytes, flags: 0 });
         }
     }
-    Ok(out)
+    out
 }
 
 /// Polls the sockets among the subscriptions for up to `wait` nanoseconds (forever if `None`).
@@ -206,7 +206,7 @@ fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], wait: Option<u64>) -> Re
     let sockets_ready = fds.iter().any(|f| !f.revents().is_empty());
     // A poll that ended without a ready socket ran to the earliest deadline.
     let elapsed = if sockets_ready { elapsed } else { elapsed.max(wait.unwrap_or(0)) };
-    let mut out = collect_ready(ctx, subs, elapsed)?;
+    let mut out = collect_ready(subs, elapsed);
     for (pfd, i) in fds.iter().zip(which) {
         let rev = pfd.revents();
         if rev.is_empty() {

@@ -10,11 +10,6 @@ use crate::abi::memory::GuestMemory;
 use crate::abi::types::{fdflags, riflags, rights, sdflags};
 use crate::fdtable::{Descriptor, Kind};
 
-/// The not-a-socket errno for a descriptor that is open but not a socket.
-fn not_socket() -> Errno {
-    Errno::Notsock
-}
-
 /// `sock_accept(fd, flags) -> fd`: accepts a connection; `NONBLOCK` makes the new descriptor
 /// non-blocking. A non-blocking listener with no pending connection answers `EAGAIN`.
 /// Errors: `EBADF`; `ENOTSOCK`; `EINVAL` not a listener or flags other than `NONBLOCK`;
@@ -31,7 +26,7 @@ pub fn sock_accept(
     let listener = match &d.kind {
         Kind::Listener(l) => l,
         Kind::Stream(_) => return Err(Errno::Inval),
-        _ => return Err(not_socket()),
+        _ => return Err(Errno::Notsock),
     };
     d.require(rights::SOCK_ACCEPT)?;
     let flags = u16::try_from(flags).map_err(|_| Errno::Inval)?;
@@ -68,7 +63,7 @@ pub fn sock_recv(
     let stream = match &mut d.kind {
         Kind::Stream(s) => s,
         Kind::Listener(_) => return Err(Errno::Notconn),
-        _ => return Err(not_socket()),
+        _ => return Err(Errno::Notsock),
     };
     if d.base & rights::FD_READ == 0 {
         return Err(Errno::Notcapable);
@@ -134,7 +129,7 @@ pub fn sock_send(
     let stream = match &mut d.kind {
         Kind::Stream(s) => s,
         Kind::Listener(_) => return Err(Errno::Notconn),
-        _ => return Err(not_socket()),
+        _ => return Err(Errno::Notsock),
     };
     if d.base & rights::FD_WRITE == 0 {
         return Err(Errno::Notcapable);
@@ -171,7 +166,7 @@ pub fn sock_shutdown(ctx: &mut WasiCtx, fd: u32, how: u32) -> Result<(), Errno> 
     let stream = match &d.kind {
         Kind::Stream(s) => Some(s),
         Kind::Listener(_) => None,
-        _ => return Err(not_socket()),
+        _ => return Err(Errno::Notsock),
     };
     let how = u8::try_from(how).map_err(|_| Errno::Inval)?;
     let mode = match how {
