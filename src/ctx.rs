@@ -8,7 +8,7 @@ use crate::abi::types::rights;
 use crate::clocks::{HostMonotonicClock, MonotonicClock, SystemClock, WallClock};
 use crate::fdtable::{Descriptor, FdTable, Kind};
 use crate::random::{OsRandom, RandomSource, SeededRandom};
-use crate::stdio::{Discard, EmptyInput, InputBuffer};
+use crate::stdio::{Discard, EmptyInput, InputBuffer, Output, Stdio};
 use crate::vfs::{FileSystem, HostDir};
 
 /// Everything a guest sees of the outside world: arguments, environment, clocks, randomness and
@@ -23,15 +23,20 @@ pub struct WasiCtx {
     pub(crate) mono: Arc<dyn MonotonicClock>,
     pub(crate) random: Box<dyn RandomSource>,
     pub(crate) fds: FdTable,
+    pub(crate) stdio: Stdio,
+    /// The WASI 0.2 resources the guest holds (descriptors, streams, pollables…).
+    pub(crate) table: wasmtime::component::ResourceTable,
     /// Where the `memory` export of the module bound with [`WasiCtx::bind_module`] is.
     pub(crate) memory_export: Option<wasmtime::ModuleExport>,
     /// The memory every call uses, when pinned with [`WasiCtx::pin_memory`].
     pub(crate) pinned_memory: Option<wasmtime::Memory>,
+    /// The network policy of WASI 0.2 sockets, and the counts that bound them.
+    pub(crate) net: crate::net::NetCtx,
 }
 
 impl WasiCtx {
     /// A builder for a context. Defaults: no arguments, no environment, empty stdin, stdout and
-    /// stderr discarded, the host's clocks, OS randomness, no preopens.
+    /// stderr discarded, the host's clocks, OS randomness, no preopens, no network.
     pub fn builder() -> WasiCtxBuilder {
         WasiCtxBuilder::new()
     }
@@ -157,6 +162,7 @@ pub struct WasiCtxBuilder {
     mono: Arc<dyn MonotonicClock>,
     random: Box<dyn RandomSource>,
     preopens: Vec<Preopen>,
+    network: crate::net::NetworkPolicy,
 }
 
 impl Default for WasiCtxBuilder {
@@ -178,6 +184,7 @@ impl WasiCtxBuilder {
             mono: Arc::new(HostMonotonicClock::new()),
             random: Box::new(OsRandom),
             preopens: Vec::new(),
+            network: crate::net::NetworkPolicy::none(),
         }
     }
 
@@ -358,6 +365,31 @@ impl WasiCtxBuilder {
         self
     }
 
+    /// What a WASI 0.2 guest may do on the network (`wasi:sockets`); the default is no network.
+    /// A listener given with [`WasiCtxBuilder::preopen_socket`] is usable whatever the policy.
+    ///
+    /// ```
+    /// use hammertime::{WasiCtx, net::{NetworkPolicy, SocketUse}};
+    /// let policy = NetworkPolicy::none().allow(SocketUse::TcpConnect, "127.0.0.1:8080".parse()?);
+    /// let ctx = WasiCtx::builder().network(policy).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn network(mut self, policy: crate::net::NetworkPolicy) -> Self {
+        self.network = policy;
+        self
+    }
+
+    /// Gives a WASI 0.2 guest the host's network: every address, and name lookup
+    /// ([`NetworkPolicy::inherit`](crate::net::NetworkPolicy::inherit)).
+    ///
+    /// ```
+    /// let ctx = hammertime::WasiCtx::builder().inherit_network().build()?;
+    /// # Ok::<(), hammertime::BuildError>(())
+    /// ```
+    pub fn inherit_network(self) -> Self {
+        self.network(crate::net::NetworkPolicy::inherit())
+    }
+
     /// Checks the configuration, opens the preopens and makes the context.
     pub fn build(self) -> Result<WasiCtx, BuildError> {
         let mut args = Vec::with_capacity(self.args.len());
@@ -384,10 +416,16 @@ impl WasiCtxBuilder {
 
         let mut fds = FdTable::default();
         let streams: [Descriptor; 3] = [
-            stream(Kind::Reader { stream: self.stdin.0, tty: self.stdin.1 }, true, self.stdin.1),
-            stream(Kind::Writer { stream: self.stdout.0, tty: self.stdout.1 }, false, self.stdout.1),
-            stream(Kind::Writer { stream: self.stderr.0, tty: self.stderr.1 }, false, self.stderr.1),
+            stream(Kind::Reader { tty: self.stdin.1 }, true, self.stdin.1),
+            stream(Kind::Writer { out: Output::Stdout, tty: self.stdout.1 }, false, self.stdout.1),
+            stream(Kind::Writer { out: Output::Stderr, tty: self.stderr.1 }, false, self.stderr.1),
         ];
+        let stdio = Stdio {
+            stdin: self.stdin.0,
+            stdout: self.stdout.0,
+            stderr: self.stderr.0,
+            tty: [self.stdin.1, self.stdout.1, self.stderr.1],
+        };
         for d in streams {
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
         }
@@ -437,8 +475,11 @@ impl WasiCtxBuilder {
             mono: self.mono,
             random: self.random,
             fds,
+            stdio,
+            table: wasmtime::component::ResourceTable::new(),
             memory_export: None,
             pinned_memory: None,
+            net: crate::net::NetCtx::new(self.network),
         })
     }
 }

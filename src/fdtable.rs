@@ -1,12 +1,12 @@
 //! The descriptor table: what each guest file descriptor refers to, with its rights and flags.
 
 use std::collections::BTreeSet;
-use std::io::{Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
 use crate::abi::Errno;
 use crate::abi::types::rights;
+use crate::stdio::Output;
 use crate::vfs::{Dir, File, FileType};
 
 /// The highest number of descriptors a guest may hold at once.
@@ -14,10 +14,10 @@ pub const MAX_FDS: u32 = 1 << 20;
 
 /// What a descriptor refers to.
 pub(crate) enum Kind {
-    /// A readable stream (stdin).
-    Reader { stream: Box<dyn Read + Send>, tty: bool },
-    /// A writable stream (stdout, stderr).
-    Writer { stream: Box<dyn Write + Send>, tty: bool },
+    /// The context's stdin (the reader lives in [`crate::stdio::Stdio`]).
+    Reader { tty: bool },
+    /// The context's stdout or stderr (the writer lives in [`crate::stdio::Stdio`]).
+    Writer { out: Output, tty: bool },
     /// An open non-directory file; the position is the descriptor's own.
     File { file: Arc<dyn File>, pos: u64, filetype: FileType },
     /// An open directory; `preopen` holds the guest name of a preopened one.
@@ -149,14 +149,13 @@ impl FdTable {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stdio::{Discard, EmptyInput};
 
     fn reader() -> Descriptor {
-        Descriptor { kind: Kind::Reader { stream: Box::new(EmptyInput), tty: false }, base: 0, inheriting: 0, flags: 0 }
+        Descriptor { kind: Kind::Reader { tty: false }, base: 0, inheriting: 0, flags: 0 }
     }
 
     fn writer() -> Descriptor {
-        Descriptor { kind: Kind::Writer { stream: Box::new(Discard), tty: false }, base: 0, inheriting: 0, flags: 0 }
+        Descriptor { kind: Kind::Writer { out: Output::Stdout, tty: false }, base: 0, inheriting: 0, flags: 0 }
     }
 
     #[test]

@@ -43,6 +43,8 @@ pub mod clocks;
 pub mod ctx;
 pub mod exit;
 mod fdtable;
+pub mod net;
+pub mod p2;
 pub mod random;
 mod run;
 pub mod stdio;

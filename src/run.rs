@@ -58,17 +58,30 @@ fn call_start<T: 'static>(store: &mut Store<T>, instance: Instance) -> wasmtime:
 }
 
 /// A `Linker<WasiCtx>` with the WASI functions, kept for the most recently used engine and
-/// cloned (defining the 46 host functions is most of the cost of a short run). The cached linker
-/// holds its engine: at most one engine is kept alive by this cache, until `run` is called with
-/// another.
+/// cloned (defining the 46 host functions is most of the cost of a short run).
 fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
     static LAST: Mutex<Option<Linker<WasiCtx>>> = Mutex::new(None);
-    let mut last = LAST.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-    if let Some(linker) = last.as_ref().filter(|l| Engine::same(l.engine(), engine)) {
+    cached(&LAST, engine, Linker::engine, |engine| {
+        let mut linker = Linker::new(engine);
+        crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+        Ok(linker)
+    })
+}
+
+/// The linker in `slot` if it was made for `engine`, else a new one from `make`, which replaces
+/// it. A cached linker holds its engine: at most one engine per slot is kept alive, until a run
+/// with another engine.
+pub(crate) fn cached<L: Clone>(
+    slot: &Mutex<Option<L>>,
+    engine: &Engine,
+    engine_of: fn(&L) -> &Engine,
+    make: impl FnOnce(&Engine) -> wasmtime::Result<L>,
+) -> wasmtime::Result<L> {
+    let mut last = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+    if let Some(linker) = last.as_ref().filter(|l| Engine::same(engine_of(l), engine)) {
         return Ok(linker.clone());
     }
-    let mut linker = Linker::new(engine);
-    crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+    let linker = make(engine)?;
     *last = Some(linker.clone());
     Ok(linker)
 }

@@ -4,6 +4,36 @@
 use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
+/// Which output stream of the context.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Output {
+    /// The guest's stdout.
+    Stdout,
+    /// The guest's stderr.
+    Stderr,
+}
+
+/// The context's three standard streams. They belong to the context, not to a descriptor:
+/// preview1 descriptors 0-2 and the WASI 0.2 `get-stdin`/`get-stdout`/`get-stderr` streams all
+/// name them, so one context serves a module or a component alike.
+pub(crate) struct Stdio {
+    pub stdin: Box<dyn Read + Send>,
+    pub stdout: Box<dyn Write + Send>,
+    pub stderr: Box<dyn Write + Send>,
+    /// Whether stdin, stdout and stderr are terminals.
+    pub tty: [bool; 3],
+}
+
+impl Stdio {
+    /// The writer of `out`.
+    pub fn writer(&mut self, out: Output) -> &mut (dyn Write + Send) {
+        match out {
+            Output::Stdout => self.stdout.as_mut(),
+            Output::Stderr => self.stderr.as_mut(),
+        }
+    }
+}
+
 /// A cloneable in-memory sink for stdout or stderr: hand one clone to the context, keep
 /// another, and read what the guest wrote after (or during) the run.
 ///

@@ -1,5 +1,5 @@
-//! `hammertime run`: runs a WASI preview1 command module with the hammertime WASI
-//! implementation, wasmtime-style.
+//! `hammertime run`: runs a WASI command — a preview1 module or a WASI 0.2 component, told
+//! apart by the binary's header — with the hammertime WASI implementation, wasmtime-style.
 //!
 //! Exit status: the guest's exit code masked to 8 bits (`code & 0xff`, what a Unix process
 //! exit status can hold: `exit(300)` gives 44, `exit(-1)` gives 255); 134 when the guest traps
@@ -14,6 +14,7 @@ use std::process::ExitCode;
 use clap::{ArgMatches, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use hammertime::vfs::{HostDir, MemFs};
 use hammertime::{BuildError, WasiCtx};
+use wasmtime::component::Component;
 use wasmtime::{Config, Engine, Module, Trap};
 
 /// Exit status for a trap: 128 + SIGABRT, as wasmtime and a native abort.
@@ -27,7 +28,7 @@ const USAGE_EXIT: u8 = 2;
 #[command(
     name = "hammertime",
     version,
-    about = "Run WASI preview1 command modules on Wasmtime, sandboxed by hammertime.",
+    about = "Run WASI commands (preview1 modules and WASI 0.2 components) on Wasmtime, sandboxed by hammertime.",
     after_help = "`hammertime MODULE [ARGS]...` is short for `hammertime run MODULE [ARGS]...` \
                   (when MODULE is not `run` or `help`)."
 )]
@@ -38,11 +39,14 @@ struct Cli {
 
 #[derive(Subcommand, Debug)]
 enum Command {
-    /// Run a WASI command module (.wasm or .wat): call its `_start` export.
+    /// Run a WASI command: a preview1 module (its `_start`) or a WASI 0.2 component (its
+    /// `wasi:cli/run`), binary or text.
     Run(RunArgs),
 }
 
 const RUN_AFTER_HELP: &str = "\
+MODULE is a preview1 module or a WASI 0.2 component (.wasm or .wat), recognised by its header;
+every option applies to both. Components see the preopens through wasi:filesystem/preopens.
 Preopens get descriptors 3, 4, ... in the order given; --tcplisten sockets follow them.
 Stdio is inherited; argv[0] is MODULE as given. Exit status: the guest's exit code & 0xff,
 134 on a trap, 2 on a usage error, 1 on any other error (module or directory unreadable...).
@@ -90,7 +94,7 @@ struct RunArgs {
     #[arg(long)]
     no_cache: bool,
 
-    /// The module (.wasm or .wat), then argv[1..]: all after MODULE goes to the guest
+    /// The module or component (.wasm or .wat), then argv[1..]: all after MODULE goes to the guest
     #[arg(
         value_name = "MODULE",
         value_names = ["MODULE", "ARGS"],
@@ -301,15 +305,28 @@ fn execute(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
 
     let engine = make_engine(!run.no_cache)
         .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot configure Wasmtime: {e:?}")))?;
-    let module = Module::new(&engine, &bytes)
-        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {e:?}")))?;
-
-    let outcome = hammertime::run(&engine, &module, ctx);
+    let binary = wat::parse_bytes(&bytes)
+        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot parse {module_name}: {e}")))?;
+    let outcome = if is_component(&binary) {
+        let component = Component::new(&engine, &binary)
+            .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile component {module_name}: {e:?}")))?;
+        hammertime::p2::run(&engine, &component, ctx)
+    } else {
+        let module = Module::new(&engine, &binary)
+            .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {e:?}")))?;
+        hammertime::run(&engine, &module, ctx)
+    };
     match outcome {
         Ok(code) => Ok((code & 0xff) as u8),
         Err(e) if e.is::<Trap>() => Err(fail(TRAP_EXIT, format!("hammertime: {module_name} trapped: {e:?}"))),
         Err(e) => Err(fail(ERROR_EXIT, format!("hammertime: cannot run module {module_name}: {e:?}"))),
     }
+}
+
+/// Whether `binary` is a component: its header's version and layer are `0d 00 01 00` (a core
+/// module has `01 00 00 00`).
+fn is_component(binary: &[u8]) -> bool {
+    binary.starts_with(b"\0asm\x0d\x00\x01\x00")
 }
 
 /// An engine with Wasmtime's compilation cache in its default location unless `cache` is

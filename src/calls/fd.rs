@@ -96,8 +96,8 @@ pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<
 /// `fd_close(fd)`. Errors: `EBADF`.
 pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
     let d = ctx.fds.remove(fd)?;
-    if let Kind::Writer { mut stream, .. } = d.kind {
-        let _ = stream.flush();
+    if let Kind::Writer { out, .. } = d.kind {
+        let _ = ctx.stdio.writer(out).flush();
     }
     Ok(())
 }
@@ -114,7 +114,7 @@ fn sync(ctx: &mut WasiCtx, fd: u32, right: u64, data_only: bool) -> Result<(), E
             }
         }
         Kind::Dir { dir, .. } => dir.sync(),
-        Kind::Writer { stream, .. } => stream.flush().map_err(Errno::from),
+        Kind::Writer { out, .. } => ctx.stdio.writer(*out).flush().map_err(Errno::from),
         _ => Err(Errno::Inval),
     }
 }
@@ -372,7 +372,7 @@ pub fn fd_read(
             *pos = pos.saturating_add(n);
             n
         }
-        Kind::Reader { stream, .. } => read_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
+        Kind::Reader { .. } => read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, iovs, iovs_len)?,
         Kind::Stream(s) => read_stream_iovs(s, mem, iovs, iovs_len)?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
         Kind::Listener(_) => return Err(Errno::Notconn),
@@ -406,7 +406,7 @@ pub fn fd_write(
             *pos = end;
             n
         }
-        Kind::Writer { stream, .. } => write_stream_iovs(stream.as_mut(), mem, iovs, iovs_len)?,
+        Kind::Writer { out, .. } => write_stream_iovs(ctx.stdio.writer(*out), mem, iovs, iovs_len)?,
         Kind::Stream(s) => write_stream_iovs(s, mem, iovs, iovs_len)?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
         Kind::Listener(_) => return Err(Errno::Notconn),

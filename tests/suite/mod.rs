@@ -1,6 +1,8 @@
 //! The official wasi-testsuite, run against hammertime: discovery, one run per test and mode,
 //! the ratchet list, and the report. Shared by `tests/conformance.rs` (in-process) and
-//! `cli/tests/conformance_cli.rs` (through the `hammertime` binary).
+//! `cli/tests/conformance_cli.rs` (through the `hammertime` binary), and for WASI 0.2 by
+//! `tests/conformance_p2.rs` and `cli/tests/conformance_cli_p2.rs`, which run every module
+//! adapted into a component ([`adapt`]).
 #![allow(dead_code)]
 
 use std::collections::BTreeSet;
@@ -43,6 +45,14 @@ pub enum Mode {
     CliMemDir,
     /// The CLI with `--dir COPY::/`.
     CliDir,
+    /// The adapted component in-process through `hammertime::p2`, root served by a `MemFs`.
+    P2MemFs,
+    /// The adapted component in-process through `hammertime::p2`, root served by a `HostDir`.
+    P2HostDir,
+    /// The adapted component through the CLI with `--dir COPY::/`.
+    CliP2Dir,
+    /// The adapted component through the CLI with `--mem-dir ROOT::/`.
+    CliP2MemDir,
 }
 
 impl Mode {
@@ -52,7 +62,16 @@ impl Mode {
             Mode::HostDir => "hostdir",
             Mode::CliMemDir => "cli-mem-dir",
             Mode::CliDir => "cli-dir",
+            Mode::P2MemFs => "p2-memfs",
+            Mode::P2HostDir => "p2-hostdir",
+            Mode::CliP2Dir => "cli-p2-dir",
+            Mode::CliP2MemDir => "cli-p2-mem-dir",
         }
+    }
+
+    /// Whether the root is a `HostDir` on the temporary copy (else a `MemFs` seeded from it).
+    pub fn host_dir(self) -> bool {
+        matches!(self, Mode::HostDir | Mode::CliDir | Mode::P2HostDir | Mode::CliP2Dir)
     }
 }
 
@@ -184,6 +203,11 @@ pub struct Outcome {
 }
 
 impl Outcome {
+    /// A run that did not get as far as the guest.
+    pub fn failed(why: String, start: Instant) -> Outcome {
+        Outcome { exit: Err(why), stdout: vec![], stderr: vec![], elapsed: start.elapsed() }
+    }
+
     /// `Ok` when the run matches the spec, else why not.
     pub fn check(&self, spec: &Spec) -> Result<(), String> {
         let tail = |b: &[u8]| {
@@ -231,8 +255,9 @@ pub fn engine() -> wasmtime::Engine {
     engine
 }
 
-/// Runs one test in-process.
-pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec: &Spec, mode: Mode) -> Outcome {
+/// Runs one test in-process: builds its context (argv, environment, captured stdio, the root
+/// on a fresh copy in `mode`'s backend), hands it to `run`, and cleans the copy afterwards.
+fn run_with(spec: &Spec, mode: Mode, run: impl FnOnce(WasiCtx) -> Result<i32, String>) -> Outcome {
     let start = Instant::now();
     let stdout = OutputBuffer::new();
     let stderr = OutputBuffer::new();
@@ -241,18 +266,14 @@ pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec
         let mut b =
             WasiCtx::builder().args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
         if let Some(copy) = &copy {
-            b = match mode {
-                Mode::HostDir => b.preopen("/", HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?),
-                _ => b.preopen("/", MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?),
+            b = if mode.host_dir() {
+                b.preopen("/", HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?)
+            } else {
+                b.preopen("/", MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?)
             };
         }
         let ctx = b.build().map_err(|e| format!("build: {e}"))?;
-        let mut linker = wasmtime::Linker::new(engine);
-        hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).map_err(|e| e.to_string())?;
-        let mut store = wasmtime::Store::new(engine, ctx);
-        store.set_epoch_deadline((TIME_LIMIT.as_millis() / 10) as u64);
-        let result = run_in(&mut store, &linker, module).map_err(|e| format!("trap: {e:?}"));
-        drop(store);
+        let result = run(ctx);
         if let Some(copy) = &copy {
             remove_cleanup(copy.path());
         }
@@ -261,23 +282,130 @@ pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec
     Outcome { exit, stdout: stdout.contents(), stderr: stderr.contents(), elapsed: start.elapsed() }
 }
 
+/// An error of a run (`what`: "trap", "instantiate") as the report shows it: the error with its
+/// causes and wasm backtrace, without the host's stack (which `RUST_BACKTRACE` adds).
+fn error_message(what: &str, e: &wasmtime::Error) -> String {
+    let text = format!("{what}: {e:?}");
+    match text.find("\n\nStack backtrace:") {
+        Some(end) => text[..end].to_owned(),
+        None => text,
+    }
+}
+
+/// The epoch deadline of [`TIME_LIMIT`] with the 10 ms ticks of [`engine`].
+fn time_limit_ticks() -> u64 {
+    (TIME_LIMIT.as_millis() / 10) as u64
+}
+
+/// Runs one test in-process.
+pub fn run_in_process(engine: &wasmtime::Engine, module: &wasmtime::Module, spec: &Spec, mode: Mode) -> Outcome {
+    run_with(spec, mode, |ctx| {
+        let mut linker = wasmtime::Linker::new(engine);
+        hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).map_err(|e| e.to_string())?;
+        let mut store = wasmtime::Store::new(engine, ctx);
+        store.set_epoch_deadline(time_limit_ticks());
+        run_in(&mut store, &linker, module).map_err(|e| error_message("trap", &e))
+    })
+}
+
+/// The preview1 adapter's name and bytes, as wasmtime's own tooling uses them.
+const ADAPTER: (&str, &[u8]) =
+    ("wasi_snapshot_preview1", wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER);
+
+/// A test module adapted into a WASI 0.2 command component with the preview1 adapter.
+pub fn adapt(spec: &Spec) -> Result<Vec<u8>, String> {
+    let bytes = std::fs::read(&spec.wasm).map_err(|e| format!("reading {}: {e}", spec.wasm.display()))?;
+    wit_component::ComponentEncoder::default()
+        .module(&bytes)
+        .and_then(|e| e.adapter(ADAPTER.0, ADAPTER.1))
+        .and_then(|e| e.validate(true).encode())
+        .map_err(|e| format!("adapting {}: {e:#}", spec.wasm.display()))
+}
+
+/// Every spec adapted ([`adapt`]) and then handed to `then` (compiling it, writing it out), on
+/// two threads; prints the time taken, adaptation's share apart. The result of spec `i` is at `i`.
+pub fn adapt_all<R: Send>(
+    name: &str,
+    specs: &[Spec],
+    then: impl Fn(&Spec, Vec<u8>) -> Result<R, String> + Sync,
+) -> Vec<Result<R, String>> {
+    let start = Instant::now();
+    let adapting = Mutex::new(Duration::ZERO);
+    let out = par_map(specs, 2, |spec| {
+        let t = Instant::now();
+        let bytes = adapt(spec);
+        *adapting.lock().unwrap_or_else(|p| p.into_inner()) += t.elapsed();
+        bytes.and_then(|bytes| then(spec, bytes))
+    });
+    let ok = out.iter().filter(|r| r.is_ok()).count();
+    println!(
+        "{name}: {ok} of {} modules adapted and prepared in {} ms on 2 threads (adaptation: {} ms of thread time)",
+        specs.len(),
+        start.elapsed().as_millis(),
+        adapting.into_inner().unwrap_or_else(|p| p.into_inner()).as_millis()
+    );
+    out
+}
+
+/// Runs `spec` with `run` on what [`adapt_all`] prepared for it (`prepared[i]` for `specs[i]`);
+/// a test whose preparation failed fails with the reason.
+pub fn with_prepared<'a, R>(
+    specs: &[Spec],
+    prepared: &'a [Result<R, String>],
+    spec: &Spec,
+    run: impl FnOnce(&'a R) -> Outcome,
+) -> Outcome {
+    match specs.iter().position(|s| s.id == spec.id).and_then(|i| prepared.get(i)) {
+        Some(Ok(r)) => run(r),
+        Some(Err(e)) => Outcome::failed(e.clone(), Instant::now()),
+        None => Outcome::failed(format!("{} was not prepared", spec.id), Instant::now()),
+    }
+}
+
+/// Runs one test in-process as a component through `hammertime::p2`: instantiated as a
+/// `wasi:cli/command` in a store with the epoch deadline, its `run` called.
+pub fn run_component(
+    engine: &wasmtime::Engine,
+    linker: &wasmtime::component::Linker<WasiCtx>,
+    component: &wasmtime::component::Component,
+    spec: &Spec,
+    mode: Mode,
+) -> Outcome {
+    run_with(spec, mode, |ctx| {
+        let mut store = wasmtime::Store::new(engine, ctx);
+        store.set_epoch_deadline(time_limit_ticks());
+        let command = hammertime::p2::bindings::Command::instantiate(&mut store, component, linker)
+            .map_err(|e| error_message("instantiate", &e))?;
+        let result = command.wasi_cli_run().call_run(&mut store);
+        hammertime::p2::exit_status(result).map_err(|e| error_message("trap", &e))
+    })
+}
+
 /// Runs one test through the `hammertime` binary, driven like wasmtime.
 pub fn run_cli(binary: &Path, spec: &Spec, mode: Mode) -> Outcome {
+    run_cli_on(binary, &spec.wasm, spec, mode)
+}
+
+/// Runs one test through the `hammertime` binary on `wasm` (the test's module or its adapted
+/// component), driven like wasmtime.
+pub fn run_cli_on(binary: &Path, wasm: &Path, spec: &Spec, mode: Mode) -> Outcome {
     let start = Instant::now();
     let copy = match root_copy(spec) {
         Ok(c) => c,
-        Err(e) => return Outcome { exit: Err(e), stdout: vec![], stderr: vec![], elapsed: start.elapsed() },
+        Err(e) => return Outcome::failed(e, start),
     };
     let mut cmd = Command::new(binary);
+    // The binary's own stack on a trap would hide the guest's message in the report.
+    cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE");
     cmd.arg("run");
     for (k, v) in spec.guest_env() {
         cmd.arg("--env").arg(format!("{k}={v}"));
     }
     if let Some(copy) = &copy {
-        let flag = if mode == Mode::CliDir { "--dir" } else { "--mem-dir" };
+        let flag = if mode.host_dir() { "--dir" } else { "--mem-dir" };
         cmd.arg(flag).arg(format!("{}::/", copy.path().display()));
     }
-    cmd.arg(&spec.wasm).args(&spec.args);
+    cmd.arg(wasm).args(&spec.args);
     cmd.stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
     let exit;
     let (mut out, mut err) = (Vec::new(), Vec::new());
@@ -337,6 +465,32 @@ pub fn read_expected(path: &Path) -> BTreeSet<String> {
         .collect()
 }
 
+/// `f` of every item on `workers` threads, taking the items in order; the result of item `i`
+/// is at `i`.
+pub fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let next = Mutex::new(0usize);
+    let done = Mutex::new(Vec::with_capacity(items.len()));
+    std::thread::scope(|s| {
+        for _ in 0..workers.max(1) {
+            s.spawn(|| {
+                loop {
+                    let i = {
+                        let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
+                        *n += 1;
+                        *n - 1
+                    };
+                    let Some(item) = items.get(i) else { break };
+                    let r = f(item);
+                    done.lock().unwrap_or_else(|p| p.into_inner()).push((i, r));
+                }
+            });
+        }
+    });
+    let mut done = done.into_inner().unwrap_or_else(|p| p.into_inner());
+    done.sort_by_key(|(i, _)| *i);
+    done.into_iter().map(|(_, r)| r).collect()
+}
+
 /// Runs `specs` in every mode with `run` on `workers` threads, prints a line per test and the
 /// closing count, and fails (returns `Err`) when a test on the expected list failed.
 pub fn run_all(
@@ -348,35 +502,19 @@ pub fn run_all(
 ) -> Result<(), String> {
     let expected = read_expected(expected_path);
     let jobs: Vec<(usize, Mode)> = modes.iter().flat_map(|&m| (0..specs.len()).map(move |i| (i, m))).collect();
-    let next = Mutex::new(0usize);
-    let results = Mutex::new(Vec::new());
-    std::thread::scope(|s| {
-        for _ in 0..workers.max(1) {
-            s.spawn(|| {
-                loop {
-                    let job = {
-                        let mut n = next.lock().unwrap_or_else(|p| p.into_inner());
-                        let j = jobs.get(*n).copied();
-                        *n += 1;
-                        j
-                    };
-                    let Some((i, mode)) = job else { break };
-                    let spec = &specs[i];
-                    let outcome = run(spec, mode);
-                    let verdict = outcome.check(spec);
-                    let key = format!("{} {}", mode.name(), spec.id);
-                    println!(
-                        "{} {key} ({} ms){}",
-                        if verdict.is_ok() { "PASS" } else { "FAIL" },
-                        outcome.elapsed.as_millis(),
-                        verdict.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
-                    );
-                    results.lock().unwrap_or_else(|p| p.into_inner()).push((key, verdict.is_ok()));
-                }
-            });
-        }
+    let results = par_map(&jobs, workers, |&(i, mode)| {
+        let spec = &specs[i];
+        let outcome = run(spec, mode);
+        let verdict = outcome.check(spec);
+        let key = format!("{} {}", mode.name(), spec.id);
+        println!(
+            "{} {key} ({} ms){}",
+            if verdict.is_ok() { "PASS" } else { "FAIL" },
+            outcome.elapsed.as_millis(),
+            verdict.as_ref().err().map(|e| format!(": {e}")).unwrap_or_default()
+        );
+        (key, verdict.is_ok())
     });
-    let results = results.into_inner().unwrap_or_else(|p| p.into_inner());
     let passed = results.iter().filter(|r| r.1).count();
     let failed = results.len() - passed;
     let regressions: Vec<&String> = results.iter().filter(|r| !r.1 && expected.contains(&r.0)).map(|r| &r.0).collect();
@@ -386,6 +524,12 @@ pub fn run_all(
     }
     for r in &regressions {
         println!("REGRESSION (listed as passing): {r}");
+    }
+    for mode in modes {
+        let prefix = format!("{} ", mode.name());
+        let of_mode: Vec<_> = results.iter().filter(|r| r.0.starts_with(&prefix)).collect();
+        let passed = of_mode.iter().filter(|r| r.1).count();
+        println!("conformance: {} {passed}/{} passed", mode.name(), of_mode.len());
     }
     println!("conformance: {passed} passed, {failed} failed");
     if regressions.is_empty() {

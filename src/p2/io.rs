@@ -1,0 +1,545 @@
+//! `wasi:io`: `error`, `poll` and `streams`.
+//!
+//! Streams are synchronous: an input stream reads from the context's stdin, a file (at its own
+//! position) or a TCP connection; an output stream writes to the context's stdout or stderr, a
+//! file (at a position, or appending) or a TCP connection. Every write to stdio or a file is
+//! done before the call returns, so `check-write` always grants [`WRITE_PERMIT`] bytes and a
+//! flush has nothing left to do but flush the sink. A write that cannot be completed (a full
+//! sink, a quota) writes the bytes that fit and answers `last-operation-failed` with the error:
+//! nothing is dropped silently.
+//!
+//! TCP streams never block: a `read` with nothing arrived returns an empty list, `check-write`
+//! grants what the connection's buffer has room for ([`TCP_WRITE_BUFFER`] at most), `flush`
+//! sends what the kernel takes now. The `blocking-*` methods wait for the socket as a pollable
+//! does. Their errors map to socket error codes (`network-error-code`); those of files and
+//! stdio do not.
+//!
+//! Pollables: stdio streams and files are always ready (a Rust `Read`/`Write` cannot be asked
+//! whether it would block; `poll(2)` reports files ready); clock pollables fire at their
+//! deadline on the context's monotonic clock; socket pollables are polled with `poll(2)`, all
+//! in one call, while a `poll` waits.
+//!
+//! [`TCP_WRITE_BUFFER`]: crate::p2::sockets::TCP_WRITE_BUFFER
+
+use std::io::{Read, Write};
+use std::os::fd::OwnedFd;
+use std::sync::Arc;
+use std::time::Duration;
+
+use wasmtime::component::Resource;
+
+use crate::WasiCtx;
+use crate::abi::Errno;
+use crate::p2::bindings::wasi::io::{error, poll, streams};
+use crate::p2::sockets::{Readiness, SocketPollable, TcpReader, TcpWriter};
+use crate::stdio::Output;
+use crate::vfs::File;
+
+/// The most bytes `check-write` grants, and the most one `read` returns.
+pub const WRITE_PERMIT: u64 = 1 << 20;
+
+/// The most bytes one `read`, `skip` or `splice` moves.
+pub const READ_MAX: u64 = 1 << 20;
+
+/// The most bytes `blocking-write-and-flush` takes (the WIT's limit).
+const BLOCKING_WRITE_MAX: usize = 4096;
+
+/// A `wasi:io/error.error`: what made a stream operation fail.
+#[derive(Debug)]
+pub struct IoError {
+    /// The POSIX error, mapped to a filesystem or socket error code on request.
+    pub errno: Errno,
+    /// The error came from a socket (`network-error-code` maps it).
+    pub socket: bool,
+}
+
+/// The error of a stream operation: the WIT `stream-error`, or a trap.
+#[derive(Debug)]
+pub enum StreamError {
+    /// The operation failed; the error resource tells why.
+    Failed(Errno),
+    /// The stream is closed (end of input, or the other side went away).
+    Closed,
+    /// The guest misused the interface; the instance traps.
+    Trap(wasmtime::Error),
+}
+
+impl From<wasmtime::component::ResourceTableError> for StreamError {
+    fn from(e: wasmtime::component::ResourceTableError) -> Self {
+        StreamError::Trap(e.into())
+    }
+}
+
+impl From<Errno> for StreamError {
+    fn from(e: Errno) -> Self {
+        StreamError::Failed(e)
+    }
+}
+
+type StreamResult<T> = Result<T, StreamError>;
+
+fn trap<T>(msg: &'static str) -> StreamResult<T> {
+    Err(StreamError::Trap(wasmtime::Error::msg(msg)))
+}
+
+/// A `wasi:io/streams.input-stream`.
+pub enum InputStream {
+    /// The context's stdin.
+    Stdin,
+    /// A file read from `pos` on.
+    File {
+        /// The file.
+        file: Arc<dyn File>,
+        /// The next offset read.
+        pos: u64,
+    },
+    /// The reading half of a TCP connection (from `finish-connect` or `accept`).
+    Tcp(TcpReader),
+}
+
+/// A `wasi:io/streams.output-stream`.
+pub enum OutputStream {
+    /// The context's stdout or stderr.
+    Stdio(Output),
+    /// A file written at `pos` (or at its end, when `pos` is `None`).
+    File {
+        /// The file.
+        file: Arc<dyn File>,
+        /// The next offset written; `None`: append.
+        pos: Option<u64>,
+        /// Sync after each write: `Some(true)` data only, `Some(false)` data and metadata.
+        sync: Option<bool>,
+    },
+    /// The writing half of a TCP connection (from `finish-connect` or `accept`).
+    Tcp(TcpWriter),
+}
+
+/// A `wasi:io/poll.pollable`.
+#[derive(Debug)]
+pub enum Pollable {
+    /// Always ready (files, stdio).
+    Ready,
+    /// Ready once the context's monotonic clock reaches this instant (nanoseconds).
+    Deadline(u64),
+    /// Ready when a socket, a socket stream or a name lookup can make progress.
+    Socket(SocketPollable),
+}
+
+impl error::Host for WasiCtx {}
+
+impl error::HostError for WasiCtx {
+    fn to_debug_string(&mut self, err: Resource<IoError>) -> wasmtime::Result<String> {
+        let e = self.table.get(&err)?;
+        Ok(format!("{} (errno {})", e.errno, e.errno.raw()))
+    }
+
+    fn drop(&mut self, err: Resource<IoError>) -> wasmtime::Result<()> {
+        self.table.delete(err)?;
+        Ok(())
+    }
+}
+
+impl streams::Host for WasiCtx {
+    fn convert_stream_error(&mut self, err: StreamError) -> wasmtime::Result<streams::StreamError> {
+        let from_socket = self.net.socket_errno.take();
+        match err {
+            StreamError::Failed(errno) => {
+                let socket = from_socket == Some(errno);
+                let e = self.table.push(IoError { errno, socket })?;
+                Ok(streams::StreamError::LastOperationFailed(e))
+            }
+            StreamError::Closed => Ok(streams::StreamError::Closed),
+            StreamError::Trap(e) => Err(e),
+        }
+    }
+}
+
+/// Marks the failure of a socket stream's operation, so that its error resource maps to a
+/// socket error code (`network-error-code`): `convert-stream-error` follows the failing call.
+fn socket_result<T>(net: &mut crate::net::NetCtx, r: StreamResult<T>) -> StreamResult<T> {
+    if let Err(StreamError::Failed(e)) = &r {
+        net.socket_errno = Some(*e);
+    }
+    r
+}
+
+/// Reads up to `len` bytes (at most [`READ_MAX`]) from `stream`; end of input is `closed`.
+fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+    if let InputStream::Tcp(s) = ctx.table.get(stream)? {
+        let r = s.read(len);
+        return socket_result(&mut ctx.net, r);
+    }
+    let len = len.min(READ_MAX) as usize;
+    let mut buf = vec![0; len];
+    let n = match ctx.table.get_mut(stream)? {
+        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), &mut buf)?,
+        InputStream::File { file, pos } => {
+            let n = file.read_at(&mut buf, *pos)?;
+            *pos = pos.saturating_add(n as u64);
+            n
+        }
+        InputStream::Tcp(s) => return s.read(len as u64),
+    };
+    if n == 0 && len > 0 {
+        return Err(StreamError::Closed);
+    }
+    buf.truncate(n);
+    Ok(buf)
+}
+
+fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Errno> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Errno::from(e)),
+        }
+    }
+}
+
+/// Reads as [`read`] does, waiting (as a pollable does) until a TCP stream has something.
+fn blocking_read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+    loop {
+        let bytes = read(ctx, stream, len)?;
+        let p = match ctx.table.get(stream)? {
+            InputStream::Tcp(s) if bytes.is_empty() && len > 0 => Pollable::Socket(s.pollable()),
+            _ => return Ok(bytes),
+        };
+        wait(ctx, &[&p]);
+    }
+}
+
+impl streams::HostInputStream for WasiCtx {
+    fn read(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+        read(self, &stream, len)
+    }
+
+    fn blocking_read(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
+        blocking_read(self, &stream, len)
+    }
+
+    fn skip(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+        Ok(read(self, &stream, len)?.len() as u64)
+    }
+
+    fn blocking_skip(&mut self, stream: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+        Ok(blocking_read(self, &stream, len)?.len() as u64)
+    }
+
+    fn subscribe(&mut self, stream: Resource<InputStream>) -> wasmtime::Result<Resource<Pollable>> {
+        let p = match self.table.get(&stream)? {
+            InputStream::Tcp(s) => Pollable::Socket(s.pollable()),
+            InputStream::Stdin | InputStream::File { .. } => Pollable::Ready,
+        };
+        Ok(self.table.push_child(p, &stream)?)
+    }
+
+    fn drop(&mut self, stream: Resource<InputStream>) -> wasmtime::Result<()> {
+        self.table.delete(stream)?;
+        Ok(())
+    }
+}
+
+/// Writes all of `bytes` to `stream` (and flushes a stdio sink): the bytes that fit are
+/// written even when the rest fails.
+fn write(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> StreamResult<()> {
+    match ctx.table.get_mut(stream)? {
+        OutputStream::Stdio(out) => {
+            let w = ctx.stdio.writer(*out);
+            let result = write_all(w, bytes);
+            let flushed = w.flush().map_err(Errno::from);
+            result.and(flushed).map_err(StreamError::Failed)
+        }
+        OutputStream::File { file, pos, sync } => {
+            let mut rest = bytes;
+            while !rest.is_empty() {
+                let n = match pos {
+                    Some(p) => {
+                        let n = file.write_at(rest, *p)?;
+                        *p = p.saturating_add(n as u64);
+                        n
+                    }
+                    None => file.append(rest)?.0,
+                };
+                if n == 0 {
+                    return Err(StreamError::Failed(Errno::Nospc));
+                }
+                rest = rest.get(n..).unwrap_or_default();
+            }
+            Ok(sync_after_write(file.as_ref(), *sync)?)
+        }
+        OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.write(bytes)),
+    }
+}
+
+/// Syncs `file` after a write through a descriptor opened with a sync flag.
+pub(crate) fn sync_after_write(file: &dyn File, sync: Option<bool>) -> Result<(), Errno> {
+    match sync {
+        Some(true) => file.datasync(),
+        Some(false) => file.sync(),
+        None => Ok(()),
+    }
+}
+
+fn write_all(w: &mut dyn Write, mut bytes: &[u8]) -> Result<(), Errno> {
+    while !bytes.is_empty() {
+        match w.write(bytes) {
+            Ok(0) => return Err(Errno::Nospc),
+            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Errno::from(e)),
+        }
+    }
+    Ok(())
+}
+
+fn flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
+    match ctx.table.get_mut(stream)? {
+        OutputStream::Stdio(out) => ctx.stdio.writer(*out).flush().map_err(|e| StreamError::Failed(e.into())),
+        OutputStream::File { .. } => Ok(()),
+        OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.flush()),
+    }
+}
+
+/// Flushes `stream`, waiting (as a pollable does) until a TCP stream has sent everything.
+fn blocking_flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
+    loop {
+        flush(ctx, stream)?;
+        let p = match ctx.table.get(stream)? {
+            OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(s.pollable()),
+            _ => return Ok(()),
+        };
+        wait(ctx, &[&p]);
+    }
+}
+
+/// Before a blocking write to a TCP stream: waits until its buffer is empty, so that a write
+/// of up to 4096 bytes fits.
+fn make_room(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
+    match ctx.table.get(stream)? {
+        OutputStream::Tcp(_) => blocking_flush(ctx, stream),
+        _ => Ok(()),
+    }
+}
+
+/// Writes `len` zero bytes, in pieces.
+fn write_zeroes(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, len: u64) -> StreamResult<()> {
+    let zeroes = [0u8; 4096];
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(zeroes.len() as u64) as usize;
+        write(ctx, stream, &zeroes[..n])?;
+        left -= n as u64;
+    }
+    Ok(())
+}
+
+/// Moves up to `len` bytes from `src` to `dst`.
+fn splice(
+    ctx: &mut WasiCtx,
+    dst: &Resource<OutputStream>,
+    src: &Resource<InputStream>,
+    len: u64,
+) -> StreamResult<u64> {
+    let permit = match ctx.table.get(dst)? {
+        OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.check_write())?,
+        _ => WRITE_PERMIT,
+    };
+    let bytes = read(ctx, src, len.min(permit))?;
+    write(ctx, dst, &bytes)?;
+    Ok(bytes.len() as u64)
+}
+
+impl streams::HostOutputStream for WasiCtx {
+    fn check_write(&mut self, stream: Resource<OutputStream>) -> StreamResult<u64> {
+        match self.table.get(&stream)? {
+            OutputStream::Tcp(s) => socket_result(&mut self.net, s.check_write()),
+            _ => Ok(WRITE_PERMIT),
+        }
+    }
+
+    fn write(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
+        if contents.len() as u64 > WRITE_PERMIT {
+            return trap("write of more bytes than check-write permitted");
+        }
+        write(self, &stream, &contents)
+    }
+
+    fn blocking_write_and_flush(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
+        if contents.len() > BLOCKING_WRITE_MAX {
+            return trap("blocking-write-and-flush of more than 4096 bytes");
+        }
+        make_room(self, &stream)?;
+        write(self, &stream, &contents)?;
+        blocking_flush(self, &stream)
+    }
+
+    fn flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
+        flush(self, &stream)
+    }
+
+    fn blocking_flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
+        blocking_flush(self, &stream)
+    }
+
+    fn subscribe(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<Resource<Pollable>> {
+        let p = match self.table.get(&stream)? {
+            OutputStream::Tcp(s) => Pollable::Socket(s.pollable()),
+            OutputStream::Stdio(_) | OutputStream::File { .. } => Pollable::Ready,
+        };
+        Ok(self.table.push_child(p, &stream)?)
+    }
+
+    fn write_zeroes(&mut self, stream: Resource<OutputStream>, len: u64) -> StreamResult<()> {
+        if len > WRITE_PERMIT {
+            return trap("write-zeroes of more bytes than check-write permitted");
+        }
+        write_zeroes(self, &stream, len)
+    }
+
+    fn blocking_write_zeroes_and_flush(&mut self, stream: Resource<OutputStream>, len: u64) -> StreamResult<()> {
+        if len > BLOCKING_WRITE_MAX as u64 {
+            return trap("blocking-write-zeroes-and-flush of more than 4096 bytes");
+        }
+        make_room(self, &stream)?;
+        write_zeroes(self, &stream, len)?;
+        blocking_flush(self, &stream)
+    }
+
+    fn splice(&mut self, dst: Resource<OutputStream>, src: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+        splice(self, &dst, &src, len)
+    }
+
+    fn blocking_splice(&mut self, dst: Resource<OutputStream>, src: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+        make_room(self, &dst)?;
+        loop {
+            let n = splice(self, &dst, &src, len)?;
+            let p = match self.table.get(&src)? {
+                InputStream::Tcp(s) if n == 0 && len > 0 => Pollable::Socket(s.pollable()),
+                _ => return Ok(n),
+            };
+            wait(self, &[&p]);
+        }
+    }
+
+    fn drop(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<()> {
+        self.table.delete(stream)?;
+        Ok(())
+    }
+}
+
+/// Whether `p` is ready now, given the monotonic time `now`.
+fn ready_now(p: &Pollable, now: u64) -> bool {
+    match p {
+        Pollable::Ready => true,
+        Pollable::Deadline(at) => now >= *at,
+        Pollable::Socket(s) => s.ready_now(),
+    }
+}
+
+/// The longest single sleep while a pollable with nothing to `poll(2)` (a name lookup) is
+/// waited for, so it is looked at again regularly.
+const SOCKET_RECHECK: Duration = Duration::from_millis(10);
+
+/// Waits until at least one of `pollables` is ready and returns the indices of the ready ones,
+/// in order. With nothing ready, the thread waits in one `poll(2)` of every socket until the
+/// earliest deadline (or sleeps until it, when no socket is polled).
+fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
+    use rustix::event::{PollFd, PollFlags};
+    loop {
+        // TCP output streams holding bytes send what they can, and are waited for too (they
+        // count for no pollable): a guest waiting to read must not starve its own writes.
+        let sending = crate::p2::sockets::lock(&ctx.net.writers).drain_all();
+        let now = ctx.mono.now();
+        let mut ready = Vec::new();
+        let mut fds: Vec<(u32, Arc<OwnedFd>, PollFlags)> = Vec::new();
+        let mut sleep: Option<Duration> = None;
+        let mut at_most = |d: Duration| sleep = Some(sleep.map_or(d, |s: Duration| s.min(d)));
+        for (i, p) in (0u32..).zip(pollables) {
+            match p {
+                Pollable::Ready => ready.push(i),
+                Pollable::Deadline(at) if now >= *at => ready.push(i),
+                Pollable::Deadline(at) => at_most(Duration::from_nanos(at - now)),
+                Pollable::Socket(s) => match s.readiness() {
+                    Readiness::Ready => ready.push(i),
+                    Readiness::Fd(fd, flags) => fds.push((i, fd, flags)),
+                    Readiness::Later => at_most(SOCKET_RECHECK),
+                },
+            }
+        }
+        if !ready.is_empty() {
+            // Something is ready: the sockets are only looked at.
+            sleep = Some(Duration::ZERO);
+        }
+        if fds.is_empty() && (sending.is_empty() || !ready.is_empty()) {
+            if !ready.is_empty() {
+                return ready;
+            }
+            std::thread::sleep(sleep.unwrap_or(SOCKET_RECHECK));
+            continue;
+        }
+        let mut polled: Vec<PollFd<'_>> = fds
+            .iter()
+            .map(|(_, fd, flags)| PollFd::new(fd, *flags))
+            .chain(sending.iter().map(|fd| PollFd::new(fd, PollFlags::OUT)))
+            .collect();
+        let timeout = sleep.map(|d| rustix::time::Timespec {
+            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
+            tv_nsec: i64::from(d.subsec_nanos()),
+        });
+        match rustix::event::poll(&mut polled, timeout.as_ref()) {
+            Ok(_) | Err(rustix::io::Errno::INTR) => {
+                ready.extend(fds.iter().zip(&polled).filter(|(_, p)| !p.revents().is_empty()).map(|((i, ..), _)| *i));
+            }
+            Err(_) => {
+                // More descriptors than poll(2) takes at once (or no memory for them): look
+                // at each, then sleep a little.
+                drop(polled);
+                ready.extend(
+                    fds.iter().filter(|(_, fd, flags)| crate::p2::sockets::fd_ready(fd, *flags)).map(|(i, ..)| *i),
+                );
+                if ready.is_empty() {
+                    std::thread::sleep(sleep.unwrap_or(SOCKET_RECHECK).min(SOCKET_RECHECK));
+                }
+            }
+        }
+        if !ready.is_empty() {
+            ready.sort_unstable();
+            return ready;
+        }
+    }
+}
+
+impl poll::Host for WasiCtx {
+    fn poll(&mut self, pollables: Vec<Resource<Pollable>>) -> wasmtime::Result<Vec<u32>> {
+        if pollables.is_empty() {
+            wasmtime::bail!("poll of an empty list of pollables");
+        }
+        if u32::try_from(pollables.len()).is_err() {
+            wasmtime::bail!("poll of more pollables than a u32 counts");
+        }
+        let mut ps = Vec::with_capacity(pollables.len());
+        for p in &pollables {
+            ps.push(self.table.get(p)?);
+        }
+        Ok(wait(self, &ps))
+    }
+}
+
+impl poll::HostPollable for WasiCtx {
+    fn ready(&mut self, p: Resource<Pollable>) -> wasmtime::Result<bool> {
+        let now = self.mono.now();
+        Ok(ready_now(self.table.get(&p)?, now))
+    }
+
+    fn block(&mut self, p: Resource<Pollable>) -> wasmtime::Result<()> {
+        let p = self.table.get(&p)?;
+        wait(self, &[p]);
+        Ok(())
+    }
+
+    fn drop(&mut self, p: Resource<Pollable>) -> wasmtime::Result<()> {
+        self.table.delete(p)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,50 @@
+//! `wasi:random`: `random`, `insecure` and `insecure-seed`, all from the context's random
+//! source (so a seeded context is deterministic for components too).
+
+use crate::WasiCtx;
+use crate::p2::bindings::wasi::random::{insecure, insecure_seed, random};
+
+/// The most bytes one `get-random-bytes` or `get-insecure-random-bytes` call may ask for; more
+/// is a trap (the WIT function has no error to answer with).
+pub const MAX_RANDOM_BYTES: u64 = 64 << 20;
+
+fn bytes(ctx: &mut WasiCtx, len: u64) -> wasmtime::Result<Vec<u8>> {
+    if len > MAX_RANDOM_BYTES {
+        wasmtime::bail!("random bytes requested ({len}) exceed the limit of {MAX_RANDOM_BYTES}");
+    }
+    let mut buf = vec![0; len as usize];
+    ctx.random.fill(&mut buf)?;
+    Ok(buf)
+}
+
+fn u64_of(ctx: &mut WasiCtx) -> wasmtime::Result<u64> {
+    let mut buf = [0; 8];
+    ctx.random.fill(&mut buf)?;
+    Ok(u64::from_le_bytes(buf))
+}
+
+impl random::Host for WasiCtx {
+    fn get_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        bytes(self, len)
+    }
+
+    fn get_random_u64(&mut self) -> wasmtime::Result<u64> {
+        u64_of(self)
+    }
+}
+
+impl insecure::Host for WasiCtx {
+    fn get_insecure_random_bytes(&mut self, len: u64) -> wasmtime::Result<Vec<u8>> {
+        bytes(self, len)
+    }
+
+    fn get_insecure_random_u64(&mut self) -> wasmtime::Result<u64> {
+        u64_of(self)
+    }
+}
+
+impl insecure_seed::Host for WasiCtx {
+    fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
+        Ok((u64_of(self)?, u64_of(self)?))
+    }
+}
