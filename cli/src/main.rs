@@ -306,7 +306,7 @@ fn execute(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
     let engine = make_engine(!run.no_cache)
         .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot configure Wasmtime: {e:?}")))?;
     let binary = wat::parse_bytes(&bytes)
-        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot parse {module_name}: {e}")))?;
+        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {e}")))?;
     let outcome = if is_component(&binary) {
         let component = Component::new(&engine, &binary)
             .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile component {module_name}: {e:?}")))?;

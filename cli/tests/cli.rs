@@ -341,3 +341,19 @@ fn unusable_cache_warns_once_and_continues() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(stderr.starts_with("hammertime: warning: compilation cache disabled: "), "{stderr}");
 }
+
+#[test]
+fn component_runs_with_the_same_flags() {
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("greeting.txt"), "hi from the CLI\n").unwrap();
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/hello.wasm");
+    let mount = format!("{}::/data", data.path().display());
+    let out = run(&["run", "--mem-dir", "/", "--mem-dir", &mount, component, "x"]);
+    let expected = format!("hi from the CLI\nargv[0]={component}\nargv[1]=x\n");
+    assert_eq!(outcome(&out), (Some(0), expected, String::new()));
+    // Without the greeting the component exits 1 with its reason on stderr.
+    let out = run(&["run", "--mem-dir", "/", component]);
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""));
+    assert!(stderr.starts_with("hello: cannot read /data/greeting.txt"), "{stderr}");
+}
