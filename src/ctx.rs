@@ -4,9 +4,9 @@ use std::io::{IsTerminal, Read, Write};
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use crate::abi::types::rights;
 use crate::clocks::{HostMonotonicClock, MonotonicClock, SystemClock, WallClock};
 use crate::fdtable::{Descriptor, FdTable, Kind};
+use crate::p1::abi::types::rights;
 use crate::random::{OsRandom, RandomSource, SeededRandom};
 use crate::stdio::{Discard, EmptyInput, InputBuffer, Output, Stdio};
 use crate::vfs::{FileSystem, HostDir};

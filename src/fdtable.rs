@@ -4,9 +4,9 @@ use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use crate::abi::Errno;
-use crate::abi::types::rights;
+use crate::p1::abi::types::rights;
 use crate::stdio::Output;
+use crate::vfs::Errno;
 use crate::vfs::{Dir, File, FileType};
 
 /// The highest number of descriptors a guest may hold at once.

@@ -1,12 +1,14 @@
-//! **hammertime**: a complete, sandboxed WASI preview1 (`wasi_snapshot_preview1`) for
-//! [Wasmtime](https://docs.rs/wasmtime) whose I/O you control from Rust.
+//! **hammertime**: a complete, sandboxed WASI for [Wasmtime](https://docs.rs/wasmtime) —
+//! preview1 modules (`wasi_snapshot_preview1`, [`p1`]) and WASI 0.2 components ([`p2`]) — whose
+//! I/O you control from Rust.
 //!
 //! - stdin from any [`std::io::Read`], stdout and stderr into any [`std::io::Write`]
 //!   ([`stdio::OutputBuffer`] captures them);
 //! - a guest filesystem made of mounts of any [`vfs::FileSystem`]: in memory ([`vfs::MemFs`]),
 //!   a sandboxed host directory ([`vfs::HostDir`]), read-only ([`vfs::ReadOnly`]), a map of
 //!   assets ([`vfs::SimpleFsAdapter`]), or your own;
-//! - all 46 calls as synchronous host functions: no async runtime.
+//! - all 46 preview1 calls and every WASI 0.2 `wasi:cli/command` import as synchronous host
+//!   functions: no async runtime, and calling from inside one works.
 //!
 //! ```
 //! use hammertime::{WasiCtx, stdio::OutputBuffer};
@@ -30,20 +32,20 @@
 //! # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 //! ```
 //!
-//! Where to find things: the ABI (types, errno, guest memory) in [`abi`]; each call in the file
-//! of its family under [`calls`] (`fd_write` in `calls/fd.rs`, `path_open` in
-//! `calls/path.rs`…); the descriptor table in `fdtable.rs`; the filesystem trait, resolver and
+//! Where to find things: preview1 in [`p1`] — its ABI (types, guest memory) in [`p1::abi`], each
+//! call in the file of its family (`fd_write` in `p1/fd.rs`, `path_open` in `p1/path.rs`…);
+//! WASI 0.2 in [`p2`], one file per WIT package (`open-at` in `p2/filesystem.rs`, streams in
+//! `p2/io.rs`…); the descriptor table in `fdtable.rs`; the filesystem trait, resolver and
 //! backends in [`vfs`] (the `hammertime-vfs` crate); the context in [`ctx`].
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod abi;
-pub mod calls;
 pub mod clocks;
 pub mod ctx;
 pub mod exit;
 mod fdtable;
 pub mod net;
+pub mod p1;
 pub mod p2;
 pub mod random;
 mod run;
@@ -53,11 +55,11 @@ pub mod stdio;
 /// backends (re-export of the `hammertime-vfs` crate).
 pub use hammertime_vfs as vfs;
 
-pub use abi::Errno;
-pub use calls::add_to_linker;
 pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder};
 pub use exit::I32Exit;
+pub use p1::add_to_linker;
 pub use run::{exit_status, instantiate_reactor, run, run_in};
+pub use vfs::Errno;
 
 /// The README's Rust examples, compiled and run as doctests so that the README stays true.
 #[cfg(doctest)]

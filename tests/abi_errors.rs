@@ -8,9 +8,9 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use hammertime::abi::types::{eventtype, fdflags, riflags, rights, sdflags, subclockflags};
-use hammertime::calls::FUNCTIONS;
 use hammertime::clocks::{FixedClock, ManualClock};
+use hammertime::p1::FUNCTIONS;
+use hammertime::p1::abi::types::{eventtype, fdflags, riflags, rights, sdflags, subclockflags};
 use hammertime::random::{RandomSource, SeededRandom};
 use hammertime::stdio::OutputBuffer;
 use hammertime::{Errno, I32Exit, WasiCtx};

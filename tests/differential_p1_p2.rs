@@ -1,5 +1,5 @@
 //! Differential test of the two ABIs: the same random sequence of path operations through
-//! preview1 (the call functions of `hammertime::calls`, over a byte buffer as guest memory, from
+//! preview1 (the call functions of `hammertime::p1`, over a byte buffer as guest memory, from
 //! the preopen fd 3 or a directory opened from it) and through WASI 0.2 (the `descriptor`
 //! methods, from the preopen descriptor of `get-directories` or the same directory opened
 //! from it), each on its own `MemFs`, must give the same outcome — "ok" with the same result,
@@ -14,11 +14,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
+use hammertime::Errno;
 use hammertime::WasiCtx;
-use hammertime::abi::Errno;
-use hammertime::abi::memory::GuestMemory;
-use hammertime::abi::types::{fstflags, lookupflags, oflags, rights};
-use hammertime::calls::{fd as p1fd, path as p1};
+use hammertime::p1::abi::memory::GuestMemory;
+use hammertime::p1::abi::types::{fstflags, lookupflags, oflags, rights};
+use hammertime::p1::{fd as p1fd, path as p1};
 use hammertime::p2::bindings::wasi::clocks::wall_clock::Datetime;
 use hammertime::p2::bindings::wasi::filesystem::preopens::Host as _;
 use hammertime::p2::bindings::wasi::filesystem::types::{

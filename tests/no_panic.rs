@@ -68,7 +68,7 @@ fn arg_i64(r: &mut SeededRandom) -> u64 {
 }
 
 fn hammer(ctx: WasiCtx, seed: u64, calls: usize) {
-    let names: Vec<&str> = hammertime::calls::FUNCTIONS.iter().copied().filter(|n| *n != "poll_oneoff").collect();
+    let names: Vec<&str> = hammertime::p1::FUNCTIONS.iter().copied().filter(|n| *n != "poll_oneoff").collect();
     let mut g = Guest::new(ctx, &names);
     prepare(&mut g);
     let mut r = SeededRandom::new(seed);

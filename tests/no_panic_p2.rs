@@ -29,8 +29,8 @@ use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 
+use hammertime::Errno;
 use hammertime::WasiCtx;
-use hammertime::abi::Errno;
 use hammertime::p2::bindings::wasi;
 use hammertime::p2::cli::{TerminalInput, TerminalOutput};
 use hammertime::p2::filesystem::{Descriptor, DirectoryEntryStream, FsError, error_code};

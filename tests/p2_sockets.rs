@@ -7,8 +7,8 @@ use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::time::Duration;
 
+use hammertime::Errno;
 use hammertime::WasiCtx;
-use hammertime::abi::Errno;
 use hammertime::net::{AddrPattern, NetworkPolicy, SocketUse};
 use hammertime::p2::bindings::wasi;
 use hammertime::p2::io::{InputStream, OutputStream, Pollable, StreamError};

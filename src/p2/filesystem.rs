@@ -20,15 +20,15 @@ use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTableError};
 
 use crate::WasiCtx;
-use crate::abi::Errno;
 use crate::fdtable::Kind;
-use crate::p2::bindings::wasi::filesystem::{preopens, types};
 use crate::p2::bindings::wasi::filesystem::types::{
     Advice, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode, MetadataHashValue,
     NewTimestamp, OpenFlags, PathFlags,
 };
+use crate::p2::bindings::wasi::filesystem::{preopens, types};
 use crate::p2::clocks::datetime;
 use crate::p2::io::{InputStream, IoError, OutputStream, READ_MAX};
+use crate::vfs::Errno;
 use crate::vfs::{self, Dir, File, FileType, Node, OpenOptions, SetTime, Stat, resolve};
 
 /// A `wasi:filesystem/types.descriptor`: an open file or directory and its flags.

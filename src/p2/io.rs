@@ -29,10 +29,10 @@ use std::time::Duration;
 use wasmtime::component::Resource;
 
 use crate::WasiCtx;
-use crate::abi::Errno;
 use crate::p2::bindings::wasi::io::{error, poll, streams};
 use crate::p2::sockets::{Readiness, SocketPollable, TcpReader, TcpWriter};
 use crate::stdio::Output;
+use crate::vfs::Errno;
 use crate::vfs::File;
 
 /// The most bytes `check-write` grants, and the most one `read` returns.
@@ -335,12 +335,7 @@ fn write_zeroes(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, len: u64) ->
 }
 
 /// Moves up to `len` bytes from `src` to `dst`.
-fn splice(
-    ctx: &mut WasiCtx,
-    dst: &Resource<OutputStream>,
-    src: &Resource<InputStream>,
-    len: u64,
-) -> StreamResult<u64> {
+fn splice(ctx: &mut WasiCtx, dst: &Resource<OutputStream>, src: &Resource<InputStream>, len: u64) -> StreamResult<u64> {
     let permit = match ctx.table.get(dst)? {
         OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.check_write())?,
         _ => WRITE_PERMIT,
@@ -410,7 +405,12 @@ impl streams::HostOutputStream for WasiCtx {
         splice(self, &dst, &src, len)
     }
 
-    fn blocking_splice(&mut self, dst: Resource<OutputStream>, src: Resource<InputStream>, len: u64) -> StreamResult<u64> {
+    fn blocking_splice(
+        &mut self,
+        dst: Resource<OutputStream>,
+        src: Resource<InputStream>,
+        len: u64,
+    ) -> StreamResult<u64> {
         make_room(self, &dst)?;
         loop {
             let n = splice(self, &dst, &src, len)?;

@@ -37,11 +37,11 @@ use rustix::event::PollFlags;
 use rustix::io::Errno as HostErrno;
 
 use crate::WasiCtx;
-use crate::abi::Errno;
 use crate::net::{MAX_SOCKETS, Slot};
 use crate::p2::bindings::wasi::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
+use crate::vfs::Errno;
 
 mod ip_name_lookup;
 mod network;

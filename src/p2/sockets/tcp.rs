@@ -32,7 +32,6 @@ use super::{
     sock_errno, to_std,
 };
 use crate::WasiCtx;
-use crate::abi::Errno;
 use crate::fdtable::{FdTable, Kind};
 use crate::net::{MAX_SOCKETS, Slot, SocketUse};
 use crate::p2::bindings::wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress};
@@ -40,6 +39,7 @@ use crate::p2::bindings::wasi::sockets::tcp::ShutdownType;
 use crate::p2::bindings::wasi::sockets::{tcp, tcp_create_socket};
 use crate::p2::io::{InputStream, OutputStream, Pollable, StreamError};
 use crate::p2::sockets::network::Network;
+use crate::vfs::Errno;
 
 /// The most bytes a TCP output stream holds beyond what the kernel took: what `check-write`
 /// grants when nothing is waiting.

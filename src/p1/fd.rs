@@ -9,10 +9,10 @@
 use std::io::{Read, Write};
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
-use crate::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
 use crate::fdtable::{Descriptor, Kind};
+use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
+use crate::vfs::Errno;
 use crate::vfs::{Advice, DirEntry, FileType, SetTime, Stat};
 
 /// Writes a `filestat` at `ptr`.

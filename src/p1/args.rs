@@ -1,8 +1,8 @@
 //! `args_get`, `args_sizes_get`: the guest's command-line arguments.
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
+use crate::p1::abi::memory::GuestMemory;
+use crate::vfs::Errno;
 
 /// Writes a list of NUL-terminated strings: pointers into `ptrs`, bytes into `buf`.
 /// Shared by `args_get` and `environ_get`.

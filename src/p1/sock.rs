@@ -5,10 +5,10 @@ use std::io::{Read, Write};
 use std::net::Shutdown;
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
-use crate::abi::types::{fdflags, riflags, rights, sdflags};
 use crate::fdtable::{Descriptor, Kind};
+use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::types::{fdflags, riflags, rights, sdflags};
+use crate::vfs::Errno;
 
 /// `sock_accept(fd, flags) -> fd`: accepts a connection; `NONBLOCK` makes the new descriptor
 /// non-blocking. A non-blocking listener with no pending connection answers `EAGAIN`.

@@ -8,11 +8,11 @@
 use std::sync::Arc;
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
-use crate::abi::types::{fdflags, lookupflags, oflags, rights};
-use crate::calls::fd::{set_times_args, write_filestat};
 use crate::fdtable::{Descriptor, Kind};
+use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::types::{fdflags, lookupflags, oflags, rights};
+use crate::p1::fd::{set_times_args, write_filestat};
+use crate::vfs::Errno;
 use crate::vfs::{Dir, Node, OpenOptions, resolve};
 
 /// The directory behind `fd`, if it holds `right`.

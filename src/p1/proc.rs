@@ -1,9 +1,9 @@
 //! `proc_exit`, `proc_raise`.
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::types::signal;
 use crate::exit::I32Exit;
+use crate::p1::abi::types::signal;
+use crate::vfs::Errno;
 
 /// `proc_exit(code)`: ends the guest; the error carries the code as an [`I32Exit`]. WASI
 /// defines exit codes as `u32`; they are kept bit for bit in the `i32`.

@@ -1,9 +1,9 @@
 //! `clock_res_get`, `clock_time_get`: the realtime, monotonic and CPU-time clocks.
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
-use crate::abi::types::clockid;
+use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::types::clockid;
+use crate::vfs::Errno;
 
 fn cpu_time(id: rustix::time::ClockId) -> u64 {
     let ts = rustix::time::clock_gettime(id);

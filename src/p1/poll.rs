@@ -13,11 +13,11 @@ use std::os::fd::AsFd;
 use std::time::Duration;
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
-use crate::abi::types::{clockid, eventrwflags, eventtype, rights, size, subclockflags};
-use crate::calls::clock;
 use crate::fdtable::Kind;
+use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::types::{clockid, eventrwflags, eventtype, rights, size, subclockflags};
+use crate::p1::clock;
+use crate::vfs::Errno;
 
 /// One decoded subscription.
 enum Sub {

@@ -2,8 +2,8 @@
 
 use super::args::{write_list, write_sizes};
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
+use crate::p1::abi::memory::GuestMemory;
+use crate::vfs::Errno;
 
 /// `environ_get(environ, environ_buf)`: the variables as NUL-terminated `KEY=VALUE` strings.
 /// Errors: `EFAULT`.

@@ -9,9 +9,10 @@
 use wasmtime::{Caller, Extern, Linker};
 
 use crate::WasiCtx;
-use crate::abi::Errno;
-use crate::abi::memory::GuestMemory;
+use crate::p1::abi::memory::GuestMemory;
+use crate::vfs::Errno;
 
+pub mod abi;
 pub mod args;
 pub mod clock;
 pub mod environ;

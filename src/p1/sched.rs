@@ -1,7 +1,7 @@
 //! `sched_yield`.
 
 use crate::WasiCtx;
-use crate::abi::Errno;
+use crate::vfs::Errno;
 
 /// `sched_yield()`: yields the host thread running the guest.
 pub fn sched_yield(_ctx: &mut WasiCtx) -> Result<(), Errno> {
