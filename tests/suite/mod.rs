@@ -531,7 +531,17 @@ pub fn run_all(
         let passed = of_mode.iter().filter(|r| r.1).count();
         println!("conformance: {} {passed}/{} passed", mode.name(), of_mode.len());
     }
-    println!("conformance: {passed} passed, {failed} failed");
+    let known = failed - regressions.len();
+    if known == 0 {
+        println!("conformance: {passed} passed, {failed} failed");
+    } else {
+        // Tests off the ratchet that fail are known failures (see notes/p2-suite.md): counted and
+        // named above, but not a failure of the run.
+        println!(
+            "conformance: {passed} passed, {} failed (plus {known} known failures off the ratchet)",
+            regressions.len()
+        );
+    }
     if regressions.is_empty() {
         Ok(())
     } else {
