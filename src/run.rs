@@ -1,6 +1,6 @@
 //! Running modules: commands (`_start`) and reactors (`_initialize`).
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
 use wasmtime::{AsContextMut, Engine, Instance, Linker, Module, Store};
 
@@ -59,8 +59,8 @@ fn call_start<T: 'static>(store: &mut Store<T>, instance: Instance) -> wasmtime:
 
 /// A `Linker<WasiCtx>` with the WASI functions, kept for the most recently used engine and
 /// cloned (defining the 46 host functions is most of the cost of a short run).
-fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
-    static LAST: Mutex<Option<Linker<WasiCtx>>> = Mutex::new(None);
+fn cached_linker(engine: &Engine) -> wasmtime::Result<Arc<Linker<WasiCtx>>> {
+    static LAST: Mutex<Option<Arc<Linker<WasiCtx>>>> = Mutex::new(None);
     cached(&LAST, engine, Linker::engine, |engine| {
         let mut linker = Linker::new(engine);
         crate::add_to_linker(&mut linker, |ctx: &mut WasiCtx| ctx)?;
@@ -69,19 +69,19 @@ fn cached_linker(engine: &Engine) -> wasmtime::Result<Linker<WasiCtx>> {
 }
 
 /// The linker in `slot` if it was made for `engine`, else a new one from `make`, which replaces
-/// it. A cached linker holds its engine: at most one engine per slot is kept alive, until a run
-/// with another engine.
-pub(crate) fn cached<L: Clone>(
-    slot: &Mutex<Option<L>>,
+/// it. The linker is shared, not cloned (a clone copies every name it defines). A cached linker
+/// holds its engine: at most one engine per slot is kept alive, until a run with another engine.
+pub(crate) fn cached<L>(
+    slot: &Mutex<Option<Arc<L>>>,
     engine: &Engine,
     engine_of: fn(&L) -> &Engine,
     make: impl FnOnce(&Engine) -> wasmtime::Result<L>,
-) -> wasmtime::Result<L> {
+) -> wasmtime::Result<Arc<L>> {
     let mut last = slot.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
     if let Some(linker) = last.as_ref().filter(|l| Engine::same(engine_of(l), engine)) {
         return Ok(linker.clone());
     }
-    let linker = make(engine)?;
+    let linker = Arc::new(make(engine)?);
     *last = Some(linker.clone());
     Ok(linker)
 }

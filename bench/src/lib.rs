@@ -4,7 +4,10 @@
 //! One guest module (a C program of `guests/src`, compiled once to wasm) runs on one
 //! [`Engine`] under hammertime with a [`MemFs`], hammertime with a [`HostDir`] (through
 //! `preopen_dir`), wasmtime-wasi preview1 (defaults, and with `allow_blocking_current_thread`);
-//! the same C source compiled natively is the floor. Each program times its own loop with
+//! the same C source compiled natively is the floor. The same module adapted into a WASI 0.2
+//! command component ([`adapt`], Wasmtime's preview1 command adapter) runs under
+//! `hammertime::p2` (MemFs, HostDir) and wasmtime-wasi's `p2::add_to_linker_sync` (defaults,
+//! and with `allow_blocking_current_thread`). Each program times its own loop with
 //! `clock_gettime(CLOCK_MONOTONIC)` and prints `ns=… check=…` lines on stderr (see
 //! `guests/src/bench.h`), so every runtime measures exactly the same loop.
 //!
@@ -17,6 +20,7 @@ use std::time::Instant;
 use hammertime::WasiCtx;
 use hammertime::stdio::{Discard, OutputBuffer};
 use hammertime::vfs::MemFs;
+use wasmtime::component::{Component, ResourceTable};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 
 /// The guest path at which every runtime mounts the benchmark's data directory.
@@ -54,6 +58,27 @@ pub const HOSTCALL_WAT: &str = r#"
     (local.get $acc)))
 "#;
 
+/// The floor of a component host call: a component whose core loop calls a lowered import
+/// `nop: func() -> u64` (the signature of `wasi:clocks/monotonic-clock.now`) `n` times, `run(n)`.
+pub const HOSTCALL_COMPONENT_WAT: &str = r#"
+(component
+  (import "nop" (func $nop (result u64)))
+  (core func $nop_lowered (canon lower (func $nop)))
+  (core module $m
+    (import "host" "nop" (func $nop (result i64)))
+    (func (export "run") (param $n i32) (result i64)
+      (local $acc i64)
+      (block $done
+        (br_if $done (i32.eqz (local.get $n)))
+        (loop $l
+          (local.set $acc (i64.add (local.get $acc) (call $nop)))
+          (br_if $l (local.tee $n (i32.sub (local.get $n) (i32.const 1))))))
+      (local.get $acc)))
+  (core instance $host (export "nop" (func $nop_lowered)))
+  (core instance $i (instantiate $m (with "host" (instance $host))))
+  (func (export "run") (param "n" u32) (result u64) (canon lift (core func $i "run"))))
+"#;
+
 /// The wasm bytes of a guest.
 pub fn guest_wasm(name: &str) -> &'static [u8] {
     GUESTS.iter().find(|g| g.0 == name).map(|g| g.1).unwrap_or_else(|| panic!("no guest {name}"))
@@ -78,14 +103,29 @@ pub enum Runtime {
     Wasi,
     /// wasmtime-wasi preview1 with `allow_blocking_current_thread(true)`.
     WasiBlocking,
+    /// The adapted component under `hammertime::p2`, `/data` a [`MemFs`].
+    P2MemFs,
+    /// The adapted component under `hammertime::p2`, `/data` the host data directory.
+    P2HostDir,
+    /// The adapted component under wasmtime-wasi (`p2::add_to_linker_sync`), defaults.
+    P2Wasi,
+    /// The adapted component under wasmtime-wasi p2 with `allow_blocking_current_thread(true)`.
+    P2WasiBlocking,
 }
 
 impl Runtime {
-    /// Every runtime, in table order.
+    /// The preview1 runtimes (native included), in table order.
     pub const ALL: [Runtime; 5] =
         [Runtime::Native, Runtime::MemFs, Runtime::HostDir, Runtime::Wasi, Runtime::WasiBlocking];
-    /// The wasm runtimes.
+    /// The preview1 wasm runtimes.
     pub const WASM: [Runtime; 4] = [Runtime::MemFs, Runtime::HostDir, Runtime::Wasi, Runtime::WasiBlocking];
+    /// The component (WASI 0.2) runtimes, in table order.
+    pub const P2: [Runtime; 4] = [Runtime::P2MemFs, Runtime::P2HostDir, Runtime::P2Wasi, Runtime::P2WasiBlocking];
+
+    /// Whether this runtime runs the adapted component rather than the preview1 module.
+    pub fn is_component(self) -> bool {
+        Runtime::P2.contains(&self)
+    }
 
     /// The command-line name.
     pub fn id(self) -> &'static str {
@@ -95,6 +135,10 @@ impl Runtime {
             Runtime::HostDir => "hostdir",
             Runtime::Wasi => "wasi",
             Runtime::WasiBlocking => "wasi-blocking",
+            Runtime::P2MemFs => "p2-memfs",
+            Runtime::P2HostDir => "p2-hostdir",
+            Runtime::P2Wasi => "p2-wasi",
+            Runtime::P2WasiBlocking => "p2-wasi-blocking",
         }
     }
 
@@ -106,12 +150,16 @@ impl Runtime {
             Runtime::HostDir => "ht HostDir",
             Runtime::Wasi => "wasmtime-wasi",
             Runtime::WasiBlocking => "ww blocking",
+            Runtime::P2MemFs => "ht p2 MemFs",
+            Runtime::P2HostDir => "ht p2 HostDir",
+            Runtime::P2Wasi => "ww p2",
+            Runtime::P2WasiBlocking => "ww p2 blocking",
         }
     }
 
     /// The runtime named `id`.
     pub fn from_id(id: &str) -> Option<Runtime> {
-        Runtime::ALL.into_iter().find(|r| r.id() == id)
+        Runtime::ALL.into_iter().chain(Runtime::P2).find(|r| r.id() == id)
     }
 }
 
@@ -172,15 +220,15 @@ pub struct HtState {
 fn ht_ctx(rt: Runtime, host_dir: &Path, memfs: Option<&MemFs>) -> hammertime::WasiCtxBuilder {
     let b = WasiCtx::builder();
     match rt {
-        Runtime::MemFs => b.preopen(GUEST_DIR, memfs.cloned().unwrap_or_else(MemFs::new)),
-        Runtime::HostDir => b.preopen_dir(host_dir, GUEST_DIR),
+        Runtime::MemFs | Runtime::P2MemFs => b.preopen(GUEST_DIR, memfs.cloned().unwrap_or_else(MemFs::new)),
+        Runtime::HostDir | Runtime::P2HostDir => b.preopen_dir(host_dir, GUEST_DIR),
         _ => unreachable!("not a hammertime runtime"),
     }
 }
 
 fn ww_ctx(rt: Runtime, host_dir: &Path) -> wasmtime::Result<wasmtime_wasi::WasiCtxBuilder> {
     let mut b = wasmtime_wasi::WasiCtxBuilder::new();
-    if rt == Runtime::WasiBlocking {
+    if matches!(rt, Runtime::WasiBlocking | Runtime::P2WasiBlocking) {
         // Must come before `preopened_dir`, which captures it.
         b.allow_blocking_current_thread(true);
     }
@@ -238,7 +286,7 @@ pub fn run_guest(
             let code = ww_exit(start.call(&mut store, ()))?;
             (code, String::from_utf8_lossy(&err.contents()).into_owned())
         }
-        Runtime::Native => unreachable!("native guests run as processes"),
+        _ => unreachable!("native guests run as processes; components with run_component"),
     };
     if code != 0 {
         return Err(wasmtime::format_err!("guest exited with {code}: {stderr}"));
@@ -324,7 +372,166 @@ pub fn startup(
                 });
             }
         }
-        Runtime::Native => unreachable!(),
+        _ => unreachable!("not a preview1 wasm runtime"),
+    }
+    Ok(samples)
+}
+
+/// Adapts a preview1 command module into a WASI 0.2 command component with Wasmtime's
+/// preview1 command adapter (the one of wasmtime-wasi 48.0.8).
+pub fn adapt(module: &[u8]) -> wasmtime::Result<Vec<u8>> {
+    let encode = || -> Result<Vec<u8>, String> {
+        wit_component::ComponentEncoder::default()
+            .module(module)
+            .map_err(|e| format!("{e:?}"))?
+            .adapter(
+                "wasi_snapshot_preview1",
+                wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+            )
+            .map_err(|e| format!("{e:?}"))?
+            .validate(true)
+            .encode()
+            .map_err(|e| format!("{e:?}"))
+    };
+    encode().map_err(|e| wasmtime::format_err!("adapting the module: {e}"))
+}
+
+/// The component of a guest: its committed preview1 module, adapted ([`adapt`]).
+pub fn guest_component(name: &str) -> wasmtime::Result<Vec<u8>> {
+    adapt(guest_wasm(name))
+}
+
+/// Store data of the wasmtime-wasi p2 runs.
+pub struct WwP2State {
+    /// The WASI context.
+    pub ctx: wasmtime_wasi::WasiCtx,
+    /// The resource table the WASI host functions use.
+    pub table: ResourceTable,
+}
+
+impl wasmtime_wasi::WasiView for WwP2State {
+    fn ctx(&mut self) -> wasmtime_wasi::WasiCtxView<'_> {
+        wasmtime_wasi::WasiCtxView { ctx: &mut self.ctx, table: &mut self.table }
+    }
+}
+
+fn ww_p2_state(ctx: wasmtime_wasi::WasiCtx) -> WwP2State {
+    WwP2State { ctx, table: ResourceTable::new() }
+}
+
+/// Runs a guest command component under a component runtime, as [`run_guest`] does a module:
+/// `argv` (`argv[0]` included), stdout a discarding sink, `/data` mounted; returns its stderr.
+/// A non-zero exit is an error.
+pub fn run_component(
+    engine: &Engine,
+    component: &Component,
+    rt: Runtime,
+    host_dir: &Path,
+    memfs: Option<&MemFs>,
+    argv: &[String],
+) -> wasmtime::Result<String> {
+    let (code, stderr) = match rt {
+        Runtime::P2MemFs | Runtime::P2HostDir => {
+            let err = OutputBuffer::new();
+            let ctx =
+                ht_ctx(rt, host_dir, memfs).args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
+            let code = hammertime::p2::run(engine, component, ctx)?;
+            (code, err.to_string_lossy())
+        }
+        Runtime::P2Wasi | Runtime::P2WasiBlocking => {
+            let err = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
+            let mut b = ww_ctx(rt, host_dir)?;
+            b.args(argv).stdout(wasmtime_wasi::p2::pipe::SinkOutputStream).stderr(err.clone());
+            let mut linker = wasmtime::component::Linker::<WwP2State>::new(engine);
+            wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+            let mut store = Store::new(engine, ww_p2_state(b.build()));
+            let command = wasmtime_wasi::p2::bindings::sync::Command::instantiate(&mut store, component, &linker)?;
+            let code = ww_p2_exit(command.wasi_cli_run().call_run(&mut store))?;
+            (code, String::from_utf8_lossy(&err.contents()).into_owned())
+        }
+        _ => unreachable!("not a component runtime"),
+    };
+    if code != 0 {
+        return Err(wasmtime::format_err!("guest exited with {code}: {stderr}"));
+    }
+    Ok(stderr)
+}
+
+fn ww_p2_exit(result: wasmtime::Result<Result<(), ()>>) -> wasmtime::Result<i32> {
+    match result {
+        Ok(Ok(())) => Ok(0),
+        Ok(Err(())) => Ok(1),
+        Err(e) => ww_exit(Err(e)),
+    }
+}
+
+/// Startup of a command component, as [`startup`] for a module: per iteration, build a context
+/// (one preopen at `/data`), link, instantiate in a new store and call `wasi:cli/run`. `mode` 0:
+/// a new component `Linker` and `add_to_linker` each time; 1: an `InstancePre` made once; 2:
+/// each library's one-call way (`hammertime::p2::run`; wasmtime-wasi has none, so as 0).
+pub fn startup_component(
+    engine: &Engine,
+    component: &Component,
+    rt: Runtime,
+    host_dir: &Path,
+    iters: u64,
+    reps: u64,
+    mode: u8,
+) -> wasmtime::Result<Vec<Sample>> {
+    use wasmtime::component::Linker;
+    let reuse = mode == 1;
+    let mut samples = Vec::new();
+    let mut sample = |ns: u128| samples.push(Sample { ns: ns as u64, extra: vec![], check: format!("iters:{iters}") });
+    match rt {
+        Runtime::P2MemFs | Runtime::P2HostDir => {
+            use hammertime::p2::bindings::{Command, CommandPre};
+            let link = || -> wasmtime::Result<Linker<HtState>> {
+                let mut linker = Linker::<HtState>::new(engine);
+                hammertime::p2::add_to_linker(&mut linker, |s| &mut s.wasi)?;
+                Ok(linker)
+            };
+            let pre = if reuse { Some(CommandPre::new(link()?.instantiate_pre(component)?)?) } else { None };
+            for _ in 0..reps {
+                let t0 = Instant::now();
+                for _ in 0..iters {
+                    let ctx = ht_ctx(rt, host_dir, None).build()?;
+                    if mode == 2 {
+                        assert_eq!(hammertime::p2::run(engine, component, ctx)?, 0);
+                        continue;
+                    }
+                    let mut store = Store::new(engine, HtState { wasi: ctx });
+                    let command = match &pre {
+                        Some(pre) => pre.instantiate(&mut store)?,
+                        None => Command::instantiate(&mut store, component, &link()?)?,
+                    };
+                    assert_eq!(hammertime::p2::exit_status(command.wasi_cli_run().call_run(&mut store))?, 0);
+                }
+                sample(t0.elapsed().as_nanos());
+            }
+        }
+        Runtime::P2Wasi | Runtime::P2WasiBlocking => {
+            use wasmtime_wasi::p2::bindings::sync::{Command, CommandPre};
+            let link = || -> wasmtime::Result<Linker<WwP2State>> {
+                let mut linker = Linker::<WwP2State>::new(engine);
+                wasmtime_wasi::p2::add_to_linker_sync(&mut linker)?;
+                Ok(linker)
+            };
+            let pre = if reuse { Some(CommandPre::new(link()?.instantiate_pre(component)?)?) } else { None };
+            for _ in 0..reps {
+                let t0 = Instant::now();
+                for _ in 0..iters {
+                    let ctx = ww_ctx(rt, host_dir)?.build();
+                    let mut store = Store::new(engine, ww_p2_state(ctx));
+                    let command = match &pre {
+                        Some(pre) => pre.instantiate(&mut store)?,
+                        None => Command::instantiate(&mut store, component, &link()?)?,
+                    };
+                    assert_eq!(ww_p2_exit(command.wasi_cli_run().call_run(&mut store))?, 0);
+                }
+                sample(t0.elapsed().as_nanos());
+            }
+        }
+        _ => unreachable!("not a component runtime"),
     }
     Ok(samples)
 }
@@ -341,6 +548,25 @@ pub fn hostcall(engine: &Engine, module: &Module, n: u32, reps: u64) -> wasmtime
     for _ in 0..reps {
         let t0 = Instant::now();
         let sum = run.call(&mut store, n as i32)?;
+        let ns = t0.elapsed().as_nanos() as u64;
+        samples.push(Sample { ns, extra: vec![], check: format!("calls:{n},sum:{sum}") });
+    }
+    Ok(samples)
+}
+
+/// The empty-component-host-call floor: `reps` times, `n` calls of a no-op component
+/// `func_wrap` returning a `u64`, from [`HOSTCALL_COMPONENT_WAT`], timed from the host around the
+/// one `run(n)` call.
+pub fn hostcall_component(engine: &Engine, component: &Component, n: u32, reps: u64) -> wasmtime::Result<Vec<Sample>> {
+    let mut linker = wasmtime::component::Linker::<()>::new(engine);
+    linker.root().func_wrap("nop", |_, (): ()| Ok((1u64,)))?;
+    let mut store = Store::new(engine, ());
+    let instance = linker.instantiate(&mut store, component)?;
+    let run = instance.get_typed_func::<(u32,), (u64,)>(&mut store, "run")?;
+    let mut samples = Vec::new();
+    for _ in 0..reps {
+        let t0 = Instant::now();
+        let (sum,) = run.call(&mut store, (n,))?;
         let ns = t0.elapsed().as_nanos() as u64;
         samples.push(Sample { ns, extra: vec![], check: format!("calls:{n},sum:{sum}") });
     }
@@ -609,8 +835,8 @@ pub fn reset_peak_rss() {
 mod tests {
     use super::*;
 
-    /// Every workload at a tiny size under every runtime (native too, when `cc` works):
-    /// all runs succeed and their checks agree.
+    /// Every workload at a tiny size under every runtime, preview1 modules and their adapted
+    /// components (native too, when `cc` works): all runs succeed and their checks agree.
     #[test]
     fn smoke_all_workloads_agree() {
         let sizes = Sizes::TINY;
@@ -619,14 +845,23 @@ mod tests {
         let engine = engine();
         let native = tempfile::tempdir().unwrap();
         let have_native = compile_native(native.path()).is_ok();
+        let mut components = std::collections::HashMap::new();
         for w in guest_workloads(&sizes) {
             let module = Module::new(&engine, guest_wasm(w.guest)).unwrap();
+            let component = components
+                .entry(w.guest)
+                .or_insert_with(|| Component::new(&engine, guest_component(w.guest).unwrap()).unwrap())
+                .clone();
             let memfs = prepare_memfs(data.path(), w.memfs_setup).unwrap();
             let mut checks = Vec::new();
-            for rt in Runtime::WASM {
+            for rt in Runtime::WASM.into_iter().chain(Runtime::P2) {
                 let argv = guest_argv(&w, 2, GUEST_DIR);
-                let out = run_guest(&engine, &module, rt, data.path(), Some(&memfs), &argv)
-                    .unwrap_or_else(|e| panic!("{} under {rt:?}: {e:?}", w.id));
+                let out = if rt.is_component() {
+                    run_component(&engine, &component, rt, data.path(), Some(&memfs), &argv)
+                } else {
+                    run_guest(&engine, &module, rt, data.path(), Some(&memfs), &argv)
+                };
+                let out = out.unwrap_or_else(|e| panic!("{} under {rt:?}: {e:?}", w.id));
                 let samples = parse_samples(&out);
                 assert_eq!(samples.len(), 2, "{} under {rt:?}: {out}", w.id);
                 checks.push((rt.id(), samples[0].check.clone()));
@@ -656,9 +891,20 @@ mod tests {
                 assert_eq!(s.len(), 1);
             }
         }
+        let empty = Component::new(&engine, guest_component("empty").unwrap()).unwrap();
+        for rt in Runtime::P2 {
+            for mode in [0, 1, 2] {
+                let s = startup_component(&engine, &empty, rt, data.path(), 2, 1, mode)
+                    .unwrap_or_else(|e| panic!("startup mode {mode} under {rt:?}: {e:?}"));
+                assert_eq!(s.len(), 1);
+            }
+        }
         let nop = Module::new(&engine, HOSTCALL_WAT).unwrap();
         let s = hostcall(&engine, &nop, 100, 2).unwrap();
         assert_eq!(s[0].check, "calls:100,sum:0");
+        let nop = Component::new(&engine, HOSTCALL_COMPONENT_WAT).unwrap();
+        let s = hostcall_component(&engine, &nop, 100, 2).unwrap();
+        assert_eq!(s[0].check, "calls:100,sum:100");
     }
 
     #[test]

@@ -7,10 +7,13 @@
 //!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
 //!                    startup, hostcall, memory)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
+//!   --api p1|p2|both only the preview1 modules, only their WASI 0.2 components, or both (default)
 //!
 //! Every measurement runs in a child process of this binary (hidden `__…` subcommands), which
-//! deserializes the module the parent compiled once and reports its own peak RSS (VmHWM) on
-//! exit; native programs are children too and do the same.
+//! deserializes the module (or the adapted WASI 0.2 component) the parent compiled once and
+//! reports its own peak RSS (VmHWM) on exit; native programs are children too and do the same.
+//! The component rows (`--api p2`) run the same guests, adapted, under `hammertime::p2` and
+//! wasmtime-wasi's p2; `hostcall` also measures the empty component host call.
 
 use std::collections::BTreeMap;
 use std::io::Read as _;
@@ -20,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use hammertime_bench::*;
 use wasmtime::Module;
+use wasmtime::component::Component;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
@@ -33,7 +37,7 @@ fn main() {
         };
         std::process::exit(code);
     }
-    let mut opts = Opts { quick: false, reps: 5, only: None, tmp: PathBuf::from("/dev/shm") };
+    let mut opts = Opts { quick: false, reps: 5, only: None, tmp: PathBuf::from("/dev/shm"), p1: true, p2: true };
     let mut it = args[1..].iter();
     while let Some(a) = it.next() {
         match a.as_str() {
@@ -41,8 +45,17 @@ fn main() {
             "--reps" => opts.reps = it.next().and_then(|n| n.parse().ok()).expect("--reps N"),
             "--only" => opts.only = Some(it.next().expect("--only ID,…").split(',').map(String::from).collect()),
             "--tmp" => opts.tmp = PathBuf::from(it.next().expect("--tmp DIR")),
+            "--api" => match it.next().map(String::as_str) {
+                Some("p1") => (opts.p1, opts.p2) = (true, false),
+                Some("p2") => (opts.p1, opts.p2) = (false, true),
+                Some("both") => (opts.p1, opts.p2) = (true, true),
+                _ => {
+                    eprintln!("--api p1|p2|both");
+                    std::process::exit(2);
+                }
+            },
             "-h" | "--help" => {
-                println!("usage: hammertime-bench [--quick] [--reps N] [--only ID,ID…] [--tmp DIR]");
+                println!("usage: hammertime-bench [--quick] [--reps N] [--only ID,ID…] [--tmp DIR] [--api p1|p2|both]");
                 return;
             }
             other => {
@@ -65,6 +78,10 @@ struct Opts {
     reps: u64,
     only: Option<Vec<String>>,
     tmp: PathBuf,
+    /// Run the preview1 modules.
+    p1: bool,
+    /// Run the adapted WASI 0.2 components.
+    p2: bool,
 }
 
 impl Opts {
@@ -90,6 +107,22 @@ fn load(path: &str) -> wasmtime::Result<(wasmtime::Engine, Module)> {
     Ok((engine, module))
 }
 
+/// Loads a component a child runs: a `.cwasm` the parent serialized, or (by hand) a `.wasm`
+/// file: a preview1 module is adapted here ([`adapt`]), a component compiled as it is.
+fn load_component(path: &str) -> wasmtime::Result<(wasmtime::Engine, Component)> {
+    let engine = engine();
+    let component = if path.ends_with(".cwasm") {
+        // SAFETY: the file was written by `Component::serialize` of the parent: same binary,
+        // same configuration.
+        unsafe { Component::deserialize_file(&engine, path)? }
+    } else {
+        let bytes = std::fs::read(path)?;
+        let is_module = bytes.get(4..8) == Some(&[1, 0, 0, 0]);
+        Component::new(&engine, if is_module { adapt(&bytes)? } else { bytes })?
+    };
+    Ok((engine, component))
+}
+
 fn print_samples(samples: &[Sample]) {
     for s in samples {
         println!("ns={} check={}", s.ns, s.check);
@@ -99,27 +132,54 @@ fn print_samples(samples: &[Sample]) {
 fn child(cmd: &str, a: &[String]) -> wasmtime::Result<()> {
     let rt = |s: &str| Runtime::from_id(s).ok_or_else(|| wasmtime::format_err!("bad runtime {s}"));
     match cmd {
-        // __guest RUNTIME CWASM HOST_DIR MEMFS_SETUP ARGV...
+        // __guest RUNTIME CWASM HOST_DIR MEMFS_SETUP ARGV...  (a component for the p2-… runtimes)
         "__guest" => {
             let rt = rt(&a[0])?;
-            let (engine, module) = load(&a[1])?;
             let host_dir = Path::new(&a[2]);
-            let memfs = if rt == Runtime::MemFs { Some(prepare_memfs(host_dir, &a[3])?) } else { None };
-            reset_peak_rss();
-            let out = run_guest(&engine, &module, rt, host_dir, memfs.as_ref(), &a[4..])?;
+            let needs_memfs = matches!(rt, Runtime::MemFs | Runtime::P2MemFs);
+            let out = if rt.is_component() {
+                let (engine, component) = load_component(&a[1])?;
+                let memfs = if needs_memfs { Some(prepare_memfs(host_dir, &a[3])?) } else { None };
+                reset_peak_rss();
+                run_component(&engine, &component, rt, host_dir, memfs.as_ref(), &a[4..])?
+            } else {
+                let (engine, module) = load(&a[1])?;
+                let memfs = if needs_memfs { Some(prepare_memfs(host_dir, &a[3])?) } else { None };
+                reset_peak_rss();
+                run_guest(&engine, &module, rt, host_dir, memfs.as_ref(), &a[4..])?
+            };
             print!("{out}");
         }
         // __startup RUNTIME CWASM HOST_DIR ITERS REPS MODE(0 new linker|1 InstancePre|2 one-call runner)
         "__startup" => {
             let rt = rt(&a[0])?;
-            let (engine, module) = load(&a[1])?;
-            let samples = startup(&engine, &module, rt, Path::new(&a[2]), a[3].parse()?, a[4].parse()?, a[5].parse()?)?;
+            let (iters, reps, mode) = (a[3].parse()?, a[4].parse()?, a[5].parse()?);
+            let samples = if rt.is_component() {
+                let (engine, component) = load_component(&a[1])?;
+                startup_component(&engine, &component, rt, Path::new(&a[2]), iters, reps, mode)?
+            } else {
+                let (engine, module) = load(&a[1])?;
+                startup(&engine, &module, rt, Path::new(&a[2]), iters, reps, mode)?
+            };
             print_samples(&samples);
         }
         // __hostcall CWASM N REPS
         "__hostcall" => {
             let (engine, module) = load(&a[0])?;
             print_samples(&hostcall(&engine, &module, a[1].parse()?, a[2].parse()?)?);
+        }
+        // __hostcall-p2 CWASM N REPS (the component floor)
+        "__hostcall-p2" => {
+            let engine = engine();
+            // SAFETY: as in `load_component`.
+            let component = unsafe { Component::deserialize_file(&engine, &a[0])? };
+            print_samples(&hostcall_component(&engine, &component, a[1].parse()?, a[2].parse()?)?);
+        }
+        // __make-data DIR [quick]: the suite's data in DIR, to run a child by hand.
+        "__make-data" => {
+            let sizes = if a.get(1).is_some_and(|q| q == "quick") { Sizes::TINY } else { Sizes::FULL };
+            std::fs::create_dir_all(&a[0])?;
+            make_data(Path::new(&a[0]), &sizes)?;
         }
         // __mem-guest CWASM(fill) SIZE: RSS growth of a MemFs file written by a guest.
         "__mem-guest" => {
@@ -300,6 +360,8 @@ fn fmt_sig(v: f64, unit: &str) -> String {
 struct Row {
     id: String,
     title: String,
+    /// The title in the component tables.
+    p2_title: String,
     unit: Unit,
     /// Targets of hammertime ÷ wasmtime-wasi for (MemFs, HostDir).
     target: (Option<f64>, Option<f64>),
@@ -340,6 +402,21 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
     std::fs::write(&path, Module::new(&engine, HOSTCALL_WAT)?.serialize()?)?;
     cwasm.insert("hostcall", path);
     eprintln!("compiled modules in {:.1} s", t.elapsed().as_secs_f64());
+    // The same modules adapted into WASI 0.2 command components, compiled once on the same
+    // Engine (fill is only for the MemFs memory checks).
+    let mut component_cwasm: BTreeMap<&str, PathBuf> = BTreeMap::new();
+    if opts.p2 {
+        let t = Instant::now();
+        for (name, _, _) in GUESTS.iter().filter(|g| g.0 != "fill") {
+            let path = modules.join(format!("{name}.p2.cwasm"));
+            std::fs::write(&path, Component::new(&engine, guest_component(name)?)?.serialize()?)?;
+            component_cwasm.insert(name, path);
+        }
+        let path = modules.join("hostcall.p2.cwasm");
+        std::fs::write(&path, Component::new(&engine, HOSTCALL_COMPONENT_WAT)?.serialize()?)?;
+        component_cwasm.insert("hostcall", path);
+        eprintln!("adapted and compiled components in {:.1} s", t.elapsed().as_secs_f64());
+    }
 
     let native_ok = match compile_native(&native) {
         Ok(()) => true,
@@ -370,7 +447,9 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
             _ => (None, None),
         };
         let mut results = BTreeMap::new();
-        for rt in Runtime::ALL {
+        let p1 = Runtime::ALL.into_iter().filter(|_| opts.p1);
+        let p2 = Runtime::P2.into_iter().filter(|_| opts.p2);
+        for rt in p1.chain(p2) {
             let m = if rt == Runtime::Native {
                 if !native_ok {
                     continue;
@@ -381,34 +460,64 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
                 measure(cmd, true, rt.label())
             } else {
                 let argv = guest_argv(&w, reps, GUEST_DIR);
+                let artifact = if rt.is_component() { &component_cwasm[w.guest] } else { &cwasm[w.guest] };
                 let mut cmd = Command::new(&exe);
-                cmd.arg("__guest").arg(rt.id()).arg(&cwasm[w.guest]).arg(&data).arg(w.memfs_setup).args(&argv);
+                cmd.arg("__guest").arg(rt.id()).arg(artifact).arg(&data).arg(w.memfs_setup).args(&argv);
                 measure(cmd, false, rt.label())
             };
             results.insert(rt.id(), m);
         }
-        rows.push(Row { id: w.id.to_string(), title: w.title.clone(), unit, target, results });
+        rows.push(Row {
+            id: w.id.to_string(),
+            title: w.title.clone(),
+            p2_title: w.title.clone(),
+            unit,
+            target,
+            results,
+        });
     }
 
-    for (mode, id, title, target) in [
-        (2u8, "startup", "startup: build ctx, link, instantiate, run — `hammertime::run` (per iteration)", Some(0.5)),
-        (0, "startup-linker", "startup with a new Linker + add_to_linker each time (per iteration)", None),
-        (1, "startup-pre", "startup with a reused InstancePre (per iteration)", None),
+    for (mode, id, title, p2_title, target) in [
+        (
+            2u8,
+            "startup",
+            "startup: build ctx, link, instantiate, run — `hammertime::run` (per iteration)",
+            "startup: build ctx, link, instantiate, run — `hammertime::p2::run` (per iteration)",
+            Some(0.5),
+        ),
+        (
+            0,
+            "startup-linker",
+            "startup with a new Linker + add_to_linker each time (per iteration)",
+            "startup with a new component Linker + add_to_linker each time (per iteration)",
+            None,
+        ),
+        (
+            1,
+            "startup-pre",
+            "startup with a reused InstancePre (per iteration)",
+            "startup with a reused InstancePre (`CommandPre`, per iteration)",
+            None,
+        ),
     ] {
         if !opts.wants(id) {
             continue;
         }
         eprintln!("{title}:");
         let mut results = BTreeMap::new();
-        for rt in Runtime::WASM {
+        let p1 = Runtime::WASM.into_iter().filter(|_| opts.p1);
+        let p2 = Runtime::P2.into_iter().filter(|_| opts.p2);
+        for rt in p1.chain(p2) {
+            let artifact = if rt.is_component() { &component_cwasm["empty"] } else { &cwasm["empty"] };
             let mut cmd = Command::new(&exe);
-            cmd.arg("__startup").arg(rt.id()).arg(&cwasm["empty"]).arg(&data);
+            cmd.arg("__startup").arg(rt.id()).arg(artifact).arg(&data);
             cmd.arg(sizes.startup_iters.to_string()).arg(reps.to_string()).arg(mode.to_string());
             results.insert(rt.id(), measure(cmd, false, rt.label()));
         }
         rows.push(Row {
             id: id.into(),
             title: title.into(),
+            p2_title: p2_title.into(),
             unit: Unit::Us(sizes.startup_iters),
             target: (target, target),
             results,
@@ -416,7 +525,7 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
     }
 
     let mut hostcall_ns: Option<(u64, u64)> = None;
-    if opts.wants("hostcall") {
+    if opts.p1 && opts.wants("hostcall") {
         eprintln!("empty host call:");
         let mut cmd = Command::new(&exe);
         cmd.arg("__hostcall").arg(&cwasm["hostcall"]).arg(sizes.hostcalls.to_string()).arg(reps.to_string());
@@ -424,8 +533,18 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
         hostcall_ns = m.median().map(|ns| (ns, m.max_rss));
     }
 
+    let mut hostcall_p2_ns: Option<(u64, u64)> = None;
+    if opts.p2 && opts.wants("hostcall") {
+        eprintln!("empty component host call:");
+        let mut cmd = Command::new(&exe);
+        cmd.arg("__hostcall-p2").arg(&component_cwasm["hostcall"]);
+        cmd.arg(sizes.hostcalls.to_string()).arg(reps.to_string());
+        let m = measure(cmd, false, "component func_wrap no-op");
+        hostcall_p2_ns = m.median().map(|ns| (ns, m.max_rss));
+    }
+
     let mut memory: Vec<(String, Option<(u64, u64)>)> = Vec::new();
-    if opts.wants("memory") {
+    if opts.p1 && opts.wants("memory") {
         eprintln!("memory checks:");
         let big = sizes.big_bytes.to_string();
         let empties = if opts.quick { 1000u64 } else { 100_000 };
@@ -455,9 +574,9 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
         }
     }
 
-    let report = render(&rows, hostcall_ns, &memory, &sizes, reps, opts, native_ok);
+    let report = render(&rows, hostcall_ns, hostcall_p2_ns, &memory, &sizes, reps, opts, native_ok);
     println!("{report}");
-    if opts.wants("cli-cache") {
+    if opts.p1 && opts.wants("cli-cache") {
         eprintln!("CLI start-up with the compilation cache:");
         println!("{}", cli_cache(&exe, opts.quick, reps));
     }
@@ -494,9 +613,11 @@ fn pass(v: f64, target: f64) -> &'static str {
     if v <= target { "PASS" } else { "MISS" }
 }
 
+#[allow(clippy::too_many_arguments)]
 fn render(
     rows: &[Row],
     hostcall: Option<(u64, u64)>,
+    hostcall_p2: Option<(u64, u64)>,
     memory: &[(String, Option<(u64, u64)>)],
     sizes: &Sizes,
     reps: u64,
@@ -505,7 +626,6 @@ fn render(
 ) -> String {
     use std::fmt::Write as _;
     let mut s = String::new();
-    let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
     let _ = writeln!(s, "Machine: {}", machine().join("; "));
     let _ = writeln!(
         s,
@@ -513,6 +633,58 @@ fn render(
         if opts.quick { " (--quick: tiny sizes, not meaningful)" } else { "" }
     );
 
+    if opts.p1 {
+        render_p1(&mut s, rows, hostcall, memory, sizes, native_ok);
+    }
+    if opts.p2 {
+        render_p2(&mut s, rows, hostcall_p2, sizes);
+    }
+
+    // Agreement of the checks.
+    let mut disagreements = Vec::new();
+    let mut errors = Vec::new();
+    for row in rows {
+        let mut first: Option<(&str, &str)> = None;
+        for (rt, m) in &row.results {
+            if let Some(e) = &m.error {
+                errors.push(format!("{} under {rt}: {e}", row.id));
+                continue;
+            }
+            for sample in &m.samples {
+                match first {
+                    None => first = Some((rt, &sample.check)),
+                    Some((frt, fc)) if fc != sample.check => {
+                        disagreements.push(format!("{}: {frt} says {fc}, {rt} says {}", row.id, sample.check))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    let _ = writeln!(s);
+    if disagreements.is_empty() && errors.is_empty() {
+        let _ = writeln!(
+            s,
+            "All runtimes, preview1 and components, agree on every workload's results (byte counts, checksums, entry counts)."
+        );
+    }
+    for d in disagreements.iter().chain(&errors) {
+        let _ = writeln!(s, "- {d}");
+    }
+    s
+}
+
+/// The preview1 tables: times and ratios, peak RSS, other targets, metadata phases.
+fn render_p1(
+    s: &mut String,
+    rows: &[Row],
+    hostcall: Option<(u64, u64)>,
+    memory: &[(String, Option<(u64, u64)>)],
+    sizes: &Sizes,
+    native_ok: bool,
+) {
+    use std::fmt::Write as _;
+    let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
     let cols = Runtime::ALL;
     let _ = writeln!(
         s,
@@ -666,36 +838,121 @@ fn render(
             let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
         }
     }
+}
 
-    // Agreement of the checks.
-    let mut disagreements = Vec::new();
-    let mut errors = Vec::new();
-    for row in rows {
-        let mut first: Option<(&str, &str)> = None;
-        for (rt, m) in &row.results {
-            if let Some(e) = &m.error {
-                errors.push(format!("{} under {rt}: {e}", row.id));
-                continue;
+/// The component (WASI 0.2) tables: times and ratios against both wasmtime-wasi p2 settings,
+/// peak RSS, metadata phases. Every row's target is ≤ 0.5 against both settings, except the
+/// like-with-like startup rows (a new linker each time, a reused `InstancePre`), shown for
+/// information as in the preview1 tables.
+fn render_p2(s: &mut String, rows: &[Row], hostcall: Option<(u64, u64)>, sizes: &Sizes) {
+    use std::fmt::Write as _;
+    let mib = |b: u64| format!("{:.1}", b as f64 / 1048576.0);
+    let cols = Runtime::P2;
+    let rows: Vec<&Row> = rows.iter().filter(|r| cols.iter().any(|rt| r.results.contains_key(rt.id()))).collect();
+    if rows.is_empty() {
+        return;
+    }
+    let med = |row: &Row, rt: Runtime| row.results.get(rt.id()).and_then(|m| m.median());
+    let ratio = |row: &Row, ht: Runtime, ww: Runtime| Some(med(row, ht)? as f64 / med(row, ww)? as f64);
+    let pairs = [
+        (Runtime::P2MemFs, Runtime::P2Wasi, "MemFs ÷ ww"),
+        (Runtime::P2HostDir, Runtime::P2Wasi, "HostDir ÷ ww"),
+        (Runtime::P2MemFs, Runtime::P2WasiBlocking, "MemFs ÷ ww blocking"),
+        (Runtime::P2HostDir, Runtime::P2WasiBlocking, "HostDir ÷ ww blocking"),
+    ];
+    let _ = writeln!(
+        s,
+        "\nWASI 0.2 components (the same modules adapted with wasmtime-wasi 48.0.8's preview1 command adapter): \
+         hammertime::p2 ÷ wasmtime-wasi p2, against its defaults and with allow_blocking_current_thread:\n"
+    );
+    let _ = writeln!(
+        s,
+        "| Workload | {} | {} | target | status |",
+        cols.map(|r| r.label()).join(" | "),
+        pairs.map(|p| p.2).join(" | ")
+    );
+    let _ = writeln!(s, "|---|{}{}---|---|", "---:|".repeat(cols.len()), "---:|".repeat(pairs.len()));
+    for row in &rows {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|rt| match row.results.get(rt.id()) {
+                Some(m) => m.median().map_or("error".into(), |ns| row.unit.show(ns)),
+                None => "—".into(),
+            })
+            .collect();
+        let ratios: Vec<Option<f64>> = pairs.iter().map(|&(h, w, _)| ratio(row, h, w)).collect();
+        let target = if matches!(row.id.as_str(), "startup-linker" | "startup-pre") { None } else { Some(0.5) };
+        let (t, status) = match target {
+            Some(t) => {
+                let missed: Vec<&str> =
+                    pairs.iter().zip(&ratios).filter(|(_, r)| r.is_none_or(|r| r > t)).map(|(p, _)| p.2).collect();
+                let status =
+                    if missed.is_empty() { "PASS".to_string() } else { format!("MISS ({})", missed.join(", ")) };
+                (format!("≤ {t}"), status)
             }
-            for sample in &m.samples {
-                match first {
-                    None => first = Some((rt, &sample.check)),
-                    Some((frt, fc)) if fc != sample.check => {
-                        disagreements.push(format!("{}: {frt} says {fc}, {rt} says {}", row.id, sample.check))
-                    }
-                    _ => {}
+            None => ("—".into(), "—".into()),
+        };
+        let f = |r: &Option<f64>| r.map_or("—".into(), |r| format!("{r:.2}"));
+        let _ = writeln!(
+            s,
+            "| {} | {} | {} | {t} | {status} |",
+            row.p2_title,
+            cells.join(" | "),
+            ratios.iter().map(f).collect::<Vec<_>>().join(" | ")
+        );
+    }
+
+    let _ =
+        writeln!(s, "\nPeak RSS of the process running each component measurement (MiB, VmHWM at exit, as above):\n");
+    let _ = writeln!(s, "| Workload | {} |", cols.map(|r| r.label()).join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
+    for row in &rows {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|rt| row.results.get(rt.id()).filter(|m| m.max_rss > 0).map_or("—".into(), |m| mib(m.max_rss)))
+            .collect();
+        let _ = writeln!(s, "| {} | {} |", row.p2_title, cells.join(" | "));
+    }
+
+    if let Some((ns, rss)) = hostcall {
+        let per = ns as f64 / sizes.hostcalls as f64;
+        let _ = writeln!(s, "\nComponent floors:\n");
+        let _ = writeln!(s, "| Check | value |");
+        let _ = writeln!(s, "|---|---:|");
+        let _ = writeln!(
+            s,
+            "| empty component host call (no-op component `func_wrap`, `func() -> u64`; peak RSS {} MiB) | {} |",
+            mib(rss),
+            fmt_sig(per, "ns")
+        );
+        for id in ["write", "clock"] {
+            let Some(row) = rows.iter().find(|r| r.id == id) else { continue };
+            for rt in cols {
+                if let Some(m) = med(row, rt) {
+                    let r = m as f64 / row_ops(row) as f64 / per;
+                    let _ = writeln!(s, "| {} ÷ empty component host call, {} | {r:.2}× |", row.p2_title, rt.label());
                 }
             }
         }
     }
-    let _ = writeln!(s);
-    if disagreements.is_empty() && errors.is_empty() {
-        let _ = writeln!(s, "All runtimes agree on every workload's results (byte counts, checksums, entry counts).");
+
+    if let Some(row) = rows.iter().find(|r| r.id == "meta") {
+        let _ = writeln!(s, "\nComponent metadata phases (µs per file):\n");
+        let _ = writeln!(s, "| phase | {} |", cols.map(|r| r.label()).join(" | "));
+        let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
+        for phase in ["create", "stat", "readdir", "unlink"] {
+            let cells: Vec<String> = cols
+                .iter()
+                .map(|rt| {
+                    row.results
+                        .get(rt.id())
+                        .and_then(|m| m.median_extra(phase))
+                        .map_or("—".into(), |ns| format!("{:.2}", ns as f64 / row_ops(row) as f64 / 1e3))
+                })
+                .collect();
+            let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
+        }
     }
-    for d in disagreements.iter().chain(&errors) {
-        let _ = writeln!(s, "- {d}");
-    }
-    s
 }
 
 fn row_ops(row: &Row) -> u64 {

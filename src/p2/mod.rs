@@ -159,7 +159,7 @@ pub fn exit_status(result: wasmtime::Result<Result<(), ()>>) -> wasmtime::Result
 /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
 /// ```
 pub fn run(engine: &Engine, component: &Component, ctx: WasiCtx) -> wasmtime::Result<i32> {
-    static LAST: Mutex<Option<Linker<WasiCtx>>> = Mutex::new(None);
+    static LAST: Mutex<Option<std::sync::Arc<Linker<WasiCtx>>>> = Mutex::new(None);
     let linker = crate::run::cached(&LAST, engine, Linker::engine, |engine| {
         let mut linker = Linker::new(engine);
         add_to_linker(&mut linker, |ctx| ctx)?;
