@@ -26,6 +26,9 @@ pub struct WasiCtx {
     pub(crate) stdio: Stdio,
     /// The WASI 0.2 resources the guest holds (descriptors, streams, pollables…).
     pub(crate) table: wasmtime::component::ResourceTable,
+    /// A reused buffer that WASI 0.2 reads fill before the bytes read are copied out, so a read
+    /// costs a copy of what it read, not a zeroed allocation of what it asked for.
+    pub(crate) scratch: Vec<u8>,
     /// Where the `memory` export of the module bound with [`WasiCtx::bind_module`] is.
     pub(crate) memory_export: Option<wasmtime::ModuleExport>,
     /// The memory every call uses, when pinned with [`WasiCtx::pin_memory`].
@@ -477,6 +480,7 @@ impl WasiCtxBuilder {
             fds,
             stdio,
             table: wasmtime::component::ResourceTable::new(),
+            scratch: Vec::new(),
             memory_export: None,
             pinned_memory: None,
             net: crate::net::NetCtx::new(self.network),

@@ -331,7 +331,7 @@ impl types::HostDescriptor for WasiCtx {
     fn read(&mut self, fd: Resource<Descriptor>, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
         let file = self.file(&fd, DescriptorFlags::READ)?;
         let want = len.min(READ_MAX) as usize;
-        let mut buf = vec![0; want];
+        let buf = crate::p2::io::scratch(&mut self.scratch, want);
         let mut filled = 0;
         while filled < want {
             let at = offset.checked_add(filled as u64).ok_or(Errno::Inval)?;
@@ -341,8 +341,7 @@ impl types::HostDescriptor for WasiCtx {
             }
             filled += n;
         }
-        buf.truncate(filled);
-        Ok((buf, filled < want))
+        Ok((buf[..filled].to_vec(), filled < want))
     }
 
     fn write(&mut self, fd: Resource<Descriptor>, buf: Vec<u8>, offset: u64) -> FsResult<u64> {

@@ -170,11 +170,11 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
         return socket_result(&mut ctx.net, r);
     }
     let len = len.min(READ_MAX) as usize;
-    let mut buf = vec![0; len];
+    let buf = scratch(&mut ctx.scratch, len);
     let n = match ctx.table.get_mut(stream)? {
-        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), &mut buf)?,
+        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), buf)?,
         InputStream::File { file, pos } => {
-            let n = file.read_at(&mut buf, *pos)?;
+            let n = file.read_at(buf, *pos)?;
             *pos = pos.saturating_add(n as u64);
             n
         }
@@ -183,8 +183,16 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
     if n == 0 && len > 0 {
         return Err(StreamError::Closed);
     }
-    buf.truncate(n);
-    Ok(buf)
+    Ok(buf.get(..n).unwrap_or_default().to_vec())
+}
+
+/// The first `len` bytes of the context's scratch buffer, grown (zeroed once) as needed: at most
+/// [`READ_MAX`] bytes, kept for the context's life.
+pub(crate) fn scratch(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
+    if buf.len() < len {
+        buf.resize(len, 0);
+    }
+    &mut buf[..len]
 }
 
 fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Errno> {
