@@ -165,25 +165,21 @@ fn socket_result<T>(net: &mut crate::net::NetCtx, r: StreamResult<T>) -> StreamR
 
 /// Reads up to `len` bytes (at most [`READ_MAX`]) from `stream`; end of input is `closed`.
 fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamResult<Vec<u8>> {
-    if let InputStream::Tcp(s) = ctx.table.get(stream)? {
-        let r = s.read(len);
-        return socket_result(&mut ctx.net, r);
-    }
-    let len = len.min(READ_MAX) as usize;
-    let buf = scratch(&mut ctx.scratch, len);
+    let want = len.min(READ_MAX) as usize;
     let n = match ctx.table.get_mut(stream)? {
-        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), buf)?,
+        // A TCP stream bounds its own reads and never blocks.
+        InputStream::Tcp(s) => return socket_result(&mut ctx.net, s.read(len)),
+        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?,
         InputStream::File { file, pos } => {
-            let n = file.read_at(buf, *pos)?;
+            let n = file.read_at(scratch(&mut ctx.scratch, want), *pos)?;
             *pos = pos.saturating_add(n as u64);
             n
         }
-        InputStream::Tcp(s) => return s.read(len as u64),
     };
-    if n == 0 && len > 0 {
+    if n == 0 && want > 0 {
         return Err(StreamError::Closed);
     }
-    Ok(buf.get(..n).unwrap_or_default().to_vec())
+    Ok(ctx.scratch.get(..n).unwrap_or_default().to_vec())
 }
 
 /// The first `len` bytes of the context's scratch buffer, grown (zeroed once) as needed: at most
