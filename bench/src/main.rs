@@ -822,21 +822,7 @@ fn render_p1(
     }
 
     if let Some(row) = find("meta") {
-        let _ = writeln!(s, "\nMetadata phases (µs per file):\n");
-        let _ = writeln!(s, "| phase | {} |", cols.map(|r| r.label()).join(" | "));
-        let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
-        for phase in ["create", "stat", "readdir", "unlink"] {
-            let cells: Vec<String> = cols
-                .iter()
-                .map(|rt| {
-                    row.results
-                        .get(rt.id())
-                        .and_then(|m| m.median_extra(phase))
-                        .map_or("—".into(), |ns| format!("{:.2}", ns as f64 / row_ops(row) as f64 / 1e3))
-                })
-                .collect();
-            let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
-        }
+        render_meta_phases(s, "Metadata phases", row, &cols);
     }
 }
 
@@ -937,21 +923,27 @@ fn render_p2(s: &mut String, rows: &[Row], hostcall: Option<(u64, u64)>, sizes: 
     }
 
     if let Some(row) = rows.iter().find(|r| r.id == "meta") {
-        let _ = writeln!(s, "\nComponent metadata phases (µs per file):\n");
-        let _ = writeln!(s, "| phase | {} |", cols.map(|r| r.label()).join(" | "));
-        let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
-        for phase in ["create", "stat", "readdir", "unlink"] {
-            let cells: Vec<String> = cols
-                .iter()
-                .map(|rt| {
-                    row.results
-                        .get(rt.id())
-                        .and_then(|m| m.median_extra(phase))
-                        .map_or("—".into(), |ns| format!("{:.2}", ns as f64 / row_ops(row) as f64 / 1e3))
-                })
-                .collect();
-            let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
-        }
+        render_meta_phases(s, "Component metadata phases", row, &cols);
+    }
+}
+
+/// The per-phase table of the metadata workload (µs per file) for the runtimes `cols`.
+fn render_meta_phases(s: &mut String, title: &str, row: &Row, cols: &[Runtime]) {
+    use std::fmt::Write as _;
+    let _ = writeln!(s, "\n{title} (µs per file):\n");
+    let _ = writeln!(s, "| phase | {} |", cols.iter().map(|r| r.label()).collect::<Vec<_>>().join(" | "));
+    let _ = writeln!(s, "|---|{}", "---:|".repeat(cols.len()));
+    for phase in ["create", "stat", "readdir", "unlink"] {
+        let cells: Vec<String> = cols
+            .iter()
+            .map(|rt| {
+                row.results
+                    .get(rt.id())
+                    .and_then(|m| m.median_extra(phase))
+                    .map_or("—".into(), |ns| format!("{:.2}", ns as f64 / row_ops(row) as f64 / 1e3))
+            })
+            .collect();
+        let _ = writeln!(s, "| {phase} | {} |", cells.join(" | "));
     }
 }
 
