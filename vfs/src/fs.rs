@@ -16,6 +16,7 @@
 //! backend implements only the methods that read.
 
 use std::any::Any;
+use std::io::IoSlice;
 use std::sync::Arc;
 
 use crate::Errno;
@@ -351,6 +352,36 @@ pub trait File: Send + Sync + 'static {
         Err(Errno::Rofs)
     }
 
+    /// Writes the buffers, in order, at `offset` as one write: no other write or append to the
+    /// file lands between two of them, so records made of several buffers (a line and its
+    /// newline) never interleave with another writer's. Returns the bytes written, short only if
+    /// the backend ran out of room part-way. POSIX `pwritev`.
+    ///
+    /// Default: one [`File::write_at`] of the buffers joined (a copy), so it is as atomic as
+    /// `write_at`; a backend overrides it to write without the copy.
+    ///
+    /// Errors: as [`File::write_at`].
+    fn write_vectored_at(&self, bufs: &[IoSlice<'_>], offset: u64) -> Result<usize> {
+        match bufs {
+            [one] => self.write_at(one, offset),
+            _ => self.write_at(&join(bufs), offset),
+        }
+    }
+
+    /// Writes the buffers, in order, at the current end of the file as one append (atomic with
+    /// respect to other appends and writes). Returns the bytes written and the file size after
+    /// the write. POSIX `writev` with `O_APPEND`.
+    ///
+    /// Default: one [`File::append`] of the buffers joined.
+    ///
+    /// Errors: as [`File::write_at`].
+    fn append_vectored(&self, bufs: &[IoSlice<'_>]) -> Result<(usize, u64)> {
+        match bufs {
+            [one] => self.append(one),
+            _ => self.append(&join(bufs)),
+        }
+    }
+
     /// Truncates or extends (with zeros) the file to `size` bytes. POSIX `ftruncate`.
     ///
     /// Errors: [`Errno::Fbig`] too large; [`Errno::Rofs`]; [`Errno::Nospc`].
@@ -409,4 +440,13 @@ pub enum Advice {
     DontNeed,
     /// Accessed once.
     NoReuse,
+}
+
+/// The buffers of a vectored write joined into one.
+fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bufs.iter().map(|b| b.len()).sum());
+    for b in bufs {
+        out.extend_from_slice(b);
+    }
+    out
 }
