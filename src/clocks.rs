@@ -17,6 +17,14 @@ pub trait MonotonicClock: Send + Sync + 'static {
     fn resolution(&self) -> u64 {
         1
     }
+
+    /// How long the host waits, in real time, for `nanos` of this clock's time to pass when the
+    /// guest waits that long with nothing else to wake it (a `poll_oneoff` clock, a WASI 0.2
+    /// `block` on a deadline). The wait then counts as done, whatever the clock reads. A clock
+    /// may move itself here. Default: `nanos` of real time, for a clock that runs at real speed.
+    fn wait_for(&self, nanos: u64) -> std::time::Duration {
+        std::time::Duration::from_nanos(nanos)
+    }
 }
 
 /// The host's monotonic clock ([`Instant`]), counted from when the clock was made.
@@ -70,13 +78,19 @@ impl WallClock for FixedClock {
     }
 }
 
+/// Time stands still: a wait takes no time (and the clock still reads the same).
 impl MonotonicClock for FixedClock {
     fn now(&self) -> u64 {
         self.nanos
     }
+
+    fn wait_for(&self, _nanos: u64) -> std::time::Duration {
+        std::time::Duration::ZERO
+    }
 }
 
-/// A clock that moves only when told to; clones share the time, so a test keeps one clone and
+/// A clock that moves only when told to (or when the guest waits on it: see its
+/// [`MonotonicClock::wait_for`]); clones share the time, so a test keeps one clone and
 /// hands another to the context. Serves as both wall and monotonic clock.
 ///
 /// ```
@@ -120,8 +134,22 @@ impl WallClock for ManualClock {
     }
 }
 
+/// A wait moves the clock forward by its length and takes no real time, so a test of a guest
+/// that sleeps runs at once and sees the time it slept pass.
+///
+/// ```
+/// use hammertime::clocks::{ManualClock, MonotonicClock};
+/// let clock = ManualClock::new(0);
+/// assert_eq!(clock.wait_for(1_000), std::time::Duration::ZERO);
+/// assert_eq!(MonotonicClock::now(&clock), 1_000);
+/// ```
 impl MonotonicClock for ManualClock {
     fn now(&self) -> u64 {
         self.get()
+    }
+
+    fn wait_for(&self, nanos: u64) -> std::time::Duration {
+        self.advance(std::time::Duration::from_nanos(nanos));
+        std::time::Duration::ZERO
     }
 }

@@ -6,10 +6,12 @@ use std::sync::Arc;
 
 use crate::clocks::{HostMonotonicClock, MonotonicClock, SystemClock, WallClock};
 use crate::fdtable::{Descriptor, FdTable, Kind};
+use crate::limits::Limits;
 use crate::p1::abi::types::rights;
 use crate::random::{OsRandom, RandomSource, SeededRandom};
 use crate::stdio::{Discard, EmptyInput, InputBuffer, Output, Stdio};
 use crate::vfs::{FileSystem, HostDir};
+use crate::wait::InterruptHandle;
 
 /// Everything a guest sees of the outside world: arguments, environment, clocks, randomness and
 /// its descriptors (stdio, preopened directories and sockets).
@@ -35,6 +37,12 @@ pub struct WasiCtx {
     pub(crate) pinned_memory: Option<wasmtime::Memory>,
     /// The network policy of WASI 0.2 sockets, and the counts that bound them.
     pub(crate) net: crate::net::NetCtx,
+    /// What the guest may use ([`WasiCtxBuilder::limits`]).
+    pub(crate) limits: Limits,
+    /// Ends the waits of host calls ([`WasiCtx::interrupt_handle`]).
+    pub(crate) interrupt: InterruptHandle,
+    /// A preview1 call was interrupted: its host function traps instead of returning an errno.
+    pub(crate) pending_interrupt: bool,
 }
 
 impl WasiCtx {
@@ -68,6 +76,24 @@ impl WasiCtx {
         self.pinned_memory = None;
     }
 
+    /// A handle that ends this context's waiting host calls from another thread (the guest then
+    /// traps with [`wasmtime::Trap::Interrupt`]); see [`InterruptHandle`].
+    pub fn interrupt_handle(&self) -> InterruptHandle {
+        self.interrupt.clone()
+    }
+
+    /// The limits the context enforces.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// Records that a preview1 call was interrupted and returns the errno it unwinds with; the
+    /// host function then traps (see `p1::add_to_linker`).
+    pub(crate) fn interrupted(&mut self, _: crate::wait::Interrupted) -> crate::Errno {
+        self.pending_interrupt = true;
+        crate::Errno::Intr
+    }
+
     /// The arguments the guest sees (`argv`).
     pub fn args(&self) -> impl Iterator<Item = &str> {
         self.args.iter().map(|a| std::str::from_utf8(strip_nul(a)).unwrap_or_default())
@@ -97,7 +123,8 @@ impl std::fmt::Debug for WasiCtx {
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {
-    /// An argument or environment entry holds a NUL byte.
+    /// An argument or environment entry holds a NUL byte: which one (`argument 2`, or
+    /// `environment variable "KEY"`; never the value, which may be a secret).
     Nul(String),
     /// An environment key is empty or holds `=`.
     BadEnvKey(String),
@@ -117,7 +144,7 @@ pub enum BuildError {
 impl std::fmt::Display for BuildError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
-            BuildError::Nul(s) => write!(f, "argument or environment entry holds a NUL byte: {s:?}"),
+            BuildError::Nul(s) => write!(f, "{s} holds a NUL byte"),
             BuildError::BadEnvKey(k) => write!(f, "environment key is empty or holds '=': {k:?}"),
             BuildError::BadPreopen(p) => write!(f, "preopen guest path is empty, holds NUL or is used twice: {p:?}"),
             BuildError::Open { guest_path, error } => write!(f, "cannot open preopen {guest_path:?}: {error}"),
@@ -158,7 +185,8 @@ enum Preopen {
 pub struct WasiCtxBuilder {
     args: Vec<String>,
     env: Vec<(String, String)>,
-    stdin: (Box<dyn Read + Send>, bool),
+    /// The reader, whether it is a terminal, whether it is the host's own stdin.
+    stdin: (Box<dyn Read + Send>, bool, bool),
     stdout: (Box<dyn Write + Send>, bool),
     stderr: (Box<dyn Write + Send>, bool),
     wall: Arc<dyn WallClock>,
@@ -166,6 +194,8 @@ pub struct WasiCtxBuilder {
     random: Box<dyn RandomSource>,
     preopens: Vec<Preopen>,
     network: crate::net::NetworkPolicy,
+    limits: Limits,
+    interrupt: InterruptHandle,
 }
 
 impl Default for WasiCtxBuilder {
@@ -180,7 +210,7 @@ impl WasiCtxBuilder {
         WasiCtxBuilder {
             args: Vec::new(),
             env: Vec::new(),
-            stdin: (Box::new(EmptyInput), false),
+            stdin: (Box::new(EmptyInput), false, false),
             stdout: (Box::new(Discard), false),
             stderr: (Box::new(Discard), false),
             wall: Arc::new(SystemClock),
@@ -188,6 +218,8 @@ impl WasiCtxBuilder {
             random: Box::new(OsRandom),
             preopens: Vec::new(),
             network: crate::net::NetworkPolicy::none(),
+            limits: Limits::default(),
+            interrupt: InterruptHandle::new(),
         }
     }
 
@@ -251,7 +283,7 @@ impl WasiCtxBuilder {
     /// Reads the guest's stdin from `reader`. A read blocks the guest (and only the guest's
     /// thread) until the reader answers.
     pub fn stdin(mut self, reader: impl Read + Send + 'static) -> Self {
-        self.stdin = (Box::new(reader), false);
+        self.stdin = (Box::new(reader), false, false);
         self
     }
 
@@ -273,10 +305,12 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Uses the host process's stdin.
+    /// Uses the host process's stdin, read straight from its descriptor (no buffer in between,
+    /// so nothing the guest did not read is consumed); a read waits interruptibly
+    /// ([`WasiCtx::interrupt_handle`]).
     pub fn inherit_stdin(mut self) -> Self {
         let tty = std::io::stdin().is_terminal();
-        self.stdin = (Box::new(std::io::stdin()), tty);
+        self.stdin = (Box::new(crate::stdio::HostStdin), tty, true);
         self
     }
 
@@ -393,12 +427,28 @@ impl WasiCtxBuilder {
         self.network(crate::net::NetworkPolicy::inherit())
     }
 
+    /// What the guest may use: descriptors, iovecs and bytes per call, poll subscriptions,
+    /// random bytes, path sizes, the longest sleep ([`Limits`], whose defaults suit an untrusted
+    /// guest). Preopens count against `descriptors`: too many fail the build with
+    /// [`BuildError::TooManyDescriptors`].
+    pub fn limits(mut self, limits: Limits) -> Self {
+        self.limits = limits.clamped();
+        self
+    }
+
+    /// Uses `handle` to interrupt the context's waits (one handle may serve several contexts);
+    /// by default each context has its own ([`WasiCtx::interrupt_handle`]).
+    pub fn interrupt_handle(mut self, handle: InterruptHandle) -> Self {
+        self.interrupt = handle;
+        self
+    }
+
     /// Checks the configuration, opens the preopens and makes the context.
     pub fn build(self) -> Result<WasiCtx, BuildError> {
         let mut args = Vec::with_capacity(self.args.len());
-        for a in self.args {
+        for (i, a) in self.args.into_iter().enumerate() {
             if a.contains('\0') {
-                return Err(BuildError::Nul(a));
+                return Err(BuildError::Nul(format!("argument {i}")));
             }
             let mut bytes = a.into_bytes();
             bytes.push(0);
@@ -410,14 +460,15 @@ impl WasiCtxBuilder {
                 return Err(BuildError::BadEnvKey(k));
             }
             if k.contains('\0') || v.contains('\0') {
-                return Err(BuildError::Nul(format!("{k}={v}")));
+                // The key only: values are often secrets, and errors get logged.
+                return Err(BuildError::Nul(format!("environment variable {k:?}")));
             }
             let mut bytes = format!("{k}={v}").into_bytes();
             bytes.push(0);
             env.push(bytes);
         }
 
-        let mut fds = FdTable::default();
+        let mut fds = FdTable::with_limit(self.limits.descriptors);
         let streams: [Descriptor; 3] = [
             stream(Kind::Reader { tty: self.stdin.1 }, true, self.stdin.1),
             stream(Kind::Writer { out: Output::Stdout, tty: self.stdout.1 }, false, self.stdout.1),
@@ -428,6 +479,7 @@ impl WasiCtxBuilder {
             stdout: self.stdout.0,
             stderr: self.stderr.0,
             tty: [self.stdin.1, self.stdout.1, self.stderr.1],
+            host_stdin: self.stdin.2,
         };
         for d in streams {
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
@@ -479,11 +531,18 @@ impl WasiCtxBuilder {
             random: self.random,
             fds,
             stdio,
-            table: wasmtime::component::ResourceTable::new(),
+            table: {
+                let mut table = wasmtime::component::ResourceTable::new();
+                table.set_max_capacity(self.limits.resources as usize);
+                table
+            },
             scratch: Vec::new(),
             memory_export: None,
             pinned_memory: None,
             net: crate::net::NetCtx::new(self.network),
+            limits: self.limits,
+            interrupt: self.interrupt,
+            pending_interrupt: false,
         })
     }
 }

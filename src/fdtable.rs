@@ -9,9 +9,6 @@ use crate::stdio::Output;
 use crate::vfs::Errno;
 use crate::vfs::{Dir, File, FileType};
 
-/// The highest number of descriptors a guest may hold at once.
-pub const MAX_FDS: u32 = 1 << 20;
-
 /// What a descriptor refers to.
 pub(crate) enum Kind {
     /// The context's stdin (the reader lives in [`crate::stdio::Stdio`]).
@@ -76,13 +73,19 @@ impl Descriptor {
 }
 
 /// The table of a context's descriptors. The lowest free number is always used next.
-#[derive(Default)]
 pub(crate) struct FdTable {
     slots: Vec<Option<Descriptor>>,
     free: BTreeSet<u32>,
+    /// The most descriptors open at once ([`crate::Limits::descriptors`]).
+    limit: u32,
 }
 
 impl FdTable {
+    /// An empty table holding at most `limit` descriptors (`EMFILE` past it).
+    pub fn with_limit(limit: u32) -> Self {
+        FdTable { slots: Vec::new(), free: BTreeSet::new(), limit }
+    }
+
     /// Adds a descriptor at the lowest free number.
     pub fn insert(&mut self, d: Descriptor) -> Result<u32, Errno> {
         if let Some(fd) = self.free.pop_first()
@@ -92,7 +95,7 @@ impl FdTable {
             return Ok(fd);
         }
         let fd = u32::try_from(self.slots.len()).map_err(|_| Errno::Mfile)?;
-        if fd >= MAX_FDS {
+        if fd >= self.limit {
             return Err(Errno::Mfile);
         }
         self.slots.push(Some(d));
@@ -160,7 +163,7 @@ mod tests {
 
     #[test]
     fn lowest_free_number_is_reused() {
-        let mut t = FdTable::default();
+        let mut t = FdTable::with_limit(16);
         for want in 0..5 {
             assert_eq!(t.insert(reader()), Ok(want));
         }
@@ -176,7 +179,7 @@ mod tests {
 
     #[test]
     fn trailing_free_slots_are_trimmed() {
-        let mut t = FdTable::default();
+        let mut t = FdTable::with_limit(16);
         for _ in 0..4 {
             t.insert(reader()).unwrap();
         }
@@ -188,7 +191,7 @@ mod tests {
 
     #[test]
     fn renumber_moves_and_closes_target() {
-        let mut t = FdTable::default();
+        let mut t = FdTable::with_limit(16);
         t.insert(reader()).unwrap();
         t.insert(writer()).unwrap();
         t.insert(reader()).unwrap();
@@ -199,5 +202,17 @@ mod tests {
         assert_eq!(t.renumber(2, 7), Err(Errno::Badf));
         assert_eq!(t.renumber(2, 2), Ok(()));
         assert_eq!(t.insert(reader()), Ok(1));
+    }
+
+    #[test]
+    fn the_limit_answers_emfile_and_frees_with_close() {
+        let mut t = FdTable::with_limit(3);
+        for want in 0..3 {
+            assert_eq!(t.insert(reader()), Ok(want));
+        }
+        assert_eq!(t.insert(reader()).err(), Some(Errno::Mfile));
+        t.remove(1).unwrap();
+        assert_eq!(t.insert(reader()), Ok(1));
+        assert_eq!(t.insert(reader()).err(), Some(Errno::Mfile));
     }
 }

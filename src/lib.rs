@@ -44,12 +44,14 @@ pub mod clocks;
 pub mod ctx;
 pub mod exit;
 mod fdtable;
+pub mod limits;
 pub mod net;
 pub mod p1;
 pub mod p2;
 pub mod random;
 mod run;
 pub mod stdio;
+mod wait;
 
 /// The virtual filesystem: the [`FileSystem`](vfs::FileSystem) trait, the resolver and the
 /// backends (re-export of the `hammertime-vfs` crate).
@@ -57,9 +59,11 @@ pub use hammertime_vfs as vfs;
 
 pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder};
 pub use exit::I32Exit;
+pub use limits::Limits;
 pub use p1::add_to_linker;
 pub use run::{exit_status, instantiate_reactor, run, run_in};
 pub use vfs::Errno;
+pub use wait::InterruptHandle;
 
 /// The README's Rust examples, compiled and run as doctests so that the README stays true.
 #[cfg(doctest)]

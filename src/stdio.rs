@@ -22,15 +22,34 @@ pub(crate) struct Stdio {
     pub stderr: Box<dyn Write + Send>,
     /// Whether stdin, stdout and stderr are terminals.
     pub tty: [bool; 3],
+    /// stdin is the host process's own ([`HostStdin`]), whose reads can wait interruptibly.
+    pub host_stdin: bool,
 }
 
 impl Stdio {
+    /// The host's stdin descriptor, when the guest's stdin is the host's own: a read waits for
+    /// it to be readable (interruptibly) before reading.
+    pub fn host_stdin(&self) -> Option<std::os::fd::BorrowedFd<'static>> {
+        self.host_stdin.then(rustix::stdio::stdin)
+    }
+
     /// The writer of `out`.
     pub fn writer(&mut self, out: Output) -> &mut (dyn Write + Send) {
         match out {
             Output::Stdout => self.stdout.as_mut(),
             Output::Stderr => self.stderr.as_mut(),
         }
+    }
+}
+
+/// The host process's stdin read straight from its descriptor, without `std::io::Stdin`'s
+/// buffer: bytes the guest did not ask for stay in the descriptor (for the embedder, or a later
+/// guest), and waiting for input can be interrupted.
+pub(crate) struct HostStdin;
+
+impl Read for HostStdin {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        Ok(rustix::io::read(rustix::stdio::stdin(), buf)?)
     }
 }
 

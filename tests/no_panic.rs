@@ -1,15 +1,23 @@
-//! No host panic, whatever the guest passes: every call (but `poll_oneoff`, whose clock
-//! subscriptions may ask to sleep for years) made tens of thousands of times with arguments drawn
-//! from edge values and pointers into a memory laid out with paths, iovecs and garbage, on each
-//! backend. Each call must return an errno of the witx set (or, for `proc_exit`, the exit error);
-//! a panic in a host function would fail the test.
+//! No host panic, whatever the guest passes: every call made tens of thousands of times with
+//! arguments drawn from edge values and pointers into a memory laid out with paths, iovecs and
+//! garbage, on each backend, in a one-page memory and in a 4 GiB one (pointers and lengths that
+//! end at exactly 4 GiB). Each call must return an errno of the witx set (or, for `proc_exit`,
+//! the exit error); a panic in a host function would fail the test. `poll_oneoff` is among them:
+//! `Limits::max_sleep` of 1 ms bounds the years of sleep random subscriptions ask for.
 
 mod support;
 
 use hammertime::random::SeededRandom;
 use hammertime::vfs::{HostDir, MemFs, ReadOnly};
-use hammertime::{I32Exit, WasiCtx};
+use hammertime::{I32Exit, Limits, WasiCtx, WasiCtxBuilder};
 use support::{Arg, Guest, signature};
+
+/// A builder whose sleeps end after 1 ms (with `EINTR`), so random clock subscriptions are quick.
+fn builder() -> WasiCtxBuilder {
+    let mut limits = Limits::default();
+    limits.max_sleep = std::time::Duration::from_millis(1);
+    WasiCtx::builder().limits(limits)
+}
 
 /// Offsets of the prepared memory (one 64 KiB page).
 const PATHS: u32 = 1024;
@@ -32,8 +40,12 @@ fn prepare(g: &mut Guest) {
     g.write(8192, &junk);
 }
 
-fn arg_i32(r: &mut SeededRandom) -> u32 {
+fn arg_i32(r: &mut SeededRandom, big: bool) -> u32 {
     let pick = r.next_u64();
+    if big && pick.is_multiple_of(4) {
+        // The last bytes of a 4 GiB memory: `ptr + len` is exactly 4 GiB or just past it.
+        return 0u32.wrapping_sub((r.next_u64() % 64) as u32);
+    }
     match pick % 16 {
         0 => 0,
         1 => 1,
@@ -68,8 +80,15 @@ fn arg_i64(r: &mut SeededRandom) -> u64 {
 }
 
 fn hammer(ctx: WasiCtx, seed: u64, calls: usize) {
-    let names: Vec<&str> = hammertime::p1::FUNCTIONS.iter().copied().filter(|n| *n != "poll_oneoff").collect();
-    let mut g = Guest::new(ctx, &names);
+    hammer_in(ctx, seed, calls, 1)
+}
+
+fn hammer_in(ctx: WasiCtx, seed: u64, calls: usize, pages: u32) {
+    let names: Vec<&str> = hammertime::p1::FUNCTIONS.to_vec();
+    let wat = support::wat_for_imports(&names)
+        .replace("(memory (export \"memory\") 1)", &format!("(memory (export \"memory\") {pages})"));
+    let mut g = Guest::from_wat(ctx, &wat);
+    let big = pages == 65536;
     prepare(&mut g);
     let mut r = SeededRandom::new(seed);
     let mut seen = std::collections::BTreeMap::<i32, usize>::new();
@@ -80,7 +99,7 @@ fn hammer(ctx: WasiCtx, seed: u64, calls: usize) {
             sig.split("(param").skip(1).flat_map(|p| p.split(')').next().unwrap_or("").split_whitespace()).collect();
         let args: Vec<Arg> = types
             .iter()
-            .map(|t| if *t == "i64" { Arg::I64(arg_i64(&mut r)) } else { Arg::I32(arg_i32(&mut r)) })
+            .map(|t| if *t == "i64" { Arg::I64(arg_i64(&mut r)) } else { Arg::I32(arg_i32(&mut r, big)) })
             .collect();
         match g.try_call(name, &args) {
             Ok(errno) => {
@@ -105,8 +124,7 @@ fn memfs_survives_random_calls() {
     fs.write_file("dir/f", b"data").unwrap();
     fs.symlink("dir", "l").unwrap();
     for seed in 0..4 {
-        let ctx =
-            WasiCtx::builder().preopen("/", fs.clone()).preopen("/ro", ReadOnly::new(fs.clone())).build().unwrap();
+        let ctx = builder().preopen("/", fs.clone()).preopen("/ro", ReadOnly::new(fs.clone())).build().unwrap();
         hammer(ctx, seed, 20_000);
     }
 }
@@ -118,7 +136,7 @@ fn hostdir_survives_random_calls() {
     std::fs::write(dir.path().join("dir/f"), b"data").unwrap();
     std::os::unix::fs::symlink("dir", dir.path().join("l")).unwrap();
     for seed in 10..13 {
-        let ctx = WasiCtx::builder()
+        let ctx = builder()
             .preopen("/", HostDir::open(dir.path()).unwrap())
             .preopen("/ro", HostDir::open_read_only(dir.path()).unwrap())
             .build()
@@ -129,5 +147,16 @@ fn hostdir_survives_random_calls() {
 
 #[test]
 fn no_preopens_survive_random_calls() {
-    hammer(WasiCtx::builder().args(["x", "y"]).env("K", "V").stdin_bytes("input").build().unwrap(), 99, 20_000);
+    hammer(builder().args(["x", "y"]).env("K", "V").stdin_bytes("input").build().unwrap(), 99, 20_000);
+}
+
+#[test]
+fn a_4_gib_memory_survives_random_calls() {
+    let fs = MemFs::new();
+    fs.create_dir_all("dir").unwrap();
+    fs.write_file("dir/f", b"data").unwrap();
+    fs.symlink("dir", "l").unwrap();
+    for seed in 20..22 {
+        hammer_in(builder().preopen("/", fs.clone()).build().unwrap(), seed, 10_000, 65536);
+    }
 }

@@ -12,13 +12,16 @@ fn cpu_time(id: rustix::time::ClockId) -> u64 {
     secs.saturating_mul(1_000_000_000).saturating_add(nanos)
 }
 
-/// The current time of clock `id`, in nanoseconds. Process and thread CPU time are those of the
-/// host process and of the host thread running the guest.
+/// The current time of clock `id`, in nanoseconds. Process and thread CPU time are both the CPU
+/// time of the host thread running the guest (never the host process's, which would let a guest
+/// watch its co-tenants' load).
 pub(crate) fn now(ctx: &WasiCtx, id: u32) -> Result<u64, Errno> {
     match id {
         clockid::REALTIME => Ok(ctx.wall.now()),
         clockid::MONOTONIC => Ok(ctx.mono.now()),
-        clockid::PROCESS_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ProcessCPUTime)),
+        // The guest's own CPU time: that of the thread running it. The host process's would
+        // tell a guest how busy its co-tenants are.
+        clockid::PROCESS_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ThreadCPUTime)),
         clockid::THREAD_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ThreadCPUTime)),
         _ => Err(Errno::Inval),
     }

@@ -6,11 +6,12 @@
 //! file I/O on a directory is `EISDIR` (`EBADF` for operations Linux refuses on directories
 //! that way).
 
-use std::io::{Read, Write};
+use std::io::{IoSlice, Read, Write};
+use std::os::fd::AsFd;
 
 use crate::WasiCtx;
 use crate::fdtable::{Descriptor, Kind};
-use crate::p1::abi::memory::GuestMemory;
+use crate::p1::abi::memory::{GuestMemory, Iovecs};
 use crate::p1::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
 use crate::vfs::Errno;
 use crate::vfs::{Advice, DirEntry, FileType, SetTime, Stat};
@@ -93,11 +94,13 @@ pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<
     }
 }
 
-/// `fd_close(fd)`. Errors: `EBADF`.
+/// `fd_close(fd)`. Closing stdout or stderr flushes its writer; as with `close(2)`, the
+/// descriptor is closed even when that fails, and the failure is the call's errno.
+/// Errors: `EBADF`; the writer's flush error (`EIO`, `ENOSPC`…).
 pub fn fd_close(ctx: &mut WasiCtx, fd: u32) -> Result<(), Errno> {
     let d = ctx.fds.remove(fd)?;
     if let Kind::Writer { out, .. } = d.kind {
-        let _ = ctx.stdio.writer(out).flush();
+        ctx.stdio.writer(out).flush().map_err(Errno::from)?;
     }
     Ok(())
 }
@@ -217,24 +220,32 @@ pub fn fd_filestat_set_times(ctx: &mut WasiCtx, fd: u32, atim: u64, mtim: u64, f
     match &d.kind {
         Kind::File { file, .. } => file.set_times(a, m),
         Kind::Dir { dir, .. } => dir.set_times(a, m),
-        _ => Ok(()),
+        // Streams and sockets have no times here to set (and no right to set them but
+        // sockets'): say so rather than pretend.
+        _ => Err(Errno::Notsup),
     }
+}
+
+/// The iovecs of a read or write call, checked against the context's limits (`EINVAL` past
+/// [`Limits::iovecs`](crate::Limits::iovecs), cut at [`Limits::io_bytes`](crate::Limits::io_bytes)).
+pub(crate) fn call_iovecs(
+    limits: &crate::Limits,
+    mem: &GuestMemory<'_>,
+    iovs: u32,
+    count: u32,
+) -> Result<Iovecs, Errno> {
+    mem.iovecs(iovs, count, limits.iovecs, limits.io_bytes)
 }
 
 /// Reads into the iovecs from a positioned file, stopping at a short read.
 fn read_file_iovs(
     file: &dyn crate::vfs::File,
     mem: &mut GuestMemory<'_>,
-    iovs: u32,
-    iovs_len: u32,
+    list: &Iovecs,
     mut offset: u64,
 ) -> Result<u64, Errno> {
     let mut total = 0u64;
-    for i in 0..iovs_len {
-        let (buf, len) = mem.iovec(iovs, i)?;
-        if len == 0 {
-            continue;
-        }
+    for &(buf, len) in list.as_slice() {
         let dst = mem.slice_mut(buf, len)?;
         let n = match file.read_at(dst, offset) {
             Ok(n) => n,
@@ -250,53 +261,70 @@ fn read_file_iovs(
     Ok(total)
 }
 
-/// Writes the iovecs to a file at `offset` (or appended), stopping at a short write.
-/// Returns the bytes written and the offset after the last one.
+/// Runs `f` with the iovecs' buffers as [`IoSlice`]s (inline for a few, so a small write does
+/// not allocate).
+pub(crate) fn with_io_slices<R>(
+    mem: &GuestMemory<'_>,
+    list: &Iovecs,
+    f: impl FnOnce(&[IoSlice<'_>]) -> R,
+) -> Result<R, Errno> {
+    let bufs = list.as_slice();
+    if bufs.len() <= 4 {
+        let mut slices = [IoSlice::new(&[]); 4];
+        for (slot, &(buf, len)) in slices.iter_mut().zip(bufs) {
+            *slot = IoSlice::new(mem.slice(buf, len)?);
+        }
+        return Ok(f(&slices[..bufs.len()]));
+    }
+    let mut slices = Vec::with_capacity(bufs.len());
+    for &(buf, len) in bufs {
+        slices.push(IoSlice::new(mem.slice(buf, len)?));
+    }
+    Ok(f(&slices))
+}
+
+/// Writes the iovecs to a file at `offset` (or appended) in one backend call, so that another
+/// writer's bytes never land between two of them. Returns the bytes written and the offset
+/// after them.
 fn write_file_iovs(
     file: &dyn crate::vfs::File,
     mem: &GuestMemory<'_>,
-    iovs: u32,
-    iovs_len: u32,
-    mut offset: u64,
+    list: &Iovecs,
+    offset: u64,
     append: bool,
 ) -> Result<(u64, u64), Errno> {
-    let mut total = 0u64;
-    for i in 0..iovs_len {
-        let (buf, len) = mem.iovec(iovs, i)?;
-        if len == 0 {
-            continue;
-        }
-        let src = mem.slice(buf, len)?;
-        let result = if append {
-            file.append(src).map(|(n, end)| {
-                offset = end;
-                n
-            })
-        } else {
-            offset.checked_add(u64::from(len)).ok_or(Errno::Fbig)?;
-            file.write_at(src, offset).inspect(|&n| offset += n as u64)
-        };
-        let n = match result {
-            Ok(n) => n,
-            Err(e) if total == 0 => return Err(e),
-            Err(_) => break,
-        };
-        total += n as u64;
-        if n < len as usize {
-            break;
-        }
+    if list.is_empty() {
+        return Ok((0, offset));
     }
-    Ok((total, offset))
+    if append {
+        let (n, end) = with_io_slices(mem, list, |bufs| file.append_vectored(bufs))??;
+        Ok((n as u64, end))
+    } else {
+        offset.checked_add(list.total()).ok_or(Errno::Fbig)?;
+        let n = with_io_slices(mem, list, |bufs| file.write_vectored_at(bufs, offset))??;
+        Ok((n as u64, offset + n as u64))
+    }
+}
+
+/// After a write through a descriptor opened with `SYNC` or `DSYNC` (`O_SYNC`, `O_DSYNC`):
+/// the data (and with `SYNC` the metadata) reach storage before the call returns. (`RSYNC`
+/// asks the same of reads, which a backend serves from what it wrote: nothing to do.)
+fn sync_after_write(file: &dyn crate::vfs::File, flags: u16) -> Result<(), Errno> {
+    if flags & fdflags::SYNC != 0 {
+        file.sync()
+    } else if flags & fdflags::DSYNC != 0 {
+        file.datasync()
+    } else {
+        Ok(())
+    }
 }
 
 /// Writes the iovecs to a stream and flushes it. A failure after some bytes were accepted
 /// reports those bytes (a short write); a failure before any is the errno.
-fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, iovs: u32, iovs_len: u32) -> Result<u64, Errno> {
-    mem.check_iovecs(iovs, iovs_len)?;
+fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
     let mut total = 0u64;
     let mut failure = None;
-    'outer: for i in 0..iovs_len {
-        let (buf, len) = mem.iovec(iovs, i)?;
+    'outer: for &(buf, len) in list.as_slice() {
         let mut src = mem.slice(buf, len)?;
         while !src.is_empty() {
             match stream.write(src) {
@@ -325,34 +353,30 @@ fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, iovs: u32, i
     }
 }
 
-/// Reads into the first non-empty iovec from a stream with one `read` call, as `readv` on a
-/// pipe returns what is available rather than waiting to fill every buffer.
-fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, iovs: u32, iovs_len: u32) -> Result<u64, Errno> {
-    mem.check_iovecs(iovs, iovs_len)?;
-    for i in 0..iovs_len {
-        let (buf, len) = mem.iovec(iovs, i)?;
-        if len == 0 {
-            continue;
-        }
-        let dst = mem.slice_mut(buf, len)?;
-        loop {
-            match stream.read(dst) {
-                Ok(n) => return Ok(n as u64),
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => return Err(Errno::from(e)),
-            }
+/// Reads into the first iovec from a stream with one `read` call, as `readv` on a pipe returns
+/// what is available rather than waiting to fill every buffer.
+fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
+    let Some(&(buf, len)) = list.as_slice().first() else { return Ok(0) };
+    let dst = mem.slice_mut(buf, len)?;
+    loop {
+        match stream.read(dst) {
+            Ok(n) => return Ok(n as u64),
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(Errno::from(e)),
         }
     }
-    Ok(0)
 }
 
 fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno> {
+    // Counts are bounded by `Limits::io_bytes` (at most `MAX_RW_COUNT`), so they fit.
     mem.write_u32(ptr, u32::try_from(n).unwrap_or(u32::MAX))
 }
 
 /// `fd_read(fd, iovs) -> nread`.
 /// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `ENOTCONN` a
-/// listening socket; `EFAULT`; the stream's or backend's.
+/// listening socket; `EINVAL` more iovecs than [`Limits::iovecs`](crate::Limits::iovecs);
+/// `EFAULT`; the stream's or backend's. At most [`Limits::io_bytes`](crate::Limits::io_bytes)
+/// are read. A read of the host's own stdin waits interruptibly.
 pub fn fd_read(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -366,14 +390,30 @@ pub fn fd_read(
     if d.base & rights::FD_READ == 0 {
         return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
     }
+    let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
     let n = match &mut d.kind {
         Kind::File { file, pos, .. } => {
-            let n = read_file_iovs(file.as_ref(), mem, iovs, iovs_len, *pos)?;
+            let n = read_file_iovs(file.as_ref(), mem, &list, *pos)?;
             *pos = pos.saturating_add(n);
             n
         }
-        Kind::Reader { .. } => read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, iovs, iovs_len)?,
-        Kind::Stream(s) => read_stream_iovs(s, mem, iovs, iovs_len)?,
+        Kind::Reader { .. } => {
+            if !list.is_empty()
+                && let Some(fd) = ctx.stdio.host_stdin()
+                && ctx.interrupt.wait_readable(fd).is_err()
+            {
+                ctx.pending_interrupt = true;
+                return Err(Errno::Intr);
+            }
+            read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, &list)?
+        }
+        Kind::Stream(s) => {
+            if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() && ctx.interrupt.wait_readable(s.as_fd()).is_err() {
+                ctx.pending_interrupt = true;
+                return Err(Errno::Intr);
+            }
+            read_stream_iovs(s, mem, &list)?
+        }
         Kind::Dir { .. } => return Err(Errno::Isdir),
         Kind::Listener(_) => return Err(Errno::Notconn),
         Kind::Writer { .. } => return Err(Errno::Badf),
@@ -381,11 +421,12 @@ pub fn fd_read(
     store_count(mem, nread, n)
 }
 
-/// `fd_write(fd, iovs) -> nwritten`. With `APPEND` a file is written at its end.
+/// `fd_write(fd, iovs) -> nwritten`. With `APPEND` a file is written at its end. The iovecs of
+/// one call reach a file in one backend write, so concurrent writers never interleave inside it.
 /// Errors: `EBADF` not open, or not open for writing; `EISDIR` a directory; `ENOTCONN` a
-/// listening socket; `EFAULT`;
-/// `ENOSPC` a full sink or quota (after the bytes that fit, the count of those); the stream's
-/// or backend's.
+/// listening socket; `EINVAL` more iovecs than [`Limits::iovecs`](crate::Limits::iovecs);
+/// `EFAULT`; `ENOSPC` a full sink or quota (after the bytes that fit, the count of those); the
+/// stream's or backend's. At most [`Limits::io_bytes`](crate::Limits::io_bytes) are written.
 pub fn fd_write(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -399,15 +440,17 @@ pub fn fd_write(
     if d.base & rights::FD_WRITE == 0 {
         return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
     }
+    let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
     let append = d.flags & fdflags::APPEND != 0;
     let n = match &mut d.kind {
         Kind::File { file, pos, .. } => {
-            let (n, end) = write_file_iovs(file.as_ref(), mem, iovs, iovs_len, *pos, append)?;
+            let (n, end) = write_file_iovs(file.as_ref(), mem, &list, *pos, append)?;
             *pos = end;
+            sync_after_write(file.as_ref(), d.flags)?;
             n
         }
-        Kind::Writer { out, .. } => write_stream_iovs(ctx.stdio.writer(*out), mem, iovs, iovs_len)?,
-        Kind::Stream(s) => write_stream_iovs(s, mem, iovs, iovs_len)?,
+        Kind::Writer { out, .. } => write_stream_iovs(ctx.stdio.writer(*out), mem, &list)?,
+        Kind::Stream(s) => write_stream_iovs(s, mem, &list)?,
         Kind::Dir { .. } => return Err(Errno::Isdir),
         Kind::Listener(_) => return Err(Errno::Notconn),
         Kind::Reader { .. } => return Err(Errno::Badf),
@@ -440,7 +483,8 @@ pub fn fd_pread(
     if i64::try_from(offset).is_err() {
         return Err(Errno::Inval);
     }
-    let n = read_file_iovs(file.as_ref(), mem, iovs, iovs_len, offset)?;
+    let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
+    let n = read_file_iovs(file.as_ref(), mem, &list, offset)?;
     store_count(mem, nread, n)
 }
 
@@ -470,8 +514,10 @@ pub fn fd_pwrite(
     if i64::try_from(offset).is_err() {
         return Err(Errno::Inval);
     }
+    let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
     let append = d.flags & fdflags::APPEND != 0;
-    let (n, _) = write_file_iovs(file.as_ref(), mem, iovs, iovs_len, offset, append)?;
+    let (n, _) = write_file_iovs(file.as_ref(), mem, &list, offset, append)?;
+    sync_after_write(file.as_ref(), d.flags)?;
     store_count(mem, nwritten, n)
 }
 
@@ -540,7 +586,10 @@ pub fn fd_readdir(
         for part in [&header[..], name.as_bytes()] {
             let room = (buf_len - used) as usize;
             let n = part.len().min(room);
-            if mem.write_bytes(buf + used, &part[..n]).is_err() {
+            // `buf + used` may be 4 GiB (a buffer ending at the end of a 4 GiB memory) only
+            // when nothing is left to write.
+            let Some(at) = buf.checked_add(used) else { return false };
+            if mem.write_bytes(at, &part[..n]).is_err() {
                 return false;
             }
             used += n as u32;

@@ -85,6 +85,17 @@ fn ret(result: Result<(), Errno>) -> i32 {
     }
 }
 
+/// The host function's result: the errno, or the interrupt trap when the call's wait was
+/// interrupted ([`crate::InterruptHandle`]).
+#[inline]
+fn finish(ctx: &mut WasiCtx, result: Result<(), Errno>) -> wasmtime::Result<i32> {
+    if ctx.pending_interrupt {
+        ctx.pending_interrupt = false;
+        return Err(wasmtime::Trap::Interrupt.into());
+    }
+    Ok(ret(result))
+}
+
 /// Runs `f` with the context and the caller's exported memory: the pinned one
 /// ([`WasiCtx::pin_memory`]), else the bound module's export ([`WasiCtx::bind_module`]), else the
 /// caller's export named `memory`.
@@ -132,7 +143,7 @@ macro_rules! call {
             move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
                 let result = with_memory(&mut caller, &$get, |ctx, mem| $family::$name(ctx, mem, $($arg),*))?;
                 tracing::trace!(target: "hammertime::wasi", call = stringify!($name), $($arg,)* errno = errno_name(&result));
-                Ok(ret(result))
+                finish($get(caller.data_mut()), result)
             },
         )?;
     };
@@ -141,9 +152,10 @@ macro_rules! call {
             MODULE,
             stringify!($name),
             move |mut caller: Caller<'_, T>, $($arg: $ty),*| -> wasmtime::Result<i32> {
-                let result = $family::$name($get(caller.data_mut()), $($arg),*);
+                let ctx = $get(caller.data_mut());
+                let result = $family::$name(ctx, $($arg),*);
                 tracing::trace!(target: "hammertime::wasi", call = stringify!($name), $($arg,)* errno = errno_name(&result));
-                Ok(ret(result))
+                finish(ctx, result)
             },
         )?;
     };

@@ -25,10 +25,16 @@ fn dir_of(ctx: &WasiCtx, fd: u32, right: u64) -> Result<(Arc<dyn Dir>, &Descript
     Ok((dir.clone(), d))
 }
 
-/// Reads a path argument and emits it as a TRACE event (target `hammertime::wasi::path`), so a
-/// trace shows the decoded paths next to each call's numeric arguments.
-fn read_path<'m>(mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+/// Reads a path argument, checks it against [`Limits::path_bytes`](crate::Limits::path_bytes)
+/// and [`Limits::path_components`](crate::Limits::path_components) (`ENAMETOOLONG`), and then
+/// emits it as a TRACE event (target `hammertime::wasi::path`), so a trace shows the decoded
+/// paths next to each call's numeric arguments and never more than the limit of one.
+fn read_path<'m>(limits: &crate::Limits, mem: &'m GuestMemory<'_>, ptr: u32, len: u32) -> Result<&'m str, Errno> {
+    if len > limits.path_bytes {
+        return Err(Errno::Nametoolong);
+    }
     let path = mem.str(ptr, len)?;
+    limits.check_path(path)?;
     tracing::trace!(target: "hammertime::wasi::path", path);
     Ok(path)
 }
@@ -44,7 +50,7 @@ fn one_path(
     op: fn(&Arc<dyn Dir>, &str) -> Result<(), Errno>,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, right)?;
-    op(&dir, read_path(mem, path, path_len)?)
+    op(&dir, read_path(&ctx.limits, mem, path, path_len)?)
 }
 
 fn follow(flags: u32) -> Result<bool, Errno> {
@@ -77,7 +83,7 @@ pub fn path_filestat_get(
     stat: u32,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_GET)?;
-    let st = resolve::stat(&dir, read_path(mem, path, path_len)?, follow(flags)?)?;
+    let st = resolve::stat(&dir, read_path(&ctx.limits, mem, path, path_len)?, follow(flags)?)?;
     write_filestat(mem, stat, &st)
 }
 
@@ -97,7 +103,7 @@ pub fn path_filestat_set_times(
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_FILESTAT_SET_TIMES)?;
     let (a, m) = set_times_args(atim, mtim, fst_flags)?;
-    resolve::set_times(&dir, read_path(mem, path, path_len)?, follow(flags)?, a, m)
+    resolve::set_times(&dir, read_path(&ctx.limits, mem, path, path_len)?, follow(flags)?, a, m)
 }
 
 /// `path_link(old_fd, old_flags, old_path, new_fd, new_path)`. Errors: see the module docs and
@@ -116,8 +122,8 @@ pub fn path_link(
 ) -> Result<(), Errno> {
     let (old_dir, _) = dir_of(ctx, old_fd, rights::PATH_LINK_SOURCE)?;
     let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_LINK_TARGET)?;
-    let old = read_path(mem, old_path, old_path_len)?;
-    let new = read_path(mem, new_path, new_path_len)?;
+    let old = read_path(&ctx.limits, mem, old_path, old_path_len)?;
+    let new = read_path(&ctx.limits, mem, new_path, new_path_len)?;
     resolve::link(&old_dir, old, follow(old_flags)?, &new_dir, new)
 }
 
@@ -174,7 +180,7 @@ pub fn path_open(
         truncate: oflags_ & oflags::TRUNC != 0,
         directory: oflags_ & oflags::DIRECTORY != 0,
     };
-    let node = resolve::open(&dir, read_path(mem, path, path_len)?, follow(dirflags)?, options)?;
+    let node = resolve::open(&dir, read_path(&ctx.limits, mem, path, path_len)?, follow(dirflags)?, options)?;
     let (kind, mask) = match node {
         Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),
         Node::File(f) => {
@@ -207,7 +213,7 @@ pub fn path_readlink(
     mem.check(bufused, 4)?;
     mem.check(buf, buf_len)?;
     let (dir, _) = dir_of(ctx, fd, rights::PATH_READLINK)?;
-    let target = resolve::readlink(&dir, read_path(mem, path, path_len)?)?;
+    let target = resolve::readlink(&dir, read_path(&ctx.limits, mem, path, path_len)?)?;
     let bytes = target.as_bytes();
     let n = bytes.len().min(buf_len as usize);
     mem.write_bytes(buf, &bytes[..n])?;
@@ -240,8 +246,8 @@ pub fn path_rename(
 ) -> Result<(), Errno> {
     let (old_dir, _) = dir_of(ctx, fd, rights::PATH_RENAME_SOURCE)?;
     let (new_dir, _) = dir_of(ctx, new_fd, rights::PATH_RENAME_TARGET)?;
-    let old = read_path(mem, old_path, old_path_len)?;
-    let new = read_path(mem, new_path, new_path_len)?;
+    let old = read_path(&ctx.limits, mem, old_path, old_path_len)?;
+    let new = read_path(&ctx.limits, mem, new_path, new_path_len)?;
     resolve::rename(&old_dir, old, &new_dir, new)
 }
 
@@ -257,8 +263,8 @@ pub fn path_symlink(
     new_path_len: u32,
 ) -> Result<(), Errno> {
     let (dir, _) = dir_of(ctx, fd, rights::PATH_SYMLINK)?;
-    let target = read_path(mem, old_path, old_path_len)?;
-    let new = read_path(mem, new_path, new_path_len)?;
+    let target = read_path(&ctx.limits, mem, old_path, old_path_len)?;
+    let new = read_path(&ctx.limits, mem, new_path, new_path_len)?;
     resolve::symlink(target, &dir, new)
 }
 

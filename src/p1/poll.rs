@@ -6,7 +6,10 @@
 //! 0 bytes, meaning "unknown"), a write subscription 0. Sockets are polled for real with
 //! `poll(2)`. Clock subscriptions, relative or absolute (`ABSTIME`), fire when their deadline
 //! has passed; when nothing is ready, the call sleeps until the earliest deadline (or until a
-//! socket becomes ready). Errors of one subscription (bad descriptor, missing right, unknown
+//! socket becomes ready). The wait is the context's monotonic clock's (`MonotonicClock::wait_for`:
+//! a `ManualClock` moves forward and takes no real time), at most `Limits::max_sleep` (then
+//! `EINTR`), and ends at once when the context is interrupted (the guest traps). Errors of one
+//! subscription (bad descriptor, missing right, unknown
 //! clock) are reported in its event, not as the call's errno.
 
 use std::os::fd::AsFd;
@@ -51,7 +54,7 @@ pub fn poll_oneoff(
     nsubscriptions: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
-    if nsubscriptions == 0 {
+    if nsubscriptions == 0 || nsubscriptions > ctx.limits.poll_subscriptions {
         return Err(Errno::Inval);
     }
     mem.check(nevents, 4)?;
@@ -90,12 +93,29 @@ pub fn poll_oneoff(
                 _ => None,
             })
             .min();
+        // The real time the earliest clock takes (the context's clock decides), at most
+        // `max_sleep`: past it the call ends with EINTR, as a wait cut short by a signal.
+        let real = wait.map(|ns| ctx.mono.wait_for(ns));
+        let cut = real.is_some_and(|r| r > ctx.limits.max_sleep);
+        let real = real.map(|r| r.min(ctx.limits.max_sleep));
         let has_sockets = decoded.iter().any(|(_, _, s)| matches!(s, Sub::Fd(FdState::Socket { .. })));
-        if has_sockets {
-            ready = wait_sockets(ctx, &decoded, wait)?;
-        } else if let Some(ns) = wait {
-            std::thread::sleep(Duration::from_nanos(ns));
-            ready = collect_ready(&decoded, ns);
+        let waited = if has_sockets {
+            wait_sockets(ctx, &decoded, real)
+        } else {
+            // No clock and no socket: nothing can wake the wait but an interrupt.
+            ctx.interrupt.sleep(real.unwrap_or(Duration::MAX)).map(|()| Vec::new()).map_err(WaitError::Interrupted)
+        };
+        ready = match waited {
+            Ok(sockets) if !sockets.is_empty() => sockets,
+            Ok(_) if cut => return Err(Errno::Intr),
+            Ok(_) => collect_ready(&decoded, wait.unwrap_or(0)),
+
+            Err(WaitError::Errno(e)) => return Err(e),
+            Err(WaitError::Interrupted(i)) => return Err(ctx.interrupted(i)),
+        };
+        if ready.is_empty() {
+            // Only clocks not yet due (a FixedClock never gets there): the earliest has waited.
+            ready = collect_ready(&decoded, wait.unwrap_or(0));
         }
     }
 
@@ -170,15 +190,22 @@ fn collect_ready(subs: &[(u64, u8, Sub)], elapsed: u64) -> Vec<Event> {
     out
 }
 
-/// Polls the sockets among the subscriptions for up to `wait` nanoseconds (forever if `None`).
-fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], wait: Option<u64>) -> Result<Vec<Event>, Errno> {
-    use rustix::event::{PollFd, PollFlags, poll};
+enum WaitError {
+    Errno(Errno),
+    Interrupted(crate::wait::Interrupted),
+}
+
+/// Polls the sockets among the subscriptions for up to `real` (forever if `None`), the wait of
+/// the earliest clock. Returns the sockets ready: none when the time ran out first (the caller
+/// then reports the clocks).
+fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], real: Option<Duration>) -> Result<Vec<Event>, WaitError> {
+    use rustix::event::{PollFd, PollFlags};
     let mut fds = Vec::new();
     let mut which = Vec::new();
     for (i, (_, _, sub)) in subs.iter().enumerate() {
         if let Sub::Fd(FdState::Socket { fd, read }) = sub {
             let flags = if *read { PollFlags::IN } else { PollFlags::OUT };
-            let borrowed = match &ctx.fds.get(*fd)?.kind {
+            let borrowed = match &ctx.fds.get(*fd).map_err(WaitError::Errno)?.kind {
                 Kind::Stream(s) => s.as_fd(),
                 Kind::Listener(l) => l.as_fd(),
                 _ => continue,
@@ -187,26 +214,12 @@ fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], wait: Option<u64>) -> Re
             which.push(i);
         }
     }
-    let timeout = wait.map(|ns| {
-        let d = Duration::from_nanos(ns);
-        rustix::event::Timespec {
-            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(d.subsec_nanos()),
-        }
-    });
-    let start = std::time::Instant::now();
-    loop {
-        match poll(&mut fds, timeout.as_ref()) {
-            Ok(_) => break,
-            Err(rustix::io::Errno::INTR) => continue,
-            Err(e) => return Err(Errno::from(e)),
-        }
+    ctx.interrupt.poll(&mut fds, real).map_err(WaitError::Interrupted)?.map_err(|e| WaitError::Errno(e.into()))?;
+    if fds.iter().all(|f| f.revents().is_empty()) {
+        return Ok(Vec::new());
     }
-    let elapsed = u64::try_from(start.elapsed().as_nanos()).unwrap_or(u64::MAX);
-    let sockets_ready = fds.iter().any(|f| !f.revents().is_empty());
-    // A poll that ended without a ready socket ran to the earliest deadline.
-    let elapsed = if sockets_ready { elapsed } else { elapsed.max(wait.unwrap_or(0)) };
-    let mut out = collect_ready(subs, elapsed);
+    // A socket ended the wait before the earliest clock: only sockets are ready.
+    let mut out = Vec::new();
     for (pfd, i) in fds.iter().zip(which) {
         let rev = pfd.revents();
         if rev.is_empty() {

@@ -3,11 +3,13 @@
 
 use std::io::{Read, Write};
 use std::net::Shutdown;
+use std::os::fd::AsFd;
 
 use crate::WasiCtx;
 use crate::fdtable::{Descriptor, Kind};
 use crate::p1::abi::memory::GuestMemory;
 use crate::p1::abi::types::{fdflags, riflags, rights, sdflags};
+use crate::p1::fd::{call_iovecs, with_io_slices};
 use crate::vfs::Errno;
 
 /// `sock_accept(fd, flags) -> fd`: accepts a connection; `NONBLOCK` makes the new descriptor
@@ -33,6 +35,12 @@ pub fn sock_accept(
     if flags & !fdflags::NONBLOCK != 0 {
         return Err(Errno::Inval);
     }
+    // A blocking listener waits here, interruptibly, rather than in accept(2).
+    let blocking = rustix::fs::fcntl_getfl(listener).is_ok_and(|f| !f.contains(rustix::fs::OFlags::NONBLOCK));
+    if blocking && ctx.interrupt.wait_readable(listener.as_fd()).is_err() {
+        ctx.pending_interrupt = true;
+        return Err(Errno::Intr);
+    }
     let (stream, _) = listener.accept().map_err(Errno::from)?;
     stream.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
     let new =
@@ -41,10 +49,13 @@ pub fn sock_accept(
     mem.write_u32(opened, new_fd)
 }
 
-/// `sock_recv(fd, ri_data, ri_flags) -> (ro_datalen, ro_flags)`. `RECV_PEEK` leaves the data
-/// queued; `RECV_WAITALL` waits until every buffer is full or the peer closes.
-/// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` unknown flags; `ENOTCAPABLE`;
-/// `EAGAIN` non-blocking and nothing queued; `EFAULT`.
+/// `sock_recv(fd, ri_data, ri_flags) -> (ro_datalen, ro_flags)`. `RECV_PEEK` copies what is
+/// queued (up to 64 KiB, spread over the buffers in order) and leaves it queued; `RECV_WAITALL`
+/// waits until every buffer is full or the peer closes (with `RECV_PEEK`, it returns what is
+/// queued). A blocking socket waits interruptibly.
+/// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` unknown flags, or more iovecs
+/// than [`Limits::iovecs`](crate::Limits::iovecs); `ENOTCAPABLE`; `EAGAIN` non-blocking and
+/// nothing queued; `EFAULT`.
 #[allow(clippy::too_many_arguments)]
 pub fn sock_recv(
     ctx: &mut WasiCtx,
@@ -58,7 +69,6 @@ pub fn sock_recv(
 ) -> Result<(), Errno> {
     mem.check(ro_datalen, 4)?;
     mem.check(ro_flags, 2)?;
-    mem.check_iovecs(ri_data, ri_data_len)?;
     let d = ctx.fds.get_mut(fd)?;
     let stream = match &mut d.kind {
         Kind::Stream(s) => s,
@@ -72,48 +82,67 @@ pub fn sock_recv(
     if flags & !(riflags::RECV_PEEK | riflags::RECV_WAITALL) != 0 {
         return Err(Errno::Inval);
     }
-    let mut total = 0u64;
-    for i in 0..ri_data_len {
-        let (buf, len) = mem.iovec(ri_data, i)?;
-        if len == 0 {
-            continue;
+    let list = call_iovecs(&ctx.limits, mem, ri_data, ri_data_len)?;
+    if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() && ctx.interrupt.wait_readable(stream.as_fd()).is_err() {
+        ctx.pending_interrupt = true;
+        return Err(Errno::Intr);
+    }
+    let total = if flags & riflags::RECV_PEEK != 0 {
+        // One peek into a bounded buffer, then spread over the buffers as readv would.
+        let want = list.total().min(PEEK_MAX) as usize;
+        let buf = crate::p2::io::scratch(&mut ctx.scratch, want);
+        let n = if want == 0 { 0 } else { stream.peek(buf).map_err(Errno::from)? };
+        let mut rest = buf.get(..n).unwrap_or_default();
+        for &(ptr, len) in list.as_slice() {
+            let take = rest.len().min(len as usize);
+            let (now, later) = rest.split_at(take);
+            mem.write_bytes(ptr, now)?;
+            rest = later;
         }
-        let dst = mem.slice_mut(buf, len)?;
-        let n = if flags & riflags::RECV_PEEK != 0 {
-            stream.peek(dst).map_err(Errno::from)?
-        } else if flags & riflags::RECV_WAITALL != 0 {
-            let mut got = 0;
-            while got < dst.len() {
-                match stream.read(&mut dst[got..]) {
-                    Ok(0) => break,
-                    Ok(n) => got += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-                    Err(e) if got == 0 && total == 0 => return Err(Errno::from(e)),
+        n as u64
+    } else {
+        let mut total = 0u64;
+        for &(buf, len) in list.as_slice() {
+            let dst = mem.slice_mut(buf, len)?;
+            let n = if flags & riflags::RECV_WAITALL != 0 {
+                let mut got = 0;
+                while got < dst.len() {
+                    match stream.read(&mut dst[got..]) {
+                        Ok(0) => break,
+                        Ok(n) => got += n,
+                        Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                        Err(e) if got == 0 && total == 0 => return Err(Errno::from(e)),
+                        Err(_) => break,
+                    }
+                }
+                got
+            } else {
+                match stream.read(dst) {
+                    Ok(n) => n,
+                    Err(e) if total == 0 => return Err(Errno::from(e)),
                     Err(_) => break,
                 }
+            };
+            total += n as u64;
+            // One read per call unless the guest asked to wait for everything: a socket returns
+            // what has arrived.
+            if n < len as usize || flags & riflags::RECV_WAITALL == 0 {
+                break;
             }
-            got
-        } else {
-            match stream.read(dst) {
-                Ok(n) => n,
-                Err(e) if total == 0 => return Err(Errno::from(e)),
-                Err(_) => break,
-            }
-        };
-        total += n as u64;
-        // One read per call unless the guest asked to wait for everything: a socket returns
-        // what has arrived.
-        if n < len as usize || flags & riflags::RECV_WAITALL == 0 {
-            break;
         }
-    }
+        total
+    };
     mem.write_u32(ro_datalen, u32::try_from(total).unwrap_or(u32::MAX))?;
     mem.write_u16(ro_flags, 0)
 }
 
+/// The most bytes one `sock_recv` with `RECV_PEEK` copies.
+const PEEK_MAX: u64 = 64 << 10;
+
 /// `sock_send(fd, si_data, si_flags) -> so_datalen`.
-/// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` non-zero flags;
-/// `ENOTCAPABLE`; `EPIPE` the peer closed; `EAGAIN`; `EFAULT`.
+/// Errors: `EBADF`; `ENOTSOCK`; `ENOTCONN` a listener; `EINVAL` non-zero flags, or more iovecs
+/// than [`Limits::iovecs`](crate::Limits::iovecs); `ENOTCAPABLE`; `EPIPE` the peer closed;
+/// `EAGAIN`; `EFAULT`.
 pub fn sock_send(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -124,7 +153,6 @@ pub fn sock_send(
     so_datalen: u32,
 ) -> Result<(), Errno> {
     mem.check(so_datalen, 4)?;
-    mem.check_iovecs(si_data, si_data_len)?;
     let d = ctx.fds.get_mut(fd)?;
     let stream = match &mut d.kind {
         Kind::Stream(s) => s,
@@ -137,24 +165,19 @@ pub fn sock_send(
     if si_flags != 0 {
         return Err(Errno::Inval);
     }
-    let mut total = 0u64;
-    for i in 0..si_data_len {
-        let (buf, len) = mem.iovec(si_data, i)?;
-        let src = mem.slice(buf, len)?;
-        if src.is_empty() {
-            continue;
-        }
-        match stream.write(src) {
-            Ok(n) => {
-                total += n as u64;
-                if n < src.len() {
-                    break;
-                }
+    let list = call_iovecs(&ctx.limits, mem, si_data, si_data_len)?;
+    let n = with_io_slices(mem, &list, |bufs| {
+        loop {
+            match stream.write_vectored(bufs) {
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                other => break other,
             }
-            Err(e) if total == 0 => return Err(Errno::from(e)),
-            Err(_) => break,
         }
-    }
+    })?;
+    let total = match n {
+        Ok(n) => n as u64,
+        Err(e) => return Err(Errno::from(e)),
+    };
     mem.write_u32(so_datalen, u32::try_from(total).unwrap_or(u32::MAX))
 }
 

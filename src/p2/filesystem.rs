@@ -372,6 +372,7 @@ impl types::HostDescriptor for WasiCtx {
     }
 
     fn create_directory_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
+        self.limits.check_path(&path)?;
         Ok(resolve::mkdir(&self.dir(&fd, true)?, &path)?)
     }
 
@@ -380,6 +381,7 @@ impl types::HostDescriptor for WasiCtx {
     }
 
     fn stat_at(&mut self, fd: Resource<Descriptor>, flags: PathFlags, path: String) -> FsResult<DescriptorStat> {
+        self.limits.check_path(&path)?;
         Ok(descriptor_stat(&resolve::stat(&self.dir(&fd, false)?, &path, follow(flags))?))
     }
 
@@ -391,6 +393,7 @@ impl types::HostDescriptor for WasiCtx {
         atime: NewTimestamp,
         mtime: NewTimestamp,
     ) -> FsResult<()> {
+        self.limits.check_path(&path)?;
         let dir = self.dir(&fd, true)?;
         Ok(resolve::set_times(&dir, &path, follow(flags), set_time(atime)?, set_time(mtime)?)?)
     }
@@ -403,6 +406,8 @@ impl types::HostDescriptor for WasiCtx {
         new_fd: Resource<Descriptor>,
         new_path: String,
     ) -> FsResult<()> {
+        self.limits.check_path(&old_path)?;
+        self.limits.check_path(&new_path)?;
         let old_dir = self.dir(&fd, false)?;
         let new_dir = self.dir(&new_fd, true)?;
         Ok(resolve::link(&old_dir, &old_path, follow(old_flags), &new_dir, &new_path)?)
@@ -416,6 +421,7 @@ impl types::HostDescriptor for WasiCtx {
         oflags: OpenFlags,
         flags: DescriptorFlags,
     ) -> FsResult<Resource<Descriptor>> {
+        self.limits.check_path(&path)?;
         let parent = self.desc(&fd)?;
         let Node::Dir(dir) = &parent.node else {
             return Err(Errno::Notdir.into());
@@ -451,10 +457,12 @@ impl types::HostDescriptor for WasiCtx {
     }
 
     fn readlink_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<String> {
+        self.limits.check_path(&path)?;
         Ok(resolve::readlink(&self.dir(&fd, false)?, &path)?)
     }
 
     fn remove_directory_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
+        self.limits.check_path(&path)?;
         Ok(resolve::rmdir(&self.dir(&fd, true)?, &path)?)
     }
 
@@ -465,16 +473,21 @@ impl types::HostDescriptor for WasiCtx {
         new_fd: Resource<Descriptor>,
         new_path: String,
     ) -> FsResult<()> {
+        self.limits.check_path(&old_path)?;
+        self.limits.check_path(&new_path)?;
         let old_dir = self.dir(&fd, true)?;
         let new_dir = self.dir(&new_fd, true)?;
         Ok(resolve::rename(&old_dir, &old_path, &new_dir, &new_path)?)
     }
 
     fn symlink_at(&mut self, fd: Resource<Descriptor>, old_path: String, new_path: String) -> FsResult<()> {
+        self.limits.check_path(&old_path)?;
+        self.limits.check_path(&new_path)?;
         Ok(resolve::symlink(&old_path, &self.dir(&fd, true)?, &new_path)?)
     }
 
     fn unlink_file_at(&mut self, fd: Resource<Descriptor>, path: String) -> FsResult<()> {
+        self.limits.check_path(&path)?;
         Ok(resolve::unlink(&self.dir(&fd, true)?, &path)?)
     }
 
@@ -494,6 +507,7 @@ impl types::HostDescriptor for WasiCtx {
         flags: PathFlags,
         path: String,
     ) -> FsResult<MetadataHashValue> {
+        self.limits.check_path(&path)?;
         Ok(metadata_hash(&resolve::stat(&self.dir(&fd, false)?, &path, follow(flags))?))
     }
 

@@ -24,7 +24,7 @@
 use std::io::{Read, Write};
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use wasmtime::component::Resource;
 
@@ -34,6 +34,7 @@ use crate::p2::sockets::{Readiness, SocketPollable, TcpReader, TcpWriter};
 use crate::stdio::Output;
 use crate::vfs::Errno;
 use crate::vfs::File;
+use crate::wait::Interrupted;
 
 /// The most bytes `check-write` grants, and the most one `read` returns.
 pub const WRITE_PERMIT: u64 = 1 << 20;
@@ -67,6 +68,12 @@ pub enum StreamError {
 impl From<wasmtime::component::ResourceTableError> for StreamError {
     fn from(e: wasmtime::component::ResourceTableError) -> Self {
         StreamError::Trap(e.into())
+    }
+}
+
+impl From<crate::wait::Interrupted> for StreamError {
+    fn from(i: crate::wait::Interrupted) -> Self {
+        StreamError::Trap(i.into())
     }
 }
 
@@ -169,7 +176,14 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
     let n = match ctx.table.get_mut(stream)? {
         // A TCP stream bounds its own reads and never blocks.
         InputStream::Tcp(s) => return socket_result(&mut ctx.net, s.read(len)),
-        InputStream::Stdin => read_retrying(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?,
+        InputStream::Stdin => {
+            if want > 0
+                && let Some(fd) = ctx.stdio.host_stdin()
+            {
+                ctx.interrupt.wait_readable(fd)?;
+            }
+            read_retrying(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?
+        }
         InputStream::File { file, pos } => {
             let n = file.read_at(scratch(&mut ctx.scratch, want), *pos)?;
             *pos = pos.saturating_add(n as u64);
@@ -209,7 +223,7 @@ fn blocking_read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) ->
             InputStream::Tcp(s) if bytes.is_empty() && len > 0 => Pollable::Socket(s.pollable()),
             _ => return Ok(bytes),
         };
-        wait(ctx, &[&p]);
+        wait(ctx, &[&p])?;
     }
 }
 
@@ -313,7 +327,7 @@ fn blocking_flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamR
             OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(s.pollable()),
             _ => return Ok(()),
         };
-        wait(ctx, &[&p]);
+        wait(ctx, &[&p])?;
     }
 }
 
@@ -422,7 +436,7 @@ impl streams::HostOutputStream for WasiCtx {
                 InputStream::Tcp(s) if n == 0 && len > 0 => Pollable::Socket(s.pollable()),
                 _ => return Ok(n),
             };
-            wait(self, &[&p]);
+            wait(self, &[&p])?;
         }
     }
 
@@ -448,13 +462,36 @@ const SOCKET_RECHECK: Duration = Duration::from_millis(10);
 /// Waits until at least one of `pollables` is ready and returns the indices of the ready ones,
 /// in order. With nothing ready, the thread waits in one `poll(2)` of every socket until the
 /// earliest deadline (or sleeps until it, when no socket is polled).
-fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
+///
+/// The earliest deadline's wait is the context's clock's ([`MonotonicClock::wait_for`]: a
+/// `ManualClock` moves forward, a `FixedClock` takes no time), at most `Limits::max_sleep`; once
+/// that real time has passed, the deadline counts as ready whatever the clock reads. An
+/// interrupt ends the wait with `Err` (the guest traps).
+///
+/// [`MonotonicClock::wait_for`]: crate::clocks::MonotonicClock::wait_for
+fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Result<Vec<u32>, Interrupted> {
     use rustix::event::{PollFd, PollFlags};
+    let start = ctx.mono.now();
+    let earliest = pollables
+        .iter()
+        .filter_map(|p| match p {
+            Pollable::Deadline(at) if *at > start => Some(*at),
+            _ => None,
+        })
+        .min();
+    let timer = earliest.map(|at| {
+        let real = ctx.mono.wait_for(at - start).min(ctx.limits.max_sleep);
+        Instant::now().checked_add(real)
+    });
     loop {
+        ctx.interrupt.check()?;
         // TCP output streams holding bytes send what they can, and are waited for too (they
         // count for no pollable): a guest waiting to read must not starve its own writes.
         let sending = crate::p2::sockets::lock(&ctx.net.writers).drain_all();
         let now = ctx.mono.now();
+        let timer_left =
+            timer.map(|end| end.map_or(Duration::MAX, |end| end.saturating_duration_since(Instant::now())));
+        let timer_done = timer_left.is_some_and(|d| d.is_zero());
         let mut ready = Vec::new();
         let mut fds: Vec<(u32, Arc<OwnedFd>, PollFlags)> = Vec::new();
         let mut sleep: Option<Duration> = None;
@@ -462,8 +499,8 @@ fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
         for (i, p) in (0u32..).zip(pollables) {
             match p {
                 Pollable::Ready => ready.push(i),
-                Pollable::Deadline(at) if now >= *at => ready.push(i),
-                Pollable::Deadline(at) => at_most(Duration::from_nanos(at - now)),
+                Pollable::Deadline(at) if now >= *at || (timer_done && Some(*at) == earliest) => ready.push(i),
+                Pollable::Deadline(_) => at_most(timer_left.unwrap_or(Duration::ZERO)),
                 Pollable::Socket(s) => match s.readiness() {
                     Readiness::Ready => ready.push(i),
                     Readiness::Fd(fd, flags) => fds.push((i, fd, flags)),
@@ -477,9 +514,9 @@ fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
         }
         if fds.is_empty() && (sending.is_empty() || !ready.is_empty()) {
             if !ready.is_empty() {
-                return ready;
+                return Ok(ready);
             }
-            std::thread::sleep(sleep.unwrap_or(SOCKET_RECHECK));
+            ctx.interrupt.sleep(sleep.unwrap_or(SOCKET_RECHECK))?;
             continue;
         }
         let mut polled: Vec<PollFd<'_>> = fds
@@ -487,12 +524,8 @@ fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
             .map(|(_, fd, flags)| PollFd::new(fd, *flags))
             .chain(sending.iter().map(|fd| PollFd::new(fd, PollFlags::OUT)))
             .collect();
-        let timeout = sleep.map(|d| rustix::time::Timespec {
-            tv_sec: i64::try_from(d.as_secs()).unwrap_or(i64::MAX),
-            tv_nsec: i64::from(d.subsec_nanos()),
-        });
-        match rustix::event::poll(&mut polled, timeout.as_ref()) {
-            Ok(_) | Err(rustix::io::Errno::INTR) => {
+        match ctx.interrupt.poll(&mut polled, sleep)? {
+            Ok(_) => {
                 ready.extend(fds.iter().zip(&polled).filter(|(_, p)| !p.revents().is_empty()).map(|((i, ..), _)| *i));
             }
             Err(_) => {
@@ -503,13 +536,13 @@ fn wait(ctx: &WasiCtx, pollables: &[&Pollable]) -> Vec<u32> {
                     fds.iter().filter(|(_, fd, flags)| crate::p2::sockets::fd_ready(fd, *flags)).map(|(i, ..)| *i),
                 );
                 if ready.is_empty() {
-                    std::thread::sleep(sleep.unwrap_or(SOCKET_RECHECK).min(SOCKET_RECHECK));
+                    ctx.interrupt.sleep(sleep.unwrap_or(SOCKET_RECHECK).min(SOCKET_RECHECK))?;
                 }
             }
         }
         if !ready.is_empty() {
             ready.sort_unstable();
-            return ready;
+            return Ok(ready);
         }
     }
 }
@@ -519,14 +552,18 @@ impl poll::Host for WasiCtx {
         if pollables.is_empty() {
             wasmtime::bail!("poll of an empty list of pollables");
         }
-        if u32::try_from(pollables.len()).is_err() {
-            wasmtime::bail!("poll of more pollables than a u32 counts");
+        let max = self.limits.poll_subscriptions;
+        if pollables.len() > max as usize {
+            wasmtime::bail!(
+                "poll of {} pollables, more than the limit of {max} (Limits::poll_subscriptions)",
+                pollables.len()
+            );
         }
         let mut ps = Vec::with_capacity(pollables.len());
         for p in &pollables {
             ps.push(self.table.get(p)?);
         }
-        Ok(wait(self, &ps))
+        Ok(wait(self, &ps)?)
     }
 }
 
@@ -538,7 +575,7 @@ impl poll::HostPollable for WasiCtx {
 
     fn block(&mut self, p: Resource<Pollable>) -> wasmtime::Result<()> {
         let p = self.table.get(&p)?;
-        wait(self, &[p]);
+        wait(self, &[p])?;
         Ok(())
     }
 

@@ -4,13 +4,13 @@
 use crate::WasiCtx;
 use crate::p2::bindings::wasi::random::{insecure, insecure_seed, random};
 
-/// The most bytes one `get-random-bytes` or `get-insecure-random-bytes` call may ask for; more
-/// is a trap (the WIT function has no error to answer with).
-pub const MAX_RANDOM_BYTES: u64 = 64 << 20;
-
+/// The bytes of one `get-random-bytes` or `get-insecure-random-bytes` call: more than
+/// [`Limits::random_bytes`](crate::Limits::random_bytes) is a trap (the WIT function has no error
+/// to answer with).
 fn bytes(ctx: &mut WasiCtx, len: u64) -> wasmtime::Result<Vec<u8>> {
-    if len > MAX_RANDOM_BYTES {
-        wasmtime::bail!("random bytes requested ({len}) exceed the limit of {MAX_RANDOM_BYTES}");
+    let max = ctx.limits.random_bytes;
+    if len > u64::from(max) {
+        wasmtime::bail!("random bytes requested ({len}) exceed the limit of {max} (Limits::random_bytes)");
     }
     let mut buf = vec![0; len as usize];
     ctx.random.fill(&mut buf)?;

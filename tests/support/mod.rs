@@ -243,6 +243,17 @@ impl Guest {
     }
 }
 
+/// Writes a `poll_oneoff` clock subscription (48 bytes) at `at`.
+pub fn write_clock_subscription(g: &mut Guest, at: u32, userdata: u64, id: u32, timeout: u64, flags: u16) {
+    g.write(at, &[0; 48]);
+    g.write_u64(at, userdata);
+    g.write(at + 8, &[0]); // eventtype::CLOCK
+    g.write_u32(at + 16, id);
+    g.write_u64(at + 24, timeout);
+    g.write_u64(at + 32, 0);
+    g.write_u16(at + 40, flags);
+}
+
 /// Runs `name(args)` from a fresh guest with the default context and returns the errno.
 pub fn call(name: &str, sig: &str, args: &[Arg]) -> i32 {
     call_ctx(WasiCtx::builder().build().expect("default context"), name, sig, args).0

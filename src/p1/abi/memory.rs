@@ -125,16 +125,65 @@ impl<'a> GuestMemory<'a> {
         Ok((buf, len))
     }
 
-    /// Checks an array of `count` iovecs and every buffer they point to, returning the total
-    /// length (saturating at `u32::MAX`).
-    pub fn check_iovecs(&self, iovs: u32, count: u32) -> MemResult<u64> {
-        let mut total = 0u64;
+    /// Reads and checks the array of `count` iovecs at `iovs` for one read or write call: at most
+    /// `max_count` of them ([`Errno::Inval`] past it, as Linux's `IOV_MAX`), every buffer inside
+    /// the memory ([`Errno::Fault`]), empty ones dropped, and the list cut where the total would
+    /// pass `max_bytes` (the call then moves `max_bytes` and reports that short count, as Linux
+    /// does past `MAX_RW_COUNT`).
+    pub fn iovecs(&self, iovs: u32, count: u32, max_count: u32, max_bytes: u32) -> MemResult<Iovecs> {
+        if count > max_count {
+            return Err(Errno::Inval);
+        }
+        let mut list = Iovecs::default();
+        let mut left = max_bytes;
         for i in 0..count {
             let (buf, len) = self.iovec(iovs, i)?;
             self.check(buf, len)?;
-            total = total.saturating_add(u64::from(len));
+            let len = len.min(left);
+            if len > 0 {
+                list.push(buf, len);
+                left -= len;
+            }
         }
-        Ok(total)
+        Ok(list)
+    }
+}
+
+/// The non-empty buffers of one call's iovecs, `(ptr, len)`, as [`GuestMemory::iovecs`] checked
+/// them; a few are held inline so that a small call does not allocate.
+#[derive(Debug, Default)]
+pub struct Iovecs {
+    inline: [(u32, u32); 4],
+    more: Vec<(u32, u32)>,
+    len: usize,
+}
+
+impl Iovecs {
+    fn push(&mut self, buf: u32, len: u32) {
+        if let Some(slot) = self.inline.get_mut(self.len) {
+            *slot = (buf, len);
+        } else {
+            if self.more.is_empty() {
+                self.more.extend_from_slice(&self.inline);
+            }
+            self.more.push((buf, len));
+        }
+        self.len += 1;
+    }
+
+    /// The buffers, in order.
+    pub fn as_slice(&self) -> &[(u32, u32)] {
+        if self.len <= self.inline.len() { &self.inline[..self.len] } else { &self.more }
+    }
+
+    /// The total length of the buffers.
+    pub fn total(&self) -> u64 {
+        self.as_slice().iter().map(|&(_, len)| u64::from(len)).sum()
+    }
+
+    /// Whether there is no buffer (or only empty ones).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
     }
 }
 
@@ -182,7 +231,24 @@ mod tests {
         m.write_u32(4, 8).unwrap();
         m.write_u32(8, 60).unwrap();
         m.write_u32(12, 8).unwrap();
-        assert_eq!(m.check_iovecs(0, 1), Ok(8));
-        assert_eq!(m.check_iovecs(0, 2), Err(Errno::Fault));
+        assert_eq!(m.iovecs(0, 1, 1024, u32::MAX).map(|l| l.total()), Ok(8));
+        assert_eq!(m.iovecs(0, 2, 1024, u32::MAX).err(), Some(Errno::Fault));
+    }
+
+    #[test]
+    fn iovecs_over_the_limits() {
+        let mut bytes = vec![0u8; 256];
+        let mut m = GuestMemory::new(&mut bytes);
+        // Ten iovecs, all the same 16-byte buffer at 200 (aliasing is allowed), one empty.
+        for i in 0..10 {
+            m.write_u32(i * 8, 200).unwrap();
+            m.write_u32(i * 8 + 4, if i == 3 { 0 } else { 16 }).unwrap();
+        }
+        let all = m.iovecs(0, 10, 10, u32::MAX).unwrap();
+        assert_eq!((all.as_slice().len(), all.total()), (9, 144));
+        assert_eq!(m.iovecs(0, 10, 9, u32::MAX).err(), Some(Errno::Inval));
+        let cut = m.iovecs(0, 10, 10, 40).unwrap();
+        assert_eq!(cut.as_slice(), &[(200, 16), (200, 16), (200, 8)]);
+        assert!(m.iovecs(0, 0, 0, 0).unwrap().is_empty());
     }
 }
