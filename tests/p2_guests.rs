@@ -518,3 +518,31 @@ fn sockets_are_denied_under_the_default_policy() {
     assert_report(&out, &out.stdout_lines(), &expected);
     assert_eq!(out.stderr, "");
 }
+
+#[test]
+fn a_sleep_on_a_manual_clock_takes_no_real_time_and_moves_it() {
+    let mono = hammertime::clocks::ManualClock::new(0);
+    let out = run("sleep", &["3600000"], WasiCtx::builder().monotonic_clock(mono.clone()));
+    assert_eq!((out.code, out.stdout.as_str(), out.stderr.as_str()), (0, "slept 3600000 ms\n", ""));
+    assert!(out.took < Duration::from_secs(30), "{:?}", out.took);
+    assert!(mono.get() >= 3_600_000_000_000, "the clock reads {}", mono.get());
+}
+
+#[test]
+fn a_sleeping_component_traps_when_interrupted() {
+    let ctx = WasiCtx::builder().arg("sleep").arg("3600000").build().unwrap();
+    let handle = ctx.interrupt_handle();
+    let t = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(100));
+        handle.interrupt();
+    });
+    let start = Instant::now();
+    let err = hammertime::p2::run(engine(), &component("sleep"), ctx).unwrap_err();
+    assert_eq!(err.downcast_ref::<wasmtime::Trap>(), Some(&wasmtime::Trap::Interrupt), "{err:?}");
+    assert!(start.elapsed() < Duration::from_secs(30));
+    t.join().unwrap();
+    // And a short sleep on the host clock sleeps for real.
+    let out = run("sleep", &["50"], WasiCtx::builder());
+    assert_eq!(out.code, 0);
+    assert!(out.took >= Duration::from_millis(50), "{:?}", out.took);
+}

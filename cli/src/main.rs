@@ -74,6 +74,15 @@ struct RunArgs {
     #[arg(long = "mem-dir", value_name = "[HOST::]GUEST", value_parser = parse_mem_dir)]
     mem_dirs: Vec<MemDirSpec>,
 
+    /// The most bytes (data, names and link targets) each --mem-dir holds, with an optional
+    /// K, M or G suffix (powers of 1024); past it the guest gets ENOSPC
+    #[arg(long = "mem-dir-size", value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    mem_dir_size: u64,
+
+    /// The most files, directories and links each --mem-dir holds (ENOSPC past it)
+    #[arg(long = "mem-dir-inodes", value_name = "N", default_value_t = 1 << 20)]
+    mem_dir_inodes: u64,
+
     /// Set KEY=VALUE for the guest; just KEY passes the host's value (if set)
     #[arg(long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
     envs: Vec<EnvSpec>,
@@ -151,6 +160,22 @@ fn parse_mem_dir(s: &str) -> Result<MemDirSpec, String> {
             Ok(MemDirSpec { host: None, guest: s.to_owned() })
         }
     }
+}
+
+/// A size in bytes: digits with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 10),
+        None => match s.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 20),
+            None => match s.strip_suffix(['G', 'g']) {
+                Some(d) => (d, 30),
+                None => (s, 0),
+            },
+        },
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size (digits, then K, M or G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
 }
 
 fn parse_env(s: &str) -> Result<EnvSpec, String> {
@@ -284,11 +309,13 @@ fn execute(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
                 })?;
                 builder.preopen(spec.guest, dir)
             }
-            Mount::Mem(MemDirSpec { host: None, guest }) => builder.preopen(guest, MemFs::new()),
-            Mount::Mem(MemDirSpec { host: Some(host), guest }) => {
-                let fs = MemFs::from_host_dir(&host).map_err(|e| {
-                    fail(ERROR_EXIT, format!("hammertime: cannot copy directory {}: {e}", host.display()))
-                })?;
+            Mount::Mem(MemDirSpec { host, guest }) => {
+                let fs = MemFs::builder().quota(run.mem_dir_size).max_inodes(run.mem_dir_inodes).build();
+                if let Some(host) = host {
+                    fs.copy_from_host_dir(&host, "").map_err(|e| {
+                        fail(ERROR_EXIT, format!("hammertime: cannot copy directory {}: {e}", host.display()))
+                    })?;
+                }
                 builder.preopen(guest, fs)
             }
         };

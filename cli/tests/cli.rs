@@ -122,6 +122,20 @@ fn write_through_mem_dir_leaves_host_untouched() {
 }
 
 #[test]
+fn mem_dir_size_and_inodes_are_limits() {
+    // The name "f" (1 byte) and 9 of data fit in 10 bytes; 10 of data do not.
+    let out = run(&["run", "--mem-dir-size", "10", "--mem-dir", "/m", &guest("write_file"), "/m/f", "123456789"]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "--mem-dir-size", "10", "--mem-dir", "/m", &guest("write_file"), "/m/f", "1234567890"]);
+    assert_eq!(outcome(&out), (Some(1), String::new(), "write_file: /m/f: No space left on device\n".into()));
+    // The root is the one inode of an empty mount.
+    let out = run(&["run", "--mem-dir-inodes", "1", "--mem-dir", "/m", &guest("write_file"), "/m/f", "x"]);
+    assert_eq!(outcome(&out), (Some(1), String::new(), "write_file: /m/f: No space left on device\n".into()));
+    let out = run(&["run", "--mem-dir-size", "1X", "--mem-dir", "/m", &guest("hello")]);
+    assert_eq!(out.status.code(), Some(2), "{}", text(&out.stderr));
+}
+
+#[test]
 fn empty_mem_dir_is_writable() {
     let out = run(&["run", "--mem-dir", "/tmp", &guest("mkdir_rmdir"), "/tmp"]);
     assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
