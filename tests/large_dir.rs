@@ -116,6 +116,9 @@ fn two_descriptors_of_one_directory_list_independently() {
         true
     })
     .unwrap();
+    // A file added during a listing may or may not be seen (POSIX leaves it open; with the
+    // kernel's own cookies it depends on where the name hashes); each old entry is seen once.
+    first.retain(|n| n != "new");
     first.sort();
     let mut expected: Vec<String> = (0..10).map(|i| format!("f{i}")).collect();
     expected.sort();

@@ -23,7 +23,7 @@ pub mod simple;
 pub use clock::{SystemClock, WallClock};
 pub use errno::Errno;
 pub use fs::{Advice, Dir, DirEntry, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
-pub use hostdir::HostDir;
+pub use hostdir::{HostDir, HostDirBuilder};
 pub use memfs::MemFs;
 pub use readonly::ReadOnly;
 pub use simple::{SimpleFs, SimpleFsAdapter};

@@ -19,14 +19,18 @@
 //!   `set_times_at` and `set_times` answer [`Errno::Rofs`] before looking at anything (Linux
 //!   would answer `EEXIST` for an existing `mkdir` target, `ENOENT` for a missing `unlink`
 //!   one…).
-//! - On files, `write_at`, `append`, `set_size`, `set_times` and `allocate` answer
-//!   [`Errno::Rofs`]; `sync`, `datasync` and `advise` pass through.
+//! - On files, `write_at`, `write_vectored_at`, `append`, `append_vectored`, `set_size`,
+//!   `set_times` and `allocate` answer [`Errno::Rofs`]; `filetype`, `sync`, `datasync` and
+//!   `advise` pass through.
+//! - [`Dir::reopen`] passes through, the reopened handle wrapped: a backend that keeps state per
+//!   descriptor keeps it under the wrapper too.
 
 use std::any::Any;
 use std::fmt;
+use std::io::IoSlice;
 use std::sync::Arc;
 
-use crate::{Advice, Dir, DirEntry, Errno, File, FileSystem, Node, OpenOptions, Result, Stat};
+use crate::{Advice, Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, Stat};
 
 /// A read-only view of the filesystem `F`.
 ///
@@ -162,6 +166,12 @@ impl Dir for ReadOnlyDir {
         self.inner.sync()
     }
 
+    /// The wrapped handle's [`Dir::reopen`], wrapped.
+    fn reopen(&self) -> Option<Arc<dyn Dir>> {
+        let dir: Arc<dyn Dir> = Arc::new(ReadOnlyDir::new(self.inner.reopen()?));
+        Some(dir)
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }
@@ -198,8 +208,20 @@ impl File for ReadOnlyFile {
         self.inner.stat()
     }
 
+    fn filetype(&self) -> Result<FileType> {
+        self.inner.filetype()
+    }
+
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
         self.inner.read_at(buf, offset)
+    }
+
+    fn write_vectored_at(&self, _bufs: &[IoSlice<'_>], _offset: u64) -> Result<usize> {
+        Err(Errno::Rofs)
+    }
+
+    fn append_vectored(&self, _bufs: &[IoSlice<'_>]) -> Result<(usize, u64)> {
+        Err(Errno::Rofs)
     }
 
     fn sync(&self) -> Result<()> {
@@ -222,7 +244,6 @@ impl File for ReadOnlyFile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::FileType;
     use crate::SetTime;
     use std::sync::atomic::{AtomicUsize, Ordering};
 
@@ -238,6 +259,8 @@ mod tests {
     struct SpyDir {
         changes: Arc<AtomicUsize>,
         sub: bool,
+        /// Made by [`Dir::reopen`] (its `stat` then adds 100 to the inode number).
+        reopened: bool,
     }
 
     struct SpyFile {
@@ -252,7 +275,7 @@ mod tests {
 
     impl FileSystem for Spy {
         fn root(&self) -> Result<Arc<dyn Dir>> {
-            Ok(Arc::new(SpyDir { changes: self.changes.clone(), sub: false }))
+            Ok(Arc::new(SpyDir { changes: self.changes.clone(), sub: false, reopened: false }))
         }
     }
 
@@ -277,7 +300,8 @@ mod tests {
 
     impl Dir for SpyDir {
         fn stat(&self) -> Result<Stat> {
-            Ok(stat(FileType::Directory, if self.sub { 3 } else { 1 }, 0))
+            let ino = if self.sub { 3 } else { 1 } + if self.reopened { 100 } else { 0 };
+            Ok(stat(FileType::Directory, ino, 0))
         }
         fn stat_at(&self, name: &str) -> Result<Stat> {
             self.entries().into_iter().find(|(n, _)| *n == name).map(|(_, s)| s).ok_or(Errno::Noent)
@@ -292,7 +316,9 @@ mod tests {
                 Err(e) => return Err(e),
             };
             match found.filetype {
-                FileType::Directory => Ok(Node::Dir(Arc::new(SpyDir { changes: self.changes.clone(), sub: true }))),
+                FileType::Directory => {
+                    Ok(Node::Dir(Arc::new(SpyDir { changes: self.changes.clone(), sub: true, reopened: false })))
+                }
                 FileType::SymbolicLink => Err(Errno::Loop),
                 _ if options.directory => Err(Errno::Notdir),
                 _ => {
@@ -340,6 +366,9 @@ mod tests {
         fn set_times(&self, _: SetTime, _: SetTime) -> Result<()> {
             self.change()
         }
+        fn reopen(&self) -> Option<Arc<dyn Dir>> {
+            Some(Arc::new(SpyDir { reopened: true, ..self.clone() }))
+        }
         fn as_any(&self) -> &dyn Any {
             self
         }
@@ -348,6 +377,10 @@ mod tests {
     impl File for SpyFile {
         fn stat(&self) -> Result<Stat> {
             Ok(stat(FileType::RegularFile, self.ino, self.data.len() as u64))
+        }
+        /// Not what `stat` says, so that a wrapper answering from `stat` is caught.
+        fn filetype(&self) -> Result<FileType> {
+            Ok(FileType::CharacterDevice)
         }
         fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
             let start = usize::try_from(offset).unwrap_or(usize::MAX).min(self.data.len());
@@ -430,6 +463,9 @@ mod tests {
     fn assert_file_refuses(f: &dyn File) {
         assert_eq!(f.write_at(b"x", 0), Err(Errno::Rofs));
         assert_eq!(f.append(b"x"), Err(Errno::Rofs));
+        let bufs = [IoSlice::new(b"x"), IoSlice::new(b"y")];
+        assert_eq!(f.write_vectored_at(&bufs, 0), Err(Errno::Rofs));
+        assert_eq!(f.append_vectored(&bufs), Err(Errno::Rofs));
         assert_eq!(f.set_size(0), Err(Errno::Rofs));
         assert_eq!(f.set_times(SetTime::Now, SetTime::Now), Err(Errno::Rofs));
         assert_eq!(f.allocate(0, 10), Err(Errno::Rofs));
@@ -560,5 +596,57 @@ mod tests {
         let fs = ReadOnly::new(Spy { changes });
         assert_eq!(fs.get_ref().changes.load(Ordering::SeqCst), 0);
         let _spy: Spy = fs.into_inner();
+    }
+
+    #[test]
+    fn readonly_forwards_reopen_and_filetype() {
+        let (fs, changes) = setup();
+        let root = fs.root().unwrap();
+        let again = root.reopen().expect("the spy reopens");
+        assert!(again.as_any().is::<ReadOnlyDir>());
+        assert_eq!(again.stat().unwrap().ino, 101, "the inner handle's reopen");
+        assert_dir_refuses(&*again, &*root);
+        let sub = dir(root.open_at("sub", READ).unwrap());
+        assert_eq!(sub.reopen().expect("reopen").stat().unwrap().ino, 103);
+
+        let f = file(root.open_at("file", READ).unwrap());
+        assert_eq!(f.filetype(), Ok(FileType::CharacterDevice), "from the inner handle, not its stat");
+        assert_eq!(changes.load(Ordering::SeqCst), 0);
+    }
+
+    #[test]
+    fn readonly_host_dir_descriptors_of_one_directory_list_independently() {
+        let tmp = tempfile::tempdir().unwrap();
+        for i in 0..20 {
+            std::fs::write(tmp.path().join(format!("f{i:02}")), b"").unwrap();
+        }
+        let root = ReadOnly::new(crate::HostDir::open(tmp.path()).unwrap()).root().unwrap();
+        let open_dot = || dir(crate::resolve::open(&root, ".", false, READ).unwrap());
+        let (a, b) = (open_dot(), open_dot());
+        let (mut seen_a, mut seen_b, mut cookie_a, mut cookie_b) = (Vec::new(), Vec::new(), 0, 0);
+        loop {
+            let mut got = 0;
+            for (d, seen, cookie, n) in [(&a, &mut seen_a, &mut cookie_a, 2), (&b, &mut seen_b, &mut cookie_b, 3)] {
+                let mut taken = 0;
+                d.read_dir(*cookie, &mut |e| {
+                    *cookie = e.next;
+                    seen.push(e.name);
+                    taken += 1;
+                    taken < n
+                })
+                .unwrap();
+                got += taken;
+            }
+            if got == 0 {
+                break;
+            }
+        }
+        let expected: Vec<String> = (0..20).map(|i| format!("f{i:02}")).collect();
+        for seen in [&mut seen_a, &mut seen_b] {
+            seen.sort();
+            assert_eq!(*seen, expected);
+        }
+        let f = file(root.open_at("f00", READ).unwrap());
+        assert_eq!(f.filetype(), Ok(FileType::RegularFile));
     }
 }

@@ -3,10 +3,21 @@
 //! Every backend is reached through here: [`resolve`] walks a guest path from a directory handle
 //! one component at a time, handling `.`, `..`, repeated and trailing slashes and symbolic links
 //! (followed component by component, with relative targets resolved from the link's own
-//! directory), and hands the backend only single names. The walk keeps the chain of directory
-//! handles it went through, so `..` pops a handle instead of naming a parent: a path can climb
-//! back up to the directory it started from but never above it. An absolute path, an absolute
-//! link target, or a `..` above the start answers [`Errno::Perm`], as Wasmtime's WASI does.
+//! directory), and hands the backend only single names. The walk records the names of the
+//! levels it went down, so `..` drops a level instead of naming a parent: a path can climb back
+//! up to the directory it started from but never above it. An absolute path, an absolute link
+//! target, or a `..` above the start answers [`Errno::Perm`], as Wasmtime's WASI does.
+//!
+//! # Bounded handles
+//! A walk does not hold a directory handle (for [`crate::HostDir`], a host descriptor) per level:
+//! it keeps the last [`DIR_WINDOW`] levels open, and below them a few levels spaced further
+//! apart the deeper they are (1, 2, 4, 8… levels apart), never more than [`MAX_OPEN_DIRS`] in
+//! all (a walk 2,000 levels deep holds 18). When `..` climbs to a level that is not held, the walk
+//! re-opens it from the nearest held level below, going down the recorded names again with the
+//! same single-component [`Dir::open_at`] (directory, no link followed) as the first time, so
+//! the re-walk cannot leave `start` either; climbing all the way back from a depth `d` costs
+//! `O(d log d)` re-opens. If the tree changed meanwhile, the answer is what the re-walk finds
+//! ([`Errno::Noent`], [`Errno::Notdir`], [`Errno::Loop`]…).
 //!
 //! The functions after [`resolve`] ([`open`], [`mkdir`], [`unlink`], …) are the path calls of
 //! WASI preview1 with Linux's semantics for trailing slashes, `.`/`..` and links; the host calls
@@ -22,6 +33,12 @@ pub const MAX_SYMLINK_FOLLOWS: usize = 40;
 pub const MAX_NAME_LEN: usize = 255;
 /// The longest path accepted, in bytes (`PATH_MAX`).
 pub const MAX_PATH_LEN: usize = 4096;
+/// The deepest levels of a walk that [`resolve`] always keeps open (see the [module
+/// docs](self#bounded-handles)).
+pub const DIR_WINDOW: usize = 8;
+/// The most directory handles [`resolve`] keeps open at once besides `start` (one more is open
+/// for a moment while it re-walks).
+pub const MAX_OPEN_DIRS: usize = 32;
 
 /// Where a path led: the directory that holds its last component, and that component.
 pub struct Resolved {
@@ -88,23 +105,21 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
     let mut trailing_slash = path.ends_with('/');
     let mut pending = Vec::new();
     push_components(&mut pending, path);
-    let mut stack: Vec<Arc<dyn Dir>> = vec![start.clone()];
+    let mut walk = Walk::new(start);
     let mut links = 0usize;
 
     loop {
         let Some(comp) = pending.pop() else {
             // Every component was consumed by `.`/`..`: the path names a directory.
-            let dir = stack.last().cloned().unwrap_or_else(|| start.clone());
-            return Ok(Resolved { dir, name: None, trailing_slash, stat: None });
+            return Ok(Resolved { dir: walk.top()?, name: None, trailing_slash, stat: None });
         };
         let last = pending.is_empty();
         match comp.as_str() {
             "." => continue,
             ".." => {
-                if stack.len() <= 1 {
+                if !walk.pop() {
                     return Err(Errno::Perm);
                 }
-                stack.pop();
                 continue;
             }
             _ => {}
@@ -112,10 +127,7 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
         if comp.len() > MAX_NAME_LEN {
             return Err(Errno::Nametoolong);
         }
-        let top = match stack.last() {
-            Some(top) => top.clone(),
-            None => return Err(Errno::Perm),
-        };
+        let top = walk.top()?;
 
         if last {
             let mut stat = None;
@@ -138,10 +150,8 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
             return Ok(Resolved { dir: top, name: Some(comp), trailing_slash, stat });
         }
 
-        let options = OpenOptions { read: true, directory: true, ..OpenOptions::default() };
-        match top.open_at(&comp, options) {
-            Ok(Node::Dir(dir)) => stack.push(dir),
-            Ok(Node::File(_)) => return Err(Errno::Notdir),
+        match open_dir(&top, &comp) {
+            Ok(dir) => walk.push(comp, dir),
             Err(Errno::Loop) => match top.readlink_at(&comp) {
                 Ok(target) => {
                     let mut ignored = false;
@@ -159,6 +169,93 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
                 Err(e) => return Err(e),
             },
             Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Opens the directory `name` of `dir` the way a walk does: no link followed, [`Errno::Notdir`]
+/// if it is not a directory.
+fn open_dir(dir: &Arc<dyn Dir>, name: &str) -> Result<Arc<dyn Dir>> {
+    let options = OpenOptions { read: true, directory: true, ..OpenOptions::default() };
+    match dir.open_at(name, options)? {
+        Node::Dir(dir) => Ok(dir),
+        Node::File(_) => Err(Errno::Notdir),
+    }
+}
+
+/// Where a walk is: the names of the levels it went down from `start` (level 0), and the
+/// handles it keeps of some of those levels (see the [module docs](self#bounded-handles)).
+struct Walk<'a> {
+    start: &'a Arc<dyn Dir>,
+    /// `names[i]` is the entry of level `i` that is level `i + 1`; the walk is at level
+    /// `names.len()`.
+    names: Vec<String>,
+    /// Handles on levels `1..=names.len()`, by increasing level, each satisfying [`Walk::keeps`]
+    /// for a depth at least the current one (so for the current one too).
+    held: Vec<(usize, Arc<dyn Dir>)>,
+}
+
+impl<'a> Walk<'a> {
+    fn new(start: &'a Arc<dyn Dir>) -> Walk<'a> {
+        Walk { start, names: Vec::new(), held: Vec::new() }
+    }
+
+    /// Whether a walk at level `depth` keeps level `level` open: the last [`DIR_WINDOW`]
+    /// levels, then one level in each range of 1, 2, 4, 8… levels below them (the multiple of
+    /// that range's length). At most `DIR_WINDOW + log2(depth) + 1` levels qualify.
+    fn keeps(level: usize, depth: usize) -> bool {
+        let below = depth.saturating_sub(level);
+        if below < DIR_WINDOW {
+            return true;
+        }
+        let range = (below - DIR_WINDOW + 1).ilog2();
+        level.trailing_zeros() >= range
+    }
+
+    /// Goes down into `dir`, the entry `name` of the current level.
+    fn push(&mut self, name: String, dir: Arc<dyn Dir>) {
+        self.names.push(name);
+        let depth = self.names.len();
+        self.held.push((depth, dir));
+        self.held.retain(|(level, _)| Walk::keeps(*level, depth));
+        self.trim();
+    }
+
+    /// Goes up one level (`..`); `false` at `start`.
+    fn pop(&mut self) -> bool {
+        if self.names.pop().is_none() {
+            return false;
+        }
+        if self.held.last().is_some_and(|(level, _)| *level > self.names.len()) {
+            self.held.pop();
+        }
+        true
+    }
+
+    /// The handle of the current level, re-opened from the nearest level held below it if it
+    /// is not held.
+    fn top(&mut self) -> Result<Arc<dyn Dir>> {
+        let depth = self.names.len();
+        let (mut level, mut dir) = match self.held.last() {
+            Some((level, dir)) => (*level, dir.clone()),
+            None => (0, self.start.clone()),
+        };
+        while level < depth {
+            dir = open_dir(&dir, &self.names[level])?;
+            level += 1;
+            if Walk::keeps(level, depth) {
+                self.held.push((level, dir.clone()));
+            }
+        }
+        self.trim();
+        Ok(dir)
+    }
+
+    /// Drops the shallowest handles past [`MAX_OPEN_DIRS`] (only a walk deeper than 2^24
+    /// levels could need it).
+    fn trim(&mut self) {
+        if let Some(excess) = self.held.len().checked_sub(MAX_OPEN_DIRS) {
+            self.held.drain(..excess);
         }
     }
 }
@@ -417,131 +514,4 @@ fn last_component(path: &str) -> Option<&str> {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::{FileSystem, MemFs};
-
-    fn fs() -> (MemFs, Arc<dyn Dir>) {
-        let m = MemFs::new();
-        m.create_dir_all("a/b").unwrap();
-        m.write_file("a/b/f", b"data").unwrap();
-        m.write_file("top", b"t").unwrap();
-        m.symlink("a/b/f", "to_f").unwrap();
-        m.symlink("a/b", "to_b").unwrap();
-        m.symlink("../../top", "a/b/up2").unwrap();
-        m.symlink("/etc/passwd", "abs").unwrap();
-        m.symlink("../outside", "climb").unwrap();
-        m.symlink("loop", "loop").unwrap();
-        m.symlink("missing", "dangling").unwrap();
-        let root = m.root().unwrap();
-        (m, root)
-    }
-
-    fn read(node: Node) -> Vec<u8> {
-        let Node::File(f) = node else { panic!("not a file") };
-        let mut buf = vec![0u8; 64];
-        let n = f.read_at(&mut buf, 0).unwrap();
-        buf.truncate(n);
-        buf
-    }
-
-    const RO: OpenOptions =
-        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
-
-    #[test]
-    fn dots_and_slashes_stay_inside() {
-        let (_m, root) = fs();
-        assert_eq!(read(open(&root, "a/./b//../b/f", false, RO).unwrap()), b"data");
-        assert_eq!(read(open(&root, "a/b/../../top", false, RO).unwrap()), b"t");
-        assert!(matches!(open(&root, "a/b/", false, RO).unwrap(), Node::Dir(_)));
-        assert!(matches!(open(&root, ".", false, RO).unwrap(), Node::Dir(_)));
-        assert!(matches!(open(&root, "a/..", false, RO).unwrap(), Node::Dir(_)));
-    }
-
-    #[test]
-    fn escapes_are_perm() {
-        let (_m, root) = fs();
-        assert_eq!(open(&root, "..", false, RO).err(), Some(Errno::Perm));
-        assert_eq!(open(&root, "a/../../x", false, RO).err(), Some(Errno::Perm));
-        assert_eq!(open(&root, "/top", false, RO).err(), Some(Errno::Perm));
-        assert_eq!(open(&root, "abs", true, RO).err(), Some(Errno::Perm));
-        assert_eq!(open(&root, "climb/x", false, RO).err(), Some(Errno::Perm));
-        assert_eq!(stat(&root, "climb", true).err(), Some(Errno::Perm));
-        // `..` is relative to the descriptor the walk starts from, not to the mount.
-        let Node::Dir(a) = open(&root, "a", false, RO).unwrap() else { panic!() };
-        assert_eq!(open(&a, "../top", false, RO).err(), Some(Errno::Perm));
-        assert_eq!(read(open(&a, "b/../b/f", false, RO).unwrap()), b"data");
-        // A link inside `a/b` that climbs to the root is fine from the root, not from `a`.
-        assert_eq!(read(open(&root, "a/b/up2", true, RO).unwrap()), b"t");
-        assert_eq!(open(&a, "b/up2", true, RO).err(), Some(Errno::Perm));
-        // Creating an absolute link is refused.
-        assert_eq!(symlink("/etc", &root, "new").err(), Some(Errno::Perm));
-        assert_eq!(rename(&root, "top", &a, "../../top2").err(), Some(Errno::Perm));
-        assert_eq!(link(&root, "top", false, &a, "../../top2").err(), Some(Errno::Perm));
-    }
-
-    #[test]
-    fn links_follow_only_where_asked() {
-        let (_m, root) = fs();
-        assert_eq!(read(open(&root, "to_f", true, RO).unwrap()), b"data");
-        assert_eq!(open(&root, "to_f", false, RO).err(), Some(Errno::Loop));
-        assert_eq!(read(open(&root, "to_b/f", false, RO).unwrap()), b"data");
-        assert_eq!(stat(&root, "to_f", false).unwrap().filetype, FileType::SymbolicLink);
-        assert_eq!(stat(&root, "to_f", true).unwrap().filetype, FileType::RegularFile);
-        assert_eq!(stat(&root, "to_b/", false).unwrap().filetype, FileType::Directory);
-        assert_eq!(readlink(&root, "to_b").unwrap(), "a/b");
-        assert_eq!(readlink(&root, "top").err(), Some(Errno::Inval));
-    }
-
-    #[test]
-    fn loops_and_dangling_links() {
-        let (m, root) = fs();
-        assert_eq!(open(&root, "loop", true, RO).err(), Some(Errno::Loop));
-        assert_eq!(open(&root, "loop/x", false, RO).err(), Some(Errno::Loop));
-        assert_eq!(open(&root, "dangling", true, RO).err(), Some(Errno::Noent));
-        // O_CREAT through a dangling link creates its target, inside.
-        let create = OpenOptions { write: true, create: true, ..RO };
-        open(&root, "dangling", true, create).unwrap();
-        assert!(m.exists("missing"));
-        // With O_EXCL the link itself exists.
-        let excl = OpenOptions { exclusive: true, ..create };
-        assert_eq!(open(&root, "dangling", true, excl).err(), Some(Errno::Exist));
-        assert_eq!(open(&root, ".", false, excl).err(), Some(Errno::Exist));
-    }
-
-    #[test]
-    fn bad_paths() {
-        let (_m, root) = fs();
-        assert_eq!(open(&root, "", false, RO).err(), Some(Errno::Noent));
-        assert_eq!(open(&root, "top\0", false, RO).err(), Some(Errno::Inval));
-        let long = "x".repeat(MAX_NAME_LEN + 1);
-        assert_eq!(open(&root, &long, false, RO).err(), Some(Errno::Nametoolong));
-        let deep = "a/".repeat(MAX_PATH_LEN / 2 + 1);
-        assert_eq!(open(&root, &deep, false, RO).err(), Some(Errno::Nametoolong));
-        assert_eq!(open(&root, "top/x", false, RO).err(), Some(Errno::Notdir));
-        assert_eq!(open(&root, "top/", false, RO).err(), Some(Errno::Notdir));
-        assert_eq!(open(&root, "nope/x", false, RO).err(), Some(Errno::Noent));
-    }
-
-    #[test]
-    fn trailing_slash_rules() {
-        let (m, root) = fs();
-        m.create_dir_all("d").unwrap();
-        assert_eq!(unlink(&root, "d").err(), Some(Errno::Isdir));
-        assert_eq!(unlink(&root, "d/").err(), Some(Errno::Isdir));
-        assert_eq!(unlink(&root, "top/").err(), Some(Errno::Notdir));
-        assert_eq!(rmdir(&root, "top/").err(), Some(Errno::Notdir));
-        assert_eq!(rmdir(&root, "to_b/").err(), Some(Errno::Notdir));
-        assert_eq!(symlink("x", &root, "nothing/").err(), Some(Errno::Noent));
-        assert_eq!(symlink("x", &root, "d/").err(), Some(Errno::Exist));
-        assert_eq!(symlink("x", &root, "top/").err(), Some(Errno::Notdir));
-        assert_eq!(link(&root, "top", false, &root, "new/").err(), Some(Errno::Noent));
-        rename(&root, "d/", &root, "e/").unwrap();
-        assert_eq!(rename(&root, "top/", &root, "x").err(), Some(Errno::Notdir));
-        rmdir(&root, "e/").unwrap();
-        assert_eq!(rmdir(&root, ".").err(), Some(Errno::Inval));
-        assert_eq!(mkdir(&root, ".").err(), Some(Errno::Exist));
-        mkdir(&root, "fresh/").unwrap();
-        assert_eq!(stat(&root, "fresh", false).unwrap().filetype, FileType::Directory);
-    }
-}
+mod tests;

@@ -1,0 +1,193 @@
+//! Host system-call helpers of [`super::HostDir`]: opening one component, the mount-point
+//! checks, and conversions between host and WASI types.
+
+use std::io::IoSlice;
+use std::os::fd::{AsFd, OwnedFd};
+use std::sync::{Mutex, MutexGuard};
+
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags, StatxAttributes, StatxFlags};
+use rustix::io::Errno as HostErrno;
+
+use crate::{Errno, FileType, Result, SetTime, Stat};
+
+/// The permissions of a file created by `open_at` (the process umask applies).
+const FILE_MODE: u32 = 0o666;
+
+/// The most buffers one `writev`/`pwritev` takes (Linux's `UIO_MAXIOV`).
+pub(super) const IOV_MAX: usize = 1024;
+
+/// Refuses a name that is not exactly one component (the resolver never sends one).
+pub(super) fn check_name(name: &str) -> Result<()> {
+    match name {
+        "" | "." => Err(Errno::Inval),
+        ".." => Err(Errno::Notcapable),
+        _ if name.bytes().any(|b| b == b'/' || b == 0) => Err(Errno::Inval),
+        _ => Ok(()),
+    }
+}
+
+/// A new open file description of the directory `fd` (readable, no `O_PATH`). `.` names the
+/// directory itself, never anything outside it.
+pub(super) fn reopen_dir(fd: &OwnedFd) -> rustix::io::Result<OwnedFd> {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rfs::openat(fd, ".", flags, Mode::empty())
+}
+
+/// Whether `openat2(RESOLVE_NO_XDEV)` is available (Linux 5.6, and not refused by a seccomp
+/// filter), tried on the directory itself.
+pub(super) fn openat2_works(dir: &OwnedFd) -> bool {
+    let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+    rfs::openat2(dir, ".", flags, Mode::empty(), ResolveFlags::NO_XDEV).is_ok()
+}
+
+/// How [`open_without_blocking`] must treat mount points.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(super) enum Mounts {
+    /// Cross them.
+    Cross,
+    /// Refuse them with `openat2(RESOLVE_NO_XDEV)` (`EXDEV`).
+    Openat2,
+}
+
+/// Opens `name` with `O_NONBLOCK` added (so that a FIFO cannot block the open), except for an
+/// `O_DIRECTORY` open, which cannot block. The caller clears `O_NONBLOCK` on what is not a
+/// directory (`F_SETFL` only touches O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
+/// none of which this backend wants set).
+pub(super) fn open_without_blocking(
+    dir: &OwnedFd,
+    name: &str,
+    flags: OFlags,
+    mounts: Mounts,
+) -> rustix::io::Result<OwnedFd> {
+    let open = |flags: OFlags| match mounts {
+        Mounts::Cross => rfs::openat(dir, name, flags, Mode::from_bits_truncate(FILE_MODE)),
+        Mounts::Openat2 => {
+            // openat2 refuses a mode without O_CREAT.
+            let mode = if flags.contains(OFlags::CREATE) { Mode::from_bits_truncate(FILE_MODE) } else { Mode::empty() };
+            rfs::openat2(dir, name, flags, mode, ResolveFlags::NO_XDEV)
+        }
+    };
+    if flags.contains(OFlags::DIRECTORY) {
+        return open(flags);
+    }
+    match open(flags | OFlags::NONBLOCK) {
+        // Only a lease held by another process makes a non-blocking open fail with EAGAIN (a
+        // FIFO never does): wait for it like a blocking open would.
+        Err(HostErrno::AGAIN) => open(flags),
+        other => other,
+    }
+}
+
+/// Whether the entry `name` of `dir` is the root of another mount (not following a link):
+/// `statx`'s `STATX_ATTR_MOUNT_ROOT` where the kernel reports it, else an `st_dev` other than
+/// `dev`. Also returns the entry's attributes. [`Errno::Noent`] if there is no such entry.
+pub(super) fn mount_root_at(dir: &OwnedFd, name: &str, dev: u64) -> Result<(bool, Stat)> {
+    let flags = AtFlags::SYMLINK_NOFOLLOW | AtFlags::NO_AUTOMOUNT;
+    match rfs::statx(dir, name, flags, StatxFlags::BASIC_STATS) {
+        Ok(stx) => {
+            let st = statx_to_stat(&stx);
+            let crosses = if stx.stx_attributes_mask.contains(StatxAttributes::MOUNT_ROOT) {
+                stx.stx_attributes.contains(StatxAttributes::MOUNT_ROOT)
+            } else {
+                st.dev != dev
+            };
+            Ok((crosses, st))
+        }
+        Err(HostErrno::NOSYS) => {
+            let st = to_stat(&rfs::statat(dir, name, AtFlags::SYMLINK_NOFOLLOW)?);
+            Ok((st.dev != dev, st))
+        }
+        Err(err) => Err(err.into()),
+    }
+}
+
+/// The buffers of a vectored write joined into one (for more than [`IOV_MAX`] of them).
+pub(super) fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len())));
+    for b in bufs {
+        out.extend_from_slice(b);
+    }
+    out
+}
+
+/// Sets `O_NONBLOCK` and every other `F_SETFL` flag clear.
+pub(super) fn make_blocking(fd: &OwnedFd) -> Result<()> {
+    Ok(rfs::fcntl_setfl(fd.as_fd(), OFlags::empty())?)
+}
+
+/// A poison-tolerant lock (nothing guarded here can be left inconsistent by a panic).
+pub(super) fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The host file type of `st`.
+#[allow(clippy::unnecessary_cast)]
+pub(super) fn raw_type(st: &rfs::Stat) -> rfs::FileType {
+    rfs::FileType::from_raw_mode(st.st_mode as rfs::RawMode)
+}
+
+/// The WASI file type of a host file type.
+pub(super) fn file_type(host: rfs::FileType) -> FileType {
+    match host {
+        rfs::FileType::RegularFile => FileType::RegularFile,
+        rfs::FileType::Directory => FileType::Directory,
+        rfs::FileType::Symlink => FileType::SymbolicLink,
+        rfs::FileType::CharacterDevice => FileType::CharacterDevice,
+        rfs::FileType::BlockDevice => FileType::BlockDevice,
+        rfs::FileType::Socket => FileType::SocketStream,
+        _ => FileType::Unknown,
+    }
+}
+
+/// Nanoseconds since the epoch (0 before it, saturating far after it).
+fn nanos(sec: i64, nsec: u64) -> u64 {
+    u64::try_from(sec).map_or(0, |sec| sec.saturating_mul(1_000_000_000).saturating_add(nsec))
+}
+
+/// The WASI `filestat` of a host `struct stat`.
+#[allow(clippy::unnecessary_cast)]
+pub(super) fn to_stat(st: &rfs::Stat) -> Stat {
+    Stat {
+        dev: st.st_dev as u64,
+        ino: st.st_ino as u64,
+        filetype: file_type(raw_type(st)),
+        nlink: st.st_nlink as u64,
+        size: u64::try_from(st.st_size as i64).unwrap_or(0),
+        atim: nanos(st.st_atime as i64, st.st_atime_nsec as u64),
+        mtim: nanos(st.st_mtime as i64, st.st_mtime_nsec as u64),
+        ctim: nanos(st.st_ctime as i64, st.st_ctime_nsec as u64),
+    }
+}
+
+/// The WASI `filestat` of a host `struct statx` (the same values `fstatat` gives).
+#[allow(clippy::unnecessary_cast)]
+fn statx_to_stat(stx: &rfs::Statx) -> Stat {
+    let time = |t: &rfs::StatxTimestamp| nanos(t.tv_sec, u64::from(t.tv_nsec));
+    Stat {
+        dev: rfs::makedev(stx.stx_dev_major, stx.stx_dev_minor) as u64,
+        ino: stx.stx_ino,
+        filetype: file_type(rfs::FileType::from_raw_mode(rfs::RawMode::from(stx.stx_mode))),
+        nlink: u64::from(stx.stx_nlink),
+        size: stx.stx_size,
+        atim: time(&stx.stx_atime),
+        mtim: time(&stx.stx_mtime),
+        ctim: time(&stx.stx_ctime),
+    }
+}
+
+/// `utimensat`/`futimens` arguments.
+pub(super) fn timestamps(atime: SetTime, mtime: SetTime) -> rfs::Timestamps {
+    rfs::Timestamps { last_access: timespec(atime), last_modification: timespec(mtime) }
+}
+
+fn timespec(time: SetTime) -> rfs::Timespec {
+    match time {
+        SetTime::Omit => rfs::Timespec { tv_sec: 0, tv_nsec: rfs::UTIME_OMIT },
+        SetTime::Now => rfs::Timespec { tv_sec: 0, tv_nsec: rfs::UTIME_NOW },
+        SetTime::At(ns) => rfs::Timespec {
+            // Both fit: u64::MAX / 10^9 < 2^35, and the remainder < 10^9.
+            tv_sec: i64::try_from(ns / 1_000_000_000).unwrap_or(i64::MAX),
+            tv_nsec: rfs::Nsecs::try_from(ns % 1_000_000_000).unwrap_or(0),
+        },
+    }
+}

@@ -1,0 +1,336 @@
+//! Tests of the resolver: the path rules on MemFs, and the bounded walk on counting handles
+//! and on a host directory.
+
+use super::*;
+use crate::{FileSystem, MemFs};
+
+fn fs() -> (MemFs, Arc<dyn Dir>) {
+    let m = MemFs::new();
+    m.create_dir_all("a/b").unwrap();
+    m.write_file("a/b/f", b"data").unwrap();
+    m.write_file("top", b"t").unwrap();
+    m.symlink("a/b/f", "to_f").unwrap();
+    m.symlink("a/b", "to_b").unwrap();
+    m.symlink("../../top", "a/b/up2").unwrap();
+    m.symlink("/etc/passwd", "abs").unwrap();
+    m.symlink("../outside", "climb").unwrap();
+    m.symlink("loop", "loop").unwrap();
+    m.symlink("missing", "dangling").unwrap();
+    let root = m.root().unwrap();
+    (m, root)
+}
+
+fn read(node: Node) -> Vec<u8> {
+    let Node::File(f) = node else { panic!("not a file") };
+    let mut buf = vec![0u8; 64];
+    let n = f.read_at(&mut buf, 0).unwrap();
+    buf.truncate(n);
+    buf
+}
+
+const RO: OpenOptions =
+    OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
+
+#[test]
+fn dots_and_slashes_stay_inside() {
+    let (_m, root) = fs();
+    assert_eq!(read(open(&root, "a/./b//../b/f", false, RO).unwrap()), b"data");
+    assert_eq!(read(open(&root, "a/b/../../top", false, RO).unwrap()), b"t");
+    assert!(matches!(open(&root, "a/b/", false, RO).unwrap(), Node::Dir(_)));
+    assert!(matches!(open(&root, ".", false, RO).unwrap(), Node::Dir(_)));
+    assert!(matches!(open(&root, "a/..", false, RO).unwrap(), Node::Dir(_)));
+}
+
+#[test]
+fn escapes_are_perm() {
+    let (_m, root) = fs();
+    assert_eq!(open(&root, "..", false, RO).err(), Some(Errno::Perm));
+    assert_eq!(open(&root, "a/../../x", false, RO).err(), Some(Errno::Perm));
+    assert_eq!(open(&root, "/top", false, RO).err(), Some(Errno::Perm));
+    assert_eq!(open(&root, "abs", true, RO).err(), Some(Errno::Perm));
+    assert_eq!(open(&root, "climb/x", false, RO).err(), Some(Errno::Perm));
+    assert_eq!(stat(&root, "climb", true).err(), Some(Errno::Perm));
+    // `..` is relative to the descriptor the walk starts from, not to the mount.
+    let Node::Dir(a) = open(&root, "a", false, RO).unwrap() else { panic!() };
+    assert_eq!(open(&a, "../top", false, RO).err(), Some(Errno::Perm));
+    assert_eq!(read(open(&a, "b/../b/f", false, RO).unwrap()), b"data");
+    // A link inside `a/b` that climbs to the root is fine from the root, not from `a`.
+    assert_eq!(read(open(&root, "a/b/up2", true, RO).unwrap()), b"t");
+    assert_eq!(open(&a, "b/up2", true, RO).err(), Some(Errno::Perm));
+    // Creating an absolute link is refused.
+    assert_eq!(symlink("/etc", &root, "new").err(), Some(Errno::Perm));
+    assert_eq!(rename(&root, "top", &a, "../../top2").err(), Some(Errno::Perm));
+    assert_eq!(link(&root, "top", false, &a, "../../top2").err(), Some(Errno::Perm));
+}
+
+#[test]
+fn links_follow_only_where_asked() {
+    let (_m, root) = fs();
+    assert_eq!(read(open(&root, "to_f", true, RO).unwrap()), b"data");
+    assert_eq!(open(&root, "to_f", false, RO).err(), Some(Errno::Loop));
+    assert_eq!(read(open(&root, "to_b/f", false, RO).unwrap()), b"data");
+    assert_eq!(stat(&root, "to_f", false).unwrap().filetype, FileType::SymbolicLink);
+    assert_eq!(stat(&root, "to_f", true).unwrap().filetype, FileType::RegularFile);
+    assert_eq!(stat(&root, "to_b/", false).unwrap().filetype, FileType::Directory);
+    assert_eq!(readlink(&root, "to_b").unwrap(), "a/b");
+    assert_eq!(readlink(&root, "top").err(), Some(Errno::Inval));
+}
+
+#[test]
+fn loops_and_dangling_links() {
+    let (m, root) = fs();
+    assert_eq!(open(&root, "loop", true, RO).err(), Some(Errno::Loop));
+    assert_eq!(open(&root, "loop/x", false, RO).err(), Some(Errno::Loop));
+    assert_eq!(open(&root, "dangling", true, RO).err(), Some(Errno::Noent));
+    // O_CREAT through a dangling link creates its target, inside.
+    let create = OpenOptions { write: true, create: true, ..RO };
+    open(&root, "dangling", true, create).unwrap();
+    assert!(m.exists("missing"));
+    // With O_EXCL the link itself exists.
+    let excl = OpenOptions { exclusive: true, ..create };
+    assert_eq!(open(&root, "dangling", true, excl).err(), Some(Errno::Exist));
+    assert_eq!(open(&root, ".", false, excl).err(), Some(Errno::Exist));
+}
+
+#[test]
+fn bad_paths() {
+    let (_m, root) = fs();
+    assert_eq!(open(&root, "", false, RO).err(), Some(Errno::Noent));
+    assert_eq!(open(&root, "top\0", false, RO).err(), Some(Errno::Inval));
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    assert_eq!(open(&root, &long, false, RO).err(), Some(Errno::Nametoolong));
+    let deep = "a/".repeat(MAX_PATH_LEN / 2 + 1);
+    assert_eq!(open(&root, &deep, false, RO).err(), Some(Errno::Nametoolong));
+    assert_eq!(open(&root, "top/x", false, RO).err(), Some(Errno::Notdir));
+    assert_eq!(open(&root, "top/", false, RO).err(), Some(Errno::Notdir));
+    assert_eq!(open(&root, "nope/x", false, RO).err(), Some(Errno::Noent));
+}
+
+#[test]
+fn trailing_slash_rules() {
+    let (m, root) = fs();
+    m.create_dir_all("d").unwrap();
+    assert_eq!(unlink(&root, "d").err(), Some(Errno::Isdir));
+    assert_eq!(unlink(&root, "d/").err(), Some(Errno::Isdir));
+    assert_eq!(unlink(&root, "top/").err(), Some(Errno::Notdir));
+    assert_eq!(rmdir(&root, "top/").err(), Some(Errno::Notdir));
+    assert_eq!(rmdir(&root, "to_b/").err(), Some(Errno::Notdir));
+    assert_eq!(symlink("x", &root, "nothing/").err(), Some(Errno::Noent));
+    assert_eq!(symlink("x", &root, "d/").err(), Some(Errno::Exist));
+    assert_eq!(symlink("x", &root, "top/").err(), Some(Errno::Notdir));
+    assert_eq!(link(&root, "top", false, &root, "new/").err(), Some(Errno::Noent));
+    rename(&root, "d/", &root, "e/").unwrap();
+    assert_eq!(rename(&root, "top/", &root, "x").err(), Some(Errno::Notdir));
+    rmdir(&root, "e/").unwrap();
+    assert_eq!(rmdir(&root, ".").err(), Some(Errno::Inval));
+    assert_eq!(mkdir(&root, ".").err(), Some(Errno::Exist));
+    mkdir(&root, "fresh/").unwrap();
+    assert_eq!(stat(&root, "fresh", false).unwrap().filetype, FileType::Directory);
+}
+
+/// Counts the directory handles alive and opened through it (every handle opened from a
+/// counting handle counts too), and can call a hook before each open.
+#[derive(Default)]
+struct Counters {
+    live: std::sync::atomic::AtomicUsize,
+    max_live: std::sync::atomic::AtomicUsize,
+    opens: std::sync::atomic::AtomicUsize,
+    /// Host descriptors open, sampled at each open (with `sample_fds`).
+    max_fds: std::sync::atomic::AtomicUsize,
+    sample_fds: bool,
+}
+
+struct Counting {
+    inner: Arc<dyn Dir>,
+    counters: Arc<Counters>,
+}
+
+impl Counting {
+    fn wrap(inner: Arc<dyn Dir>, counters: &Arc<Counters>) -> Arc<dyn Dir> {
+        use std::sync::atomic::Ordering::Relaxed;
+        let live = counters.live.fetch_add(1, Relaxed) + 1;
+        counters.max_live.fetch_max(live, Relaxed);
+        Arc::new(Counting { inner, counters: Arc::clone(counters) })
+    }
+}
+
+impl Drop for Counting {
+    fn drop(&mut self) {
+        self.counters.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+impl Dir for Counting {
+    fn stat(&self) -> Result<Stat> {
+        self.inner.stat()
+    }
+    fn stat_at(&self, name: &str) -> Result<Stat> {
+        self.inner.stat_at(name)
+    }
+    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+        use std::sync::atomic::Ordering::Relaxed;
+        self.counters.opens.fetch_add(1, Relaxed);
+        if self.counters.sample_fds {
+            self.counters.max_fds.fetch_max(open_fds(), Relaxed);
+        }
+        match self.inner.open_at(name, options)? {
+            Node::Dir(d) => Ok(Node::Dir(Counting::wrap(d, &self.counters))),
+            file => Ok(file),
+        }
+    }
+    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
+        self.inner.read_dir(cookie, sink)
+    }
+    fn readlink_at(&self, name: &str) -> Result<String> {
+        self.inner.readlink_at(name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+/// This process's open descriptors.
+fn open_fds() -> usize {
+    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
+}
+
+const DEEP: usize = 2000;
+
+/// Builds `d/d/…/d` (`DEEP` levels) below `root`, with a link `up` at the bottom that climbs
+/// 1,000 levels to another `up`, which climbs the other 1,000 to the file `top`: `"d/" × DEEP +
+/// "up"` (4,002 bytes) walks down 2,000 levels and back up with `..`.
+fn build_deep(root: &Arc<dyn Dir>) {
+    let up = "../".repeat(DEEP / 2);
+    let create = OpenOptions { write: true, create: true, ..RO };
+    let Node::File(top) = root.open_at("top", create).unwrap() else { panic!("top") };
+    top.write_at(b"top", 0).unwrap();
+    let mut dir = root.clone();
+    for level in 1..=DEEP {
+        dir.mkdir_at("d").unwrap();
+        dir = open_dir(&dir, "d").unwrap();
+        if level == DEEP / 2 {
+            dir.symlink_at(&format!("{up}top"), "up").unwrap();
+        }
+    }
+    dir.symlink_at(&format!("{up}up"), "up").unwrap();
+}
+
+fn deep_path() -> String {
+    format!("{}up", "d/".repeat(DEEP))
+}
+
+#[test]
+fn deep_walks_hold_a_bounded_number_of_handles() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let m = MemFs::new();
+    let raw = m.root().unwrap();
+    build_deep(&raw);
+    let counters = Arc::new(Counters::default());
+    let root = Counting::wrap(raw, &counters);
+    let path = deep_path();
+    assert!(path.len() <= MAX_PATH_LEN);
+
+    assert_eq!(read(open(&root, &path, true, RO).unwrap()), b"top");
+    // `start`, the held levels (18 at this depth: 8 + log2), one being re-opened.
+    let max = counters.max_live.load(Relaxed);
+    assert!(max <= DIR_WINDOW + 13, "{max} handles open at once");
+    assert!(max > DIR_WINDOW, "{max}: the walk does hold a window");
+    // Down 2,000 levels, back up with re-walks: O(d log d) opens, not O(d²).
+    let opens = counters.opens.load(Relaxed);
+    assert!(opens < 8 * DEEP, "{opens} opens");
+    assert_eq!(counters.live.load(Relaxed), 1, "only `root` is left");
+
+    // The same walk ending anywhere gives the entry there: the 1,000th level's `up` link.
+    let halfway = format!("{}../../d/up", "d/".repeat(DEEP / 2 + 1));
+    assert_eq!(read(open(&root, &halfway, true, RO).unwrap()), b"top");
+    let r = resolve(&root, &format!("{}{}", "d/".repeat(600), "../".repeat(599)), false).unwrap();
+    assert_eq!(r.name, None);
+    assert_eq!(r.dir.stat().unwrap().ino, m.metadata("d").unwrap().ino);
+    let above = format!("{}{}", "d/".repeat(600), "../".repeat(601));
+    assert_eq!(stat(&root, &above, false).err(), Some(Errno::Perm));
+}
+
+#[test]
+fn every_level_of_a_climb_is_the_right_one() {
+    // Levels named after their depth: climbing from 300 down to each level lands there.
+    let m = MemFs::new();
+    let names: Vec<String> = (1..=300).map(|i| format!("l{i}")).collect();
+    m.create_dir_all(&names.join("/")).unwrap();
+    let root = m.root().unwrap();
+    let down = names.join("/");
+    for up in 0..=300 {
+        let path = format!("{down}/.{}", "/..".repeat(up));
+        let r = resolve(&root, &path, false).unwrap();
+        let expected = if up == 300 { root.stat().unwrap() } else { m.metadata(&names[..300 - up].join("/")).unwrap() };
+        assert_eq!(r.dir.stat().unwrap().ino, expected.ino, "up {up}");
+    }
+    // Zig-zags: down, up, down again.
+    let zig = format!("{}/{}{}/.", names[..100].join("/"), "../".repeat(60), names[40..200].join("/"));
+    let r = resolve(&root, &zig, false).unwrap();
+    assert_eq!(r.dir.stat().unwrap().ino, m.metadata(&names[..200].join("/")).unwrap().ino);
+}
+
+#[test]
+fn a_tree_changed_under_a_climb_answers_what_the_rewalk_finds() {
+    // Renames `l3` as soon as the walk reaches level 40, then climbs back through it: the
+    // re-walk finds no `l3` (the walk never goes anywhere the names do not lead).
+    struct Renaming {
+        inner: Arc<dyn Dir>,
+        fs: MemFs,
+        depth: usize,
+    }
+    impl Dir for Renaming {
+        fn stat(&self) -> Result<Stat> {
+            self.inner.stat()
+        }
+        fn stat_at(&self, name: &str) -> Result<Stat> {
+            self.inner.stat_at(name)
+        }
+        fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+            match self.inner.open_at(name, options)? {
+                Node::Dir(d) => {
+                    let depth = self.depth + 1;
+                    if depth == 40 {
+                        let root = self.fs.root()?;
+                        let l2 = open_dir(&open_dir(&root, "l1")?, "l2")?;
+                        l2.rename_at("l3", &*root, "moved")?;
+                    }
+                    Ok(Node::Dir(Arc::new(Renaming { inner: d, fs: self.fs.clone(), depth })))
+                }
+                file => Ok(file),
+            }
+        }
+        fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
+            self.inner.read_dir(cookie, sink)
+        }
+        fn readlink_at(&self, name: &str) -> Result<String> {
+            self.inner.readlink_at(name)
+        }
+        fn as_any(&self) -> &dyn std::any::Any {
+            self
+        }
+    }
+    let m = MemFs::new();
+    let names: Vec<String> = (1..=40).map(|i| format!("l{i}")).collect();
+    m.create_dir_all(&names.join("/")).unwrap();
+    let root: Arc<dyn Dir> = Arc::new(Renaming { inner: m.root().unwrap(), fs: m.clone(), depth: 0 });
+    let path = format!("{}/{}", names.join("/"), "../".repeat(30));
+    assert_eq!(resolve(&root, &path, false).err(), Some(Errno::Noent));
+}
+
+#[test]
+fn deep_walks_on_a_host_directory_hold_a_bounded_number_of_descriptors() {
+    use std::sync::atomic::Ordering::Relaxed;
+    let tmp = tempfile::tempdir().unwrap();
+    let fs = crate::HostDir::open(tmp.path()).unwrap();
+    build_deep(&fs.root().unwrap());
+    let counters = Arc::new(Counters { sample_fds: true, ..Counters::default() });
+    let root = Counting::wrap(fs.root().unwrap(), &counters);
+    let before = open_fds();
+    assert_eq!(read(open(&root, &deep_path(), true, RO).unwrap()), b"top");
+    let during = counters.max_fds.load(Relaxed).saturating_sub(before);
+    // 18 held, plus whatever the other tests running meanwhile open: far from 2,000.
+    assert!(during < 200, "{during} more descriptors open during the walk");
+    let max = counters.max_live.load(Relaxed);
+    assert!(max <= DIR_WINDOW + 13, "{max} handles open at once");
+}
