@@ -51,7 +51,8 @@ fn is_interrupt(err: &wasmtime::Error) -> bool {
 fn open(g: &mut Guest, path: &str, oflags: u16, rights: u64, fdflags: u16) -> (i32, u32) {
     g.write(PATH, path.as_bytes());
     let args = [I32(3), I32(0), I32(PATH), I32(path.len() as u32), I32(oflags.into())];
-    let errno = g.call("path_open", &[&args[..], &[I64(rights), I64(rights::ALL), I32(fdflags.into()), I32(RES)]].concat());
+    let errno =
+        g.call("path_open", &[&args[..], &[I64(rights), I64(rights::ALL), I32(fdflags.into()), I32(RES)]].concat());
     (errno, g.u32(RES))
 }
 
