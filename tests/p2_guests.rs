@@ -546,3 +546,28 @@ fn a_sleeping_component_traps_when_interrupted() {
     assert_eq!(out.code, 0);
     assert!(out.took >= Duration::from_millis(50), "{:?}", out.took);
 }
+
+/// `Limits::resources` bounds the WASI 0.2 resource table, through a real guest: `hello` holds
+/// at most 3 resources at once (the preopen's descriptor, the file's, its stream or stdout). With
+/// fewer, a call past the limit fails: a filesystem call with `error-code` NFILE, which the
+/// guest then cannot even print (its stderr stream is one resource more), so it ends in a trap
+/// whose cause names the table. The host stays up either way.
+#[test]
+fn the_resource_limit_bounds_the_table() {
+    let fs = MemFs::new();
+    fs.write_file("data/greeting.txt", "hi\n").unwrap();
+    for n in 0..6 {
+        let mut limits = hammertime::Limits::default();
+        limits.resources = n;
+        let stdout = OutputBuffer::new();
+        let ctx = WasiCtx::builder().arg("hello").limits(limits).preopen("/", fs.clone()).stdout(stdout.clone());
+        let result = hammertime::p2::run(engine(), &component("hello"), ctx.build().unwrap());
+        if n < 3 {
+            let e = result.unwrap_err();
+            assert!(format!("{e:?}").contains("resource table has no free keys"), "with {n} resources: {e:?}");
+        } else {
+            assert_eq!(result.unwrap(), 0, "with {n} resources");
+            assert_eq!(stdout.to_string_lossy(), "hi\nargv[0]=hello\n");
+        }
+    }
+}

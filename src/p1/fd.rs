@@ -245,7 +245,8 @@ fn read_file_iovs(
     mut offset: u64,
 ) -> Result<u64, Errno> {
     let mut total = 0u64;
-    for &(buf, len) in list.as_slice() {
+    let mut bufs = list.iter();
+    while let Some((buf, len)) = bufs.next(mem) {
         let dst = mem.slice_mut(buf, len)?;
         let n = match file.read_at(dst, offset) {
             Ok(n) => n,
@@ -268,16 +269,16 @@ pub(crate) fn with_io_slices<R>(
     list: &Iovecs,
     f: impl FnOnce(&[IoSlice<'_>]) -> R,
 ) -> Result<R, Errno> {
-    let bufs = list.as_slice();
-    if bufs.len() <= 4 {
-        let mut slices = [IoSlice::new(&[]); 4];
-        for (slot, &(buf, len)) in slices.iter_mut().zip(bufs) {
-            *slot = IoSlice::new(mem.slice(buf, len)?);
-        }
-        return Ok(f(&slices[..bufs.len()]));
+    let mut bufs = list.iter();
+    let mut inline = [IoSlice::new(&[]); 4];
+    let mut n = 0;
+    while n < inline.len() {
+        let Some((buf, len)) = bufs.next(mem) else { return Ok(f(&inline[..n])) };
+        inline[n] = IoSlice::new(mem.slice(buf, len)?);
+        n += 1;
     }
-    let mut slices = Vec::with_capacity(bufs.len());
-    for &(buf, len) in bufs {
+    let mut slices = inline.to_vec();
+    while let Some((buf, len)) = bufs.next(mem) {
         slices.push(IoSlice::new(mem.slice(buf, len)?));
     }
     Ok(f(&slices))
@@ -324,7 +325,8 @@ fn sync_after_write(file: &dyn crate::vfs::File, flags: u16) -> Result<(), Errno
 fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
     let mut total = 0u64;
     let mut failure = None;
-    'outer: for &(buf, len) in list.as_slice() {
+    let mut bufs = list.iter();
+    'outer: while let Some((buf, len)) = bufs.next(mem) {
         let mut src = mem.slice(buf, len)?;
         while !src.is_empty() {
             match stream.write(src) {
@@ -356,7 +358,7 @@ fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovec
 /// Reads into the first iovec from a stream with one `read` call, as `readv` on a pipe returns
 /// what is available rather than waiting to fill every buffer.
 fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
-    let Some(&(buf, len)) = list.as_slice().first() else { return Ok(0) };
+    let Some((buf, len)) = list.iter().next(mem) else { return Ok(0) };
     let dst = mem.slice_mut(buf, len)?;
     loop {
         match stream.read(dst) {

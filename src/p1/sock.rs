@@ -93,7 +93,8 @@ pub fn sock_recv(
         let buf = crate::p2::io::scratch(&mut ctx.scratch, want);
         let n = if want == 0 { 0 } else { stream.peek(buf).map_err(Errno::from)? };
         let mut rest = buf.get(..n).unwrap_or_default();
-        for &(ptr, len) in list.as_slice() {
+        let mut bufs = list.iter();
+        while let Some((ptr, len)) = bufs.next(mem) {
             let take = rest.len().min(len as usize);
             let (now, later) = rest.split_at(take);
             mem.write_bytes(ptr, now)?;
@@ -102,7 +103,8 @@ pub fn sock_recv(
         n as u64
     } else {
         let mut total = 0u64;
-        for &(buf, len) in list.as_slice() {
+        let mut bufs = list.iter();
+        while let Some((buf, len)) = bufs.next(mem) {
             let dst = mem.slice_mut(buf, len)?;
             let n = if flags & riflags::RECV_WAITALL != 0 {
                 let mut got = 0;

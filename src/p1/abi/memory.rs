@@ -125,65 +125,75 @@ impl<'a> GuestMemory<'a> {
         Ok((buf, len))
     }
 
-    /// Reads and checks the array of `count` iovecs at `iovs` for one read or write call: at most
+    /// Checks the array of `count` iovecs at `iovs` for one read or write call: at most
     /// `max_count` of them ([`Errno::Inval`] past it, as Linux's `IOV_MAX`), every buffer inside
-    /// the memory ([`Errno::Fault`]), empty ones dropped, and the list cut where the total would
-    /// pass `max_bytes` (the call then moves `max_bytes` and reports that short count, as Linux
-    /// does past `MAX_RW_COUNT`).
+    /// the memory ([`Errno::Fault`]); the call moves at most `max_bytes` (then reports that
+    /// short count, as Linux does past `MAX_RW_COUNT`).
     pub fn iovecs(&self, iovs: u32, count: u32, max_count: u32, max_bytes: u32) -> MemResult<Iovecs> {
         if count > max_count {
             return Err(Errno::Inval);
         }
-        let mut list = Iovecs::default();
-        let mut left = max_bytes;
+        let mut total = 0u64;
         for i in 0..count {
             let (buf, len) = self.iovec(iovs, i)?;
             self.check(buf, len)?;
-            let len = len.min(left);
-            if len > 0 {
-                list.push(buf, len);
-                left -= len;
-            }
+            total += u64::from(len);
         }
-        Ok(list)
+        Ok(Iovecs { at: iovs, count, total: total.min(u64::from(max_bytes)) as u32 })
     }
 }
 
-/// The non-empty buffers of one call's iovecs, `(ptr, len)`, as [`GuestMemory::iovecs`] checked
-/// them; a few are held inline so that a small call does not allocate.
-#[derive(Debug, Default)]
+/// One call's iovecs, checked by [`GuestMemory::iovecs`]: walk their buffers with
+/// [`Iovecs::iter`]. Small and `Copy`: nothing is allocated for them.
+#[derive(Clone, Copy, Debug)]
 pub struct Iovecs {
-    inline: [(u32, u32); 4],
-    more: Vec<(u32, u32)>,
-    len: usize,
+    at: u32,
+    count: u32,
+    /// The bytes the call moves: the buffers' total, cut at the limit.
+    total: u32,
 }
 
 impl Iovecs {
-    fn push(&mut self, buf: u32, len: u32) {
-        if let Some(slot) = self.inline.get_mut(self.len) {
-            *slot = (buf, len);
-        } else {
-            if self.more.is_empty() {
-                self.more.extend_from_slice(&self.inline);
-            }
-            self.more.push((buf, len));
-        }
-        self.len += 1;
+    /// A cursor over the non-empty buffers, the last one cut where the total reaches the limit.
+    pub fn iter(&self) -> IovecIter {
+        IovecIter { at: self.at, count: self.count, i: 0, left: self.total }
     }
 
-    /// The buffers, in order.
-    pub fn as_slice(&self) -> &[(u32, u32)] {
-        if self.len <= self.inline.len() { &self.inline[..self.len] } else { &self.more }
-    }
-
-    /// The total length of the buffers.
+    /// The bytes the call moves.
     pub fn total(&self) -> u64 {
-        self.as_slice().iter().map(|&(_, len)| u64::from(len)).sum()
+        u64::from(self.total)
     }
 
-    /// Whether there is no buffer (or only empty ones).
+    /// Whether the call moves no byte.
     pub fn is_empty(&self) -> bool {
-        self.len == 0
+        self.total == 0
+    }
+}
+
+/// A cursor over the buffers of [`Iovecs`]; it borrows the memory only for each step, so the
+/// buffers can be written between steps.
+#[derive(Debug)]
+pub struct IovecIter {
+    at: u32,
+    count: u32,
+    i: u32,
+    left: u32,
+}
+
+impl IovecIter {
+    /// The next non-empty buffer `(ptr, len)`, or `None` after the last.
+    pub fn next(&mut self, mem: &GuestMemory<'_>) -> Option<(u32, u32)> {
+        while self.left > 0 && self.i < self.count {
+            // Checked by `GuestMemory::iovecs`: an error here cannot happen, and would end the walk.
+            let (buf, len) = mem.iovec(self.at, self.i).ok()?;
+            self.i += 1;
+            let len = len.min(self.left);
+            if len > 0 {
+                self.left -= len;
+                return Some((buf, len));
+            }
+        }
+        None
     }
 }
 
@@ -244,11 +254,15 @@ mod tests {
             m.write_u32(i * 8, 200).unwrap();
             m.write_u32(i * 8 + 4, if i == 3 { 0 } else { 16 }).unwrap();
         }
+        let bufs = |list: Iovecs, m: &GuestMemory<'_>| {
+            let mut it = list.iter();
+            std::iter::from_fn(|| it.next(m)).collect::<Vec<_>>()
+        };
         let all = m.iovecs(0, 10, 10, u32::MAX).unwrap();
-        assert_eq!((all.as_slice().len(), all.total()), (9, 144));
+        assert_eq!((bufs(all, &m).len(), all.total()), (9, 144));
         assert_eq!(m.iovecs(0, 10, 9, u32::MAX).err(), Some(Errno::Inval));
         let cut = m.iovecs(0, 10, 10, 40).unwrap();
-        assert_eq!(cut.as_slice(), &[(200, 16), (200, 16), (200, 8)]);
+        assert_eq!(bufs(cut, &m), [(200, 16), (200, 16), (200, 8)]);
         assert!(m.iovecs(0, 0, 0, 0).unwrap().is_empty());
     }
 }

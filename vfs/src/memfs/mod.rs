@@ -135,7 +135,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use self::dir::MemDir;
 use self::file::MemFile;
 use self::inode::{DirInode, FileInode, Inode, Shared, lookup_in};
-use crate::{Dir, Errno, File, FileSystem, Node, OpenOptions, Result, SetTime, Stat, WallClock};
+use crate::{Dir, Errno, FileSystem, Node, OpenOptions, Result, SetTime, Stat, WallClock};
 
 /// The largest size a [`MemFs`] file can reach: 4 GiB (`1 << 32` bytes).
 ///
