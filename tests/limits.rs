@@ -391,3 +391,119 @@ fn build_errors_never_print_an_environment_value() {
     let err = WasiCtx::builder().arg("ok").arg("bad\0arg").build().unwrap_err().to_string();
     assert!(err.contains("argument 1") && !err.contains("bad"), "{err}");
 }
+
+/// A file that counts `sync` and `datasync` calls (over a MemFs file).
+struct CountingFs {
+    inner: MemFs,
+    syncs: Arc<std::sync::atomic::AtomicUsize>,
+    datasyncs: Arc<std::sync::atomic::AtomicUsize>,
+}
+
+struct CountingDir(
+    Arc<dyn hammertime::vfs::Dir>,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
+struct CountingFile(
+    Arc<dyn hammertime::vfs::File>,
+    Arc<std::sync::atomic::AtomicUsize>,
+    Arc<std::sync::atomic::AtomicUsize>,
+);
+
+impl FileSystem for CountingFs {
+    fn root(&self) -> hammertime::vfs::Result<Arc<dyn hammertime::vfs::Dir>> {
+        Ok(Arc::new(CountingDir(self.inner.root()?, self.syncs.clone(), self.datasyncs.clone())))
+    }
+}
+
+impl hammertime::vfs::Dir for CountingDir {
+    fn stat(&self) -> hammertime::vfs::Result<hammertime::vfs::Stat> {
+        self.0.stat()
+    }
+    fn stat_at(&self, name: &str) -> hammertime::vfs::Result<hammertime::vfs::Stat> {
+        self.0.stat_at(name)
+    }
+    fn open_at(
+        &self,
+        name: &str,
+        options: hammertime::vfs::OpenOptions,
+    ) -> hammertime::vfs::Result<hammertime::vfs::Node> {
+        use hammertime::vfs::Node;
+        Ok(match self.0.open_at(name, options)? {
+            Node::File(f) => Node::File(Arc::new(CountingFile(f, self.1.clone(), self.2.clone()))),
+            dir => dir,
+        })
+    }
+    fn read_dir(
+        &self,
+        cookie: u64,
+        sink: &mut dyn FnMut(hammertime::vfs::DirEntry) -> bool,
+    ) -> hammertime::vfs::Result<()> {
+        self.0.read_dir(cookie, sink)
+    }
+    fn readlink_at(&self, name: &str) -> hammertime::vfs::Result<String> {
+        self.0.readlink_at(name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+impl hammertime::vfs::File for CountingFile {
+    fn stat(&self) -> hammertime::vfs::Result<hammertime::vfs::Stat> {
+        self.0.stat()
+    }
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> hammertime::vfs::Result<usize> {
+        self.0.read_at(buf, offset)
+    }
+    fn write_at(&self, buf: &[u8], offset: u64) -> hammertime::vfs::Result<usize> {
+        self.0.write_at(buf, offset)
+    }
+    fn sync(&self) -> hammertime::vfs::Result<()> {
+        self.1.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn datasync(&self) -> hammertime::vfs::Result<()> {
+        self.2.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        Ok(())
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn sync_and_dsync_descriptors_sync_after_every_write() {
+    let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let datasyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let fs = CountingFs { inner: MemFs::new(), syncs: syncs.clone(), datasyncs: datasyncs.clone() };
+    let mut g = guest(WasiCtx::builder().preopen("/", fs).build().unwrap());
+    let count =
+        || (syncs.load(std::sync::atomic::Ordering::SeqCst), datasyncs.load(std::sync::atomic::Ordering::SeqCst));
+    g.write(BUF, b"data");
+    g.write_iovecs(IOVS, &[(BUF, 4)]);
+    for (flags, after) in [(0, (0, 0)), (fdflags::DSYNC, (0, 2)), (fdflags::SYNC, (2, 2))] {
+        let (errno, fd) = open_file(&mut g, "f", flags);
+        assert_eq!(errno, 0);
+        assert_eq!(g.call("fd_write", &[I32(fd), I32(IOVS), I32(1), I32(RES)]), 0);
+        assert_eq!(g.call("fd_pwrite", &[I32(fd), I32(IOVS), I32(1), I64(0), I32(RES)]), 0);
+        assert_eq!(count(), after, "after the writes with fdflags {flags:#x}");
+    }
+}
+
+/// `fd_readdir` into a buffer that ends exactly at the end of a 4 GiB memory (where
+/// `buf + used` reaches 2^32).
+#[test]
+fn fd_readdir_into_the_last_bytes_of_a_4_gib_memory() {
+    let fs = MemFs::new();
+    fs.write_file("some-file", b"").unwrap();
+    let wat = support::wat_for_imports(&FUNCTIONS)
+        .replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 65536)");
+    let mut g = Guest::from_wat(WasiCtx::builder().preopen("/", fs).build().unwrap(), &wat);
+    for len in [1u32, 24, 25, 40, 100] {
+        let buf = 0u32.wrapping_sub(len);
+        assert_eq!(g.call("fd_readdir", &[I32(3), I32(buf), I32(len), I64(0), I32(RES)]), 0, "{len}-byte buffer");
+        // ".", ".." and "some-file": 25 + 26 + 33 bytes.
+        assert_eq!(g.u32(RES), len.min(84), "{len}-byte buffer filled");
+    }
+}

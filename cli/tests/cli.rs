@@ -312,6 +312,24 @@ fn trace_logs_host_calls_on_stderr() {
 
     let out = run(&["run", &guest("hello")]);
     assert_eq!(text(&out.stderr), "");
+
+    // A path longer than PATH_MAX is refused before it is traced: the log never holds more than
+    // the limit of one guest argument.
+    let dir = tempfile::tempdir().unwrap();
+    let long = format!("/d/{}", "x".repeat(5000));
+    let spec = format!("{}::/d", dir.path().display());
+    let out = run(&["run", "--trace", "--dir", &spec, &guest("cat"), &long]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains(": Filename too long\n"), "{}", &stderr[stderr.len().saturating_sub(300)..]);
+    // (The guest itself prints the path in its error message; the trace lines must not.)
+    // A guest line and a trace line may share a line of stderr: look only after the TRACE tag.
+    let traced: Vec<&str> =
+        stderr.split("TRACE hammertime::wasi").skip(1).map(|t| t.lines().next().unwrap_or("")).collect();
+    assert!(
+        !traced.is_empty() && traced.iter().all(|t| !t.contains(&"x".repeat(4097))),
+        "a path over PATH_MAX was traced"
+    );
 }
 
 #[test]
