@@ -4,7 +4,7 @@
 mod limits;
 
 use super::*;
-use crate::{Advice, DirEntry, FileType};
+use crate::{Advice, DirEntry, File, FileType};
 use std::any::Any;
 use std::collections::BTreeSet;
 

@@ -2,6 +2,7 @@
 //! limit, no clock call under a lock, atomic vectored writes.
 
 use super::*;
+use crate::File;
 use crate::memfs::data::CHUNK;
 use std::cell::Cell;
 use std::io::IoSlice;
