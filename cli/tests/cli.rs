@@ -295,8 +295,15 @@ fn help_documents_every_option() {
         "--tcplisten <ADDR>",
         "--trace",
         "--no-cache",
+        "--invoke <NAME>",
+        "--fuel <N>",
+        "--allow-precompiled",
+        "-W, --wasm <KEY[=VAL[,..]]>",
+        "timeout=DURATION",
+        "max-memory-size=BYTES",
         "Examples:",
         "134 on a trap",
+        "124 when\n-W timeout expires",
     ] {
         assert!(help.contains(needle), "missing {needle:?} in:\n{help}");
     }
@@ -388,4 +395,406 @@ fn component_runs_with_the_same_flags() {
     let (code, stdout, stderr) = outcome(&out);
     assert_eq!((code, stdout.as_str()), (Some(1), ""));
     assert!(stderr.starts_with("hello: cannot read /data/greeting.txt"), "{stderr}");
+}
+
+/// Writes `text` to `dir/name` and returns its path as a string.
+fn write_wat(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
+    let path = dir.path().join(name);
+    std::fs::write(&path, text).unwrap();
+    path.to_str().unwrap().to_owned()
+}
+
+/// Throws 42 from one function and catches it in another (try_table with a tag); exits 42.
+const EXCEPTIONS_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (tag $e (param i32))
+  (func $thrower (param i32) (throw $e (local.get 0)))
+  (func $catcher (result i32)
+    (block $h (result i32)
+      (try_table (catch $e $h) (call $thrower (i32.const 42)))
+      (i32.const 0)))
+  (func (export "_start") (call $exit (call $catcher))))"#;
+
+/// A GC struct (20, 3) and array (4 × 7): exits 20 + 3 + 7 + 4 = 34.
+const GC_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (type $point (struct (field i32) (field i32)))
+  (type $arr (array (mut i32)))
+  (func (export "_start")
+    (local $p (ref $point)) (local $a (ref $arr))
+    (local.set $p (struct.new $point (i32.const 20) (i32.const 3)))
+    (local.set $a (array.new $arr (i32.const 7) (i32.const 4)))
+    (call $exit (i32.add
+      (i32.add (struct.get $point 0 (local.get $p)) (struct.get $point 1 (local.get $p)))
+      (i32.add (array.get $arr (local.get $a) (i32.const 3)) (array.len (local.get $a)))))))"#;
+
+/// Loops forever.
+const SPIN_WAT: &str = r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#;
+
+/// Sleeps 60 s in one poll_oneoff (a relative monotonic-clock subscription).
+const SLEEP_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (i32.store8 (i32.const 8) (i32.const 0))
+    (i32.store (i32.const 16) (i32.const 1))
+    (i64.store (i32.const 24) (i64.const 60000000000))
+    (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#;
+
+/// Grows its 1-page memory by one page twice: exits 10 if the first grow fails, 11 if the
+/// second does not, else with memory.size in pages.
+const GROW_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (if (i32.ne (memory.grow (i32.const 1)) (i32.const 1)) (then (call $exit (i32.const 10))))
+    (if (i32.ne (memory.grow (i32.const 1)) (i32.const -1)) (then (call $exit (i32.const 11))))
+    (call $exit (memory.size))))"#;
+
+/// Runs the WAT text `source` (exit `code`), then again with `-W off`: a one-line compile error
+/// that contains `needle`.
+fn assert_runs_and_refused_without(file: &str, source: &str, code: i32, off: &str, needle: &str) {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(&dir, file, source);
+    let out = run(&["run", &wat]);
+    assert_eq!(outcome(&out), (Some(code), String::new(), String::new()));
+
+    let out = run(&["run", "-W", off, &wat]);
+    let (status, stdout, stderr) = outcome(&out);
+    assert_eq!((status, stdout.as_str()), (Some(1), ""), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(stderr.starts_with(&format!("hammertime: cannot compile module {wat}: ")), "{stderr}");
+    assert!(stderr.contains(needle), "{stderr}");
+}
+
+#[test]
+fn exceptions_are_thrown_and_caught_across_functions() {
+    assert_runs_and_refused_without("exn.wat", EXCEPTIONS_WAT, 42, "exceptions=n", "exceptions proposal not enabled");
+}
+
+#[test]
+fn gc_structs_and_arrays_work_and_gc_n_refuses_them() {
+    assert_runs_and_refused_without("gc.wat", GC_WAT, 34, "gc=n", "gc feature");
+}
+
+#[test]
+fn every_w_proposal_spelling_is_accepted() {
+    for name in [
+        "bulk-memory",
+        "component-model",
+        "custom-page-sizes",
+        "exceptions",
+        "extended-const",
+        "function-references",
+        "gc",
+        "memory64",
+        "multi-memory",
+        "multi-value",
+        "reference-types",
+        "relaxed-simd",
+        "shared-memory",
+        "simd",
+        "tail-call",
+        "threads",
+        "wide-arithmetic",
+    ] {
+        for value in [name.to_owned(), format!("{name}=y"), format!("{name}=yes")] {
+            let out = run(&["run", "-W", &value, &guest("hello")]);
+            assert_eq!(outcome(&out), (Some(0), "hello world\n".into(), String::new()), "-W {value}");
+        }
+    }
+    // Comma-separated and repeated; turning simd off needs relaxed-simd off too, as in wasmtime.
+    let out = run(&["run", "-W", "relaxed-simd=n,simd=n", "-W", "tail-call=no", &guest("hello")]);
+    assert_eq!(outcome(&out), (Some(0), "hello world\n".into(), String::new()));
+    let out = run(&["run", "-W", "simd=n", &guest("hello")]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(2));
+    assert_eq!(
+        stderr,
+        "hammertime: cannot configure Wasmtime: cannot disable the simd proposal but enable the relaxed simd proposal\n"
+    );
+}
+
+#[test]
+fn unknown_or_malformed_w_options_are_one_line_usage_errors() {
+    for (value, expected) in [
+        ("bogus", "hammertime: unknown -W option `bogus` (`-W help` lists them)\n"),
+        ("simd,no-such=n", "hammertime: unknown -W option `no-such` (`-W help` lists them)\n"),
+        ("gc=maybe", "hammertime: -W gc=maybe: expected y or n\n"),
+        ("timeout=soon", "hammertime: -W timeout=soon: not a duration (like 10, 10s, 500ms or 2m)\n"),
+        ("fuel=lots", "hammertime: -W fuel=lots: not a number\n"),
+        ("max-memory-size", "hammertime: -W max-memory-size needs a value: -W max-memory-size=N\n"),
+    ] {
+        let out = run(&["run", "-W", value, &guest("hello")]);
+        assert_eq!(outcome(&out), (Some(2), String::new(), expected.into()), "-W {value}");
+    }
+    let out = run(&["compile", "-W", "bogus", &guest("hello")]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn w_help_lists_the_options() {
+    let out = run(&["run", "-W", "help"]);
+    let (code, stdout, _) = outcome(&out);
+    assert_eq!(code, Some(0));
+    for needle in ["-W exceptions[=y|n]", "-W gc[=y|n]", "-W timeout=DURATION", "-W fuel=N", "-W max-memory-size=BYTES"]
+    {
+        assert!(stdout.contains(needle), "missing {needle:?} in:\n{stdout}");
+    }
+}
+
+/// A reactor: `_initialize` sets a base of 100; `add(i32, i64)` returns (base + a, b);
+/// `half(f64, f32)` returns (a / 2, b); `bye` exits 9.
+const REACTOR_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+  (memory (export "memory") 1)
+  (global $base (mut i32) (i32.const 0))
+  (func (export "_initialize") (global.set $base (i32.const 100)))
+  (func (export "add") (param i32 i64) (result i32 i64)
+    (i32.add (global.get $base) (local.get 0)) (local.get 1))
+  (func (export "half") (param f64 f32) (result f64 f32) (f64.div (local.get 0) (f64.const 2)) (local.get 1))
+  (func (export "bye") (call $exit (i32.const 9))))"#;
+
+#[test]
+fn invoke_calls_an_export_after_initialize_and_prints_results() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(&dir, "math.wat", REACTOR_WAT);
+    let out = run(&["run", "--invoke", "add", &wat, "5", "-7"]);
+    assert_eq!(outcome(&out), (Some(0), "105\n-7\n".into(), String::new()));
+    let out = run(&["run", "--invoke", "half", &wat, "3", "1.5"]);
+    assert_eq!(outcome(&out), (Some(0), "1.5\n1.5\n".into(), String::new()));
+    let out = run(&["run", "--invoke", "bye", &wat]);
+    assert_eq!(outcome(&out), (Some(9), String::new(), String::new()));
+
+    for (args, expected) in [
+        (&["add", "x", "1"][..], "hammertime: --invoke add: argument 1 (\"x\") is not i32\n"),
+        (&["add", "1"], "hammertime: --invoke add: the function takes 2 argument(s), 1 given\n"),
+        (&["nope"], "hammertime: --invoke nope: the module exports no function `nope`\n"),
+    ] {
+        let mut argv = vec!["run", "--invoke", args[0], &wat];
+        argv.extend(&args[1..]);
+        let out = run(&argv);
+        assert_eq!(outcome(&out), (Some(2), String::new(), expected.into()), "{args:?}");
+    }
+    // Without --invoke a reactor has nothing to run.
+    let out = run(&["run", &wat]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(1));
+    assert!(stderr.contains("no `_start` export"), "{stderr}");
+    // Components are run through wasi:cli/run only.
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/hello.wasm");
+    let out = run(&["run", "--invoke", "run", component]);
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn timeout_stops_spinning_and_sleeping_guests() {
+    let dir = tempfile::tempdir().unwrap();
+    let spin = write_wat(&dir, "spin.wat", SPIN_WAT);
+    let sleep = write_wat(&dir, "sleep.wat", SLEEP_WAT);
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/sleep.wasm");
+    for (module, arg) in [(&spin[..], None), (&sleep, None), (component, Some("60000"))] {
+        let start = std::time::Instant::now();
+        let mut argv = vec!["run", "-W", "timeout=300ms", module];
+        argv.extend(arg);
+        let out = run(&argv);
+        let elapsed = start.elapsed();
+        let expected = format!("hammertime: {module} timed out after 300ms (-W timeout)\n");
+        assert_eq!(outcome(&out), (Some(124), String::new(), expected), "{module}");
+        // Well before the 2 s grace after which the process would exit anyway.
+        assert!(elapsed < std::time::Duration::from_millis(1800), "{module}: {elapsed:?}");
+    }
+    // A guest blocked reading a stdin that never ends.
+    let start = std::time::Instant::now();
+    let mut child = hammertime()
+        .args(["run", "-W", "timeout=300ms", &guest("cat")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let _open_stdin = child.stdin.take();
+    let out = child.wait_with_output().unwrap();
+    let expected = format!("hammertime: {} timed out after 300ms (-W timeout)\n", guest("cat"));
+    assert_eq!(outcome(&out), (Some(124), String::new(), expected));
+    assert!(start.elapsed() < std::time::Duration::from_millis(1800), "{:?}", start.elapsed());
+    // A guest that finishes in time is not affected.
+    let out = run(&["run", "-W", "timeout=1m", &guest("hello")]);
+    assert_eq!(outcome(&out), (Some(0), "hello world\n".into(), String::new()));
+}
+
+#[test]
+fn fuel_runs_out_with_a_clear_trap() {
+    let dir = tempfile::tempdir().unwrap();
+    let spin = write_wat(&dir, "spin.wat", SPIN_WAT);
+    for flags in [&["--fuel", "1000"][..], &["-W", "fuel=1000"]] {
+        let mut argv = vec!["run"];
+        argv.extend(flags);
+        argv.push(&spin);
+        let out = run(&argv);
+        let (code, stdout, stderr) = outcome(&out);
+        assert_eq!((code, stdout.as_str()), (Some(134), ""), "{flags:?}");
+        let first = stderr.lines().next().unwrap_or_default();
+        assert_eq!(
+            first,
+            format!(
+                "hammertime: {spin} ran out of fuel (1000 units, -W fuel): wasm trap: all fuel consumed by WebAssembly"
+            )
+        );
+        assert!(stderr.contains("wasm backtrace:"), "{stderr}");
+    }
+    // Enough fuel: the module runs as without.
+    let exn = write_wat(&dir, "exn.wat", EXCEPTIONS_WAT);
+    let out = run(&["run", "--fuel", "100000", &exn]);
+    assert_eq!(outcome(&out), (Some(42), String::new(), String::new()));
+    // A component too.
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/sleep.wasm");
+    let out = run(&["run", "--fuel", "1000", component, "1"]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(134), "{stderr}");
+    assert!(stderr.contains("ran out of fuel"), "{stderr}");
+}
+
+#[test]
+fn max_memory_size_makes_memory_grow_return_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let grow = write_wat(&dir, "grow.wat", GROW_WAT);
+    // Uncapped, the second grow succeeds.
+    let out = run(&["run", &grow]);
+    assert_eq!(outcome(&out), (Some(11), String::new(), String::new()));
+    // Capped at two pages: the first grow succeeds, the second returns -1; exit memory.size = 2.
+    for cap in ["131072", "128K", "0x20000"] {
+        let out = run(&["run", "-W", &format!("max-memory-size={cap}"), &grow]);
+        assert_eq!(outcome(&out), (Some(2), String::new(), String::new()), "{cap}");
+    }
+    // With trap-on-grow-failure the failed grow traps instead.
+    let out = run(&["run", "-W", "max-memory-size=131072,trap-on-grow-failure", &grow]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(134), "{stderr}");
+    assert!(stderr.starts_with(&format!("hammertime: {grow} trapped: forcing trap when growing memory")), "{stderr}");
+    // A component whose memory starts above the cap does not instantiate.
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/hello.wasm");
+    let out = run(&["run", "-W", "max-memory-size=65536", "--mem-dir", "/", component]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with(&format!("hammertime: cannot run {component}: ")) && stderr.contains("memory"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn max_table_elements_makes_table_grow_return_minus_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(
+        &dir,
+        "table.wat",
+        r#"(module
+          (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
+          (memory (export "memory") 1)
+          (table 1 funcref)
+          (func (export "_start") (call $exit (i32.add (table.grow (ref.null func) (i32.const 10)) (i32.const 2)))))"#,
+    );
+    let out = run(&["run", &wat]);
+    assert_eq!(outcome(&out), (Some(3), String::new(), String::new()));
+    let out = run(&["run", "-W", "max-table-elements=5", &wat]);
+    assert_eq!(outcome(&out), (Some(1), String::new(), String::new()));
+}
+
+#[test]
+fn compile_then_run_precompiled_only_with_allow_precompiled() {
+    let dir = tempfile::tempdir().unwrap();
+    let exn = write_wat(&dir, "exn.wat", EXCEPTIONS_WAT);
+    let cwasm = dir.path().join("out.cwasm");
+    let cwasm = cwasm.to_str().unwrap();
+    let out = run(&["compile", &exn, "-o", cwasm]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "--allow-precompiled", cwasm]);
+    assert_eq!(outcome(&out), (Some(42), String::new(), String::new()));
+
+    let out = run(&["run", cwasm]);
+    let expected = format!(
+        "hammertime: {cwasm} is precompiled (.cwasm); running it needs --allow-precompiled (only for files you trust)\n"
+    );
+    assert_eq!(outcome(&out), (Some(2), String::new(), expected));
+    // Compiled with other settings: refused with Wasmtime's reason.
+    let out = run(&["run", "--allow-precompiled", "--fuel", "100", cwasm]);
+    let (code, _, stderr) = outcome(&out);
+    assert_eq!(code, Some(1));
+    assert!(stderr.starts_with(&format!("hammertime: cannot load precompiled {cwasm}: ")), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+
+    // The default output is MODULE.cwasm; components compile too.
+    let out = run(&["compile", &exn]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(dir.path().join("exn.cwasm").is_file());
+    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/sleep.wasm");
+    let ccwasm = dir.path().join("sleep.cwasm");
+    let out = run(&["compile", component, "-o", ccwasm.to_str().unwrap()]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let out = run(&["run", "--allow-precompiled", ccwasm.to_str().unwrap(), "1"]);
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    assert!(text(&out.stdout).starts_with("slept "), "{}", text(&out.stdout));
+}
+
+#[test]
+fn version_names_hammertime_and_wasmtime() {
+    let out = run(&["--version"]);
+    let lock = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../Cargo.lock")).unwrap();
+    let wasmtime = lock
+        .split("[[package]]")
+        .find(|b| b.contains("\nname = \"wasmtime\"\n"))
+        .and_then(|b| b.split("version = \"").nth(1))
+        .and_then(|v| v.split('"').next())
+        .unwrap();
+    let expected = format!("hammertime {} (Wasmtime {wasmtime})\n", env!("CARGO_PKG_VERSION"));
+    assert_eq!(outcome(&out), (Some(0), expected, String::new()));
+}
+
+#[test]
+fn load_errors_are_one_line_without_a_rust_backtrace() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("truncated.wasm");
+    std::fs::write(&bad, b"\0asm\x01\0\0\0\x05").unwrap();
+    for backtrace in [None, Some("1"), Some("full")] {
+        let mut cmd = hammertime();
+        cmd.args(["run", bad.to_str().unwrap()]);
+        match backtrace {
+            Some(v) => cmd.env("RUST_BACKTRACE", v).env("RUST_LIB_BACKTRACE", v),
+            None => cmd.env_remove("RUST_BACKTRACE").env_remove("RUST_LIB_BACKTRACE"),
+        };
+        let out = cmd.output().unwrap();
+        let (code, stdout, stderr) = outcome(&out);
+        assert_eq!((code, stdout.as_str()), (Some(1), ""), "{backtrace:?}");
+        assert_eq!(
+            stderr,
+            format!(
+                "hammertime: cannot compile module {}: failed to parse WebAssembly module: unexpected end-of-file (at offset 0x9)\n",
+                bad.display()
+            ),
+            "{backtrace:?}"
+        );
+        assert!(!stderr.to_lowercase().contains("backtrace"), "{stderr}");
+    }
+}
+
+#[test]
+fn trap_prints_the_wasm_backtrace_with_function_names() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(
+        &dir,
+        "named.wat",
+        r#"(module (memory (export "memory") 1) (func $inner unreachable) (func $outer (call $inner))
+             (func (export "_start") (call $outer)))"#,
+    );
+    let out = hammertime().args(["run", &wat]).env_remove("WASMTIME_BACKTRACE_DETAILS").output().unwrap();
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!((code, stdout.as_str()), (Some(134), ""));
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines[0], format!("hammertime: {wat} trapped: wasm trap: wasm `unreachable` instruction executed"));
+    assert_eq!(lines[1], "error while executing at wasm backtrace:");
+    assert!(lines[2].ends_with(" - <unknown>!inner") && lines[3].ends_with(" - <unknown>!outer"), "{stderr}");
+    assert!(!stderr.contains("stack backtrace") && !stderr.contains("Caused by"), "{stderr}");
 }

@@ -1,0 +1,496 @@
+//! The command line: `hammertime run` and `hammertime compile`, their options and the `-W`
+//! options (wasmtime's spellings), parsed into values the runner uses.
+
+use std::ffi::OsString;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use wasmtime::Config;
+
+/// `hammertime --version`: ours and the Wasmtime we run on.
+const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (Wasmtime ", env!("HAMMERTIME_WASMTIME_VERSION"), ")");
+
+/// The whole command line.
+#[derive(Parser, Debug)]
+#[command(
+    name = "hammertime",
+    version = VERSION,
+    about = "Run WASI commands (preview1 modules and WASI 0.2 components) on Wasmtime, sandboxed by hammertime.",
+    after_help = "`hammertime MODULE [ARGS]...` is short for `hammertime run MODULE [ARGS]...` \
+                  (when MODULE is not `run`, `compile` or `help`)."
+)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// The subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run a WASI command: a preview1 module (its `_start`) or a WASI 0.2 component (its
+    /// `wasi:cli/run`), binary or text.
+    Run(RunArgs),
+    /// Compile a module or component ahead of time into a `.cwasm` file for `run
+    /// --allow-precompiled` (same -W options on both sides).
+    Compile(CompileArgs),
+}
+
+const RUN_AFTER_HELP: &str = "\
+MODULE is a preview1 module or a WASI 0.2 component (.wasm or .wat), recognised by its header;
+every option applies to both (but --invoke, for core modules only). Components see the preopens
+through wasi:filesystem/preopens. Preopens get descriptors 3, 4, ... in the order given;
+--tcplisten sockets follow them. Stdio is inherited; argv[0] is MODULE as given.
+
+-W takes wasmtime's spellings, comma-separated or repeated: the proposals (exceptions, gc,
+simd, threads, ...: `-W help` lists them, all on as in `wasmtime run` but component-model-async)
+as NAME[=y|n], and the limits timeout=DURATION (10s, 500ms, 2m; a bare number is seconds),
+fuel=N, max-memory-size=BYTES (a memory.grow past it returns -1), max-table-elements=N,
+trap-on-grow-failure[=y|n].
+
+Exit status: the guest's exit code & 0xff; 134 on a trap (out of fuel included); 124 when
+-W timeout expires; 2 on a usage error; 1 on any other error (module or directory unreadable,
+module does not compile or link...).
+
+Examples:
+  hammertime run hello.wasm
+  hammertime run --dir . cat.wasm notes.txt
+  hammertime run --dir /srv/site::/www --ro-dir /etc/ssl::/ssl server.wasm
+  hammertime run --mem-dir ./fixtures::/data --mem-dir /tmp app.wasm --verbose
+  hammertime run --env RUST_LOG=debug --env HOME --tcplisten 127.0.0.1:8080 app.wasm
+  hammertime run -W timeout=10s,fuel=1000000000,max-memory-size=67108864 untrusted.wasm
+  hammertime run --invoke add math.wat 1 2
+  hammertime compile app.wasm -o app.cwasm && hammertime run --allow-precompiled app.cwasm
+  hammertime run --trace --no-cache test.wat";
+
+/// The options that shape compiled code and execution: `-W`, shared by `run` and `compile`.
+#[derive(Args, Debug)]
+pub struct WasmArgs {
+    /// Wasm proposals and limits, wasmtime's spellings: NAME[=y|n] or KEY=VALUE, comma-separated
+    /// or repeated (`-W help` lists them)
+    #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]", value_parser = parse_wasm_raw)]
+    pub wasm: Vec<String>,
+}
+
+/// `hammertime run`.
+#[derive(Args, Debug)]
+#[command(after_help = RUN_AFTER_HELP)]
+pub struct RunArgs {
+    /// Preopen host directory HOST read-write at GUEST (default HOST)
+    #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_host_dir)]
+    pub dirs: Vec<DirSpec>,
+
+    /// Preopen host directory HOST read-only at GUEST (default HOST)
+    #[arg(long = "ro-dir", value_name = "HOST[::GUEST]", value_parser = parse_host_dir)]
+    pub ro_dirs: Vec<DirSpec>,
+
+    /// Preopen an in-memory directory at GUEST, seeded with a copy of HOST
+    #[arg(long = "mem-dir", value_name = "[HOST::]GUEST", value_parser = parse_mem_dir)]
+    pub mem_dirs: Vec<MemDirSpec>,
+
+    /// The most bytes (data, names and link targets) each --mem-dir holds, with an optional
+    /// K, M or G suffix (powers of 1024); past it the guest gets ENOSPC
+    #[arg(long = "mem-dir-size", value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
+    pub mem_dir_size: u64,
+
+    /// The most files, directories and links each --mem-dir holds (ENOSPC past it)
+    #[arg(long = "mem-dir-inodes", value_name = "N", default_value_t = 1 << 20)]
+    pub mem_dir_inodes: u64,
+
+    /// Set KEY=VALUE for the guest; just KEY passes the host's value (if set)
+    #[arg(long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
+    pub envs: Vec<EnvSpec>,
+
+    /// Pass the whole host environment (--env overrides it)
+    #[arg(long)]
+    pub inherit_env: bool,
+
+    /// Listen on ADDR (e.g. 127.0.0.1:8080), preopened for sock_accept
+    #[arg(long = "tcplisten", value_name = "ADDR")]
+    pub tcplisten: Vec<String>,
+
+    /// Log every WASI call to stderr (filter `hammertime=trace`)
+    #[arg(long)]
+    pub trace: bool,
+
+    /// Disable Wasmtime's compilation cache (on by default)
+    #[arg(long)]
+    pub no_cache: bool,
+
+    /// Call the export NAME instead of `_start` (after `_initialize`, if exported), with ARGS
+    /// parsed by its parameter types (i32, i64, f32, f64); print its results, one per line
+    #[arg(long, value_name = "NAME")]
+    pub invoke: Option<String>,
+
+    /// Run at most N units of fuel (about one per instruction), then trap; the same as -W fuel=N
+    #[arg(long, value_name = "N")]
+    pub fuel: Option<u64>,
+
+    /// Accept a precompiled `.cwasm` (from `hammertime compile`) as MODULE. Only for files you
+    /// trust: a precompiled file is machine code, loaded without validation
+    #[arg(long)]
+    pub allow_precompiled: bool,
+
+    #[command(flatten)]
+    pub wasm: WasmArgs,
+
+    /// The module or component (.wasm or .wat), then argv[1..]: all after MODULE goes to the guest
+    #[arg(
+        value_name = "MODULE",
+        value_names = ["MODULE", "ARGS"],
+        required = true,
+        num_args = 1..,
+        trailing_var_arg = true,
+        value_parser = clap::value_parser!(OsString)
+    )]
+    pub module_and_args: Vec<OsString>,
+}
+
+/// `hammertime compile`.
+#[derive(Args, Debug)]
+pub struct CompileArgs {
+    /// Where to write the compiled file (default: MODULE with the extension `.cwasm`)
+    #[arg(short = 'o', long = "output", value_name = "OUT")]
+    pub output: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub wasm: WasmArgs,
+
+    /// The module or component (.wasm or .wat)
+    #[arg(value_name = "MODULE")]
+    pub module: PathBuf,
+}
+
+/// `--dir` and `--ro-dir`.
+#[derive(Clone, Debug)]
+pub struct DirSpec {
+    /// The host directory.
+    pub host: PathBuf,
+    /// Where the guest sees it.
+    pub guest: String,
+}
+
+/// `--mem-dir`.
+#[derive(Clone, Debug)]
+pub struct MemDirSpec {
+    /// The host directory copied in, if any.
+    pub host: Option<PathBuf>,
+    /// Where the guest sees it.
+    pub guest: String,
+}
+
+/// `--env`.
+#[derive(Clone, Debug)]
+pub enum EnvSpec {
+    /// `KEY=VALUE`.
+    Set(String, String),
+    /// `KEY`: the host's value, if set.
+    PassThrough(String),
+}
+
+fn check_guest(guest: &str) -> Result<(), String> {
+    if guest.is_empty() { Err("the guest path is empty".into()) } else { Ok(()) }
+}
+
+fn parse_host_dir(s: &str) -> Result<DirSpec, String> {
+    let (host, guest) = s.split_once("::").unwrap_or((s, s));
+    if host.is_empty() {
+        return Err("the host directory is empty".into());
+    }
+    check_guest(guest)?;
+    Ok(DirSpec { host: PathBuf::from(host), guest: guest.to_owned() })
+}
+
+fn parse_mem_dir(s: &str) -> Result<MemDirSpec, String> {
+    match s.split_once("::") {
+        Some((host, guest)) => {
+            if host.is_empty() {
+                return Err("the host directory before `::` is empty".into());
+            }
+            check_guest(guest)?;
+            Ok(MemDirSpec { host: Some(PathBuf::from(host)), guest: guest.to_owned() })
+        }
+        None => {
+            check_guest(s)?;
+            Ok(MemDirSpec { host: None, guest: s.to_owned() })
+        }
+    }
+}
+
+/// A size in bytes: digits with an optional K, M or G suffix (powers of 1024).
+fn parse_size(s: &str) -> Result<u64, String> {
+    let (digits, shift) = match s.strip_suffix(['K', 'k']) {
+        Some(d) => (d, 10),
+        None => match s.strip_suffix(['M', 'm']) {
+            Some(d) => (d, 20),
+            None => match s.strip_suffix(['G', 'g']) {
+                Some(d) => (d, 30),
+                None => (s, 0),
+            },
+        },
+    };
+    let n: u64 = digits.parse().map_err(|_| format!("{s:?} is not a size (digits, then K, M or G)"))?;
+    n.checked_mul(1 << shift).ok_or_else(|| format!("{s:?} is too large"))
+}
+
+fn parse_env(s: &str) -> Result<EnvSpec, String> {
+    let (key, value) = match s.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (s, None),
+    };
+    if key.is_empty() {
+        return Err("the variable name is empty".into());
+    }
+    if s.contains('\0') {
+        return Err("a NUL byte is not allowed".into());
+    }
+    Ok(match value {
+        Some(v) => EnvSpec::Set(key.to_owned(), v.to_owned()),
+        None => EnvSpec::PassThrough(key.to_owned()),
+    })
+}
+
+/// A proposal `-W` can turn on or off: its wasmtime spelling and its `Config` switch.
+struct Proposal {
+    name: &'static str,
+    set: fn(&mut Config, bool),
+}
+
+/// The proposals, as `wasmtime run -W help` spells them. All are on by default (Wasmtime's
+/// `Config::new()` defaults with the CLI's cargo features) but stack-switching, shared-memory,
+/// custom-page-sizes and wide-arithmetic, as in `wasmtime run`.
+const PROPOSALS: &[Proposal] = &[
+    Proposal {
+        name: "bulk-memory",
+        set: |c, on| {
+            c.wasm_bulk_memory(on);
+        },
+    },
+    Proposal {
+        name: "component-model",
+        set: |c, on| {
+            c.wasm_component_model(on);
+        },
+    },
+    Proposal {
+        name: "custom-page-sizes",
+        set: |c, on| {
+            c.wasm_custom_page_sizes(on);
+        },
+    },
+    Proposal {
+        name: "exceptions",
+        set: |c, on| {
+            c.wasm_exceptions(on);
+        },
+    },
+    Proposal {
+        name: "extended-const",
+        set: |c, on| {
+            c.wasm_extended_const(on);
+        },
+    },
+    Proposal {
+        name: "function-references",
+        set: |c, on| {
+            c.wasm_function_references(on);
+        },
+    },
+    Proposal {
+        name: "gc",
+        set: |c, on| {
+            c.wasm_gc(on);
+        },
+    },
+    Proposal {
+        name: "memory64",
+        set: |c, on| {
+            c.wasm_memory64(on);
+        },
+    },
+    Proposal {
+        name: "multi-memory",
+        set: |c, on| {
+            c.wasm_multi_memory(on);
+        },
+    },
+    Proposal {
+        name: "multi-value",
+        set: |c, on| {
+            c.wasm_multi_value(on);
+        },
+    },
+    Proposal {
+        name: "reference-types",
+        set: |c, on| {
+            c.wasm_reference_types(on);
+        },
+    },
+    Proposal {
+        name: "relaxed-simd",
+        set: |c, on| {
+            c.wasm_relaxed_simd(on);
+        },
+    },
+    Proposal {
+        name: "shared-memory",
+        set: |c, on| {
+            c.shared_memory(on);
+        },
+    },
+    Proposal {
+        name: "simd",
+        set: |c, on| {
+            c.wasm_simd(on);
+        },
+    },
+    Proposal {
+        name: "tail-call",
+        set: |c, on| {
+            c.wasm_tail_call(on);
+        },
+    },
+    Proposal {
+        name: "threads",
+        set: |c, on| {
+            c.wasm_threads(on);
+        },
+    },
+    Proposal {
+        name: "wide-arithmetic",
+        set: |c, on| {
+            c.wasm_wide_arithmetic(on);
+        },
+    },
+];
+
+/// The `-W` keys that take a value, with their help.
+const LIMITS: &[(&str, &str)] = &[
+    ("fuel=N", "run at most N units of fuel, then trap"),
+    ("max-memory-size=BYTES", "the most bytes a linear memory may reach; memory.grow past it returns -1"),
+    ("max-table-elements=N", "the most elements a table may reach; table.grow past it returns -1"),
+    ("timeout=DURATION", "stop the guest after DURATION of wall-clock time (1, 2s, 100ms, 1m): exit 124"),
+    ("trap-on-grow-failure[=y|n]", "trap, instead of returning -1, when memory.grow or table.grow fails"),
+];
+
+/// Keeps a `-W` value as given, but prints the list of `-W` options and exits for `-W help`
+/// (before MODULE is required, as `wasmtime run -W help` does).
+fn parse_wasm_raw(s: &str) -> Result<String, String> {
+    if s == "help" || s == "help-long" {
+        println!("Available -W (--wasm) options:\n");
+        for p in PROPOSALS {
+            println!("  -W {}[=y|n] -- the {} proposal", p.name, p.name);
+        }
+        for (key, doc) in LIMITS {
+            println!("  -W {key} -- {doc}");
+        }
+        std::process::exit(0);
+    }
+    Ok(s.to_owned())
+}
+
+/// The `-W` options, parsed.
+#[derive(Debug, Default)]
+pub struct WasmOptions {
+    /// Proposals turned on or off, in command-line order.
+    proposals: Vec<(&'static str, bool)>,
+    /// `timeout=`.
+    pub timeout: Option<Duration>,
+    /// `fuel=`.
+    pub fuel: Option<u64>,
+    /// `max-memory-size=`.
+    pub max_memory_size: Option<usize>,
+    /// `max-table-elements=`.
+    pub max_table_elements: Option<usize>,
+    /// `trap-on-grow-failure`.
+    pub trap_on_grow_failure: Option<bool>,
+}
+
+impl WasmOptions {
+    /// Parses the raw `-W` values; the error is one line naming the offending option.
+    pub fn parse(raw: &[String]) -> Result<Self, String> {
+        let mut opts = WasmOptions::default();
+        for item in raw.iter().flat_map(|r| r.split(',')) {
+            let (key, value) = match item.split_once('=') {
+                Some((k, v)) => (k, Some(v)),
+                None => (item, None),
+            };
+            if let Some(p) = PROPOSALS.iter().find(|p| p.name == key) {
+                opts.proposals.push((p.name, parse_bool(key, value)?));
+                continue;
+            }
+            match key {
+                "timeout" => opts.timeout = Some(parse_duration(key, value)?),
+                "fuel" => opts.fuel = Some(parse_number(key, value)?),
+                "max-memory-size" => opts.max_memory_size = Some(to_usize(key, parse_number(key, value)?)?),
+                "max-table-elements" => opts.max_table_elements = Some(to_usize(key, parse_number(key, value)?)?),
+                "trap-on-grow-failure" => opts.trap_on_grow_failure = Some(parse_bool(key, value)?),
+                _ => return Err(format!("unknown -W option `{key}` (`-W help` lists them)")),
+            }
+        }
+        Ok(opts)
+    }
+
+    /// A Wasmtime configuration with these options: `Config::new()` (every proposal Wasmtime
+    /// enables by default) with the proposals given turned on or off, epoch interruption for a
+    /// timeout and fuel consumption for fuel.
+    pub fn config(&self) -> Config {
+        let mut config = Config::new();
+        for (name, on) in &self.proposals {
+            if let Some(p) = PROPOSALS.iter().find(|p| p.name == *name) {
+                (p.set)(&mut config, *on);
+            }
+        }
+        if self.timeout.is_some() {
+            config.epoch_interruption(true);
+        }
+        if self.fuel.is_some() {
+            config.consume_fuel(true);
+        }
+        config
+    }
+}
+
+fn parse_bool(key: &str, value: Option<&str>) -> Result<bool, String> {
+    match value {
+        None | Some("y" | "yes" | "true") => Ok(true),
+        Some("n" | "no" | "false") => Ok(false),
+        Some(v) => Err(format!("-W {key}={v}: expected y or n")),
+    }
+}
+
+/// A number, decimal or `0x` hexadecimal (as wasmtime takes them); sizes may also end in K, M
+/// or G.
+fn parse_number(key: &str, value: Option<&str>) -> Result<u64, String> {
+    let v = value.ok_or_else(|| format!("-W {key} needs a value: -W {key}=N"))?;
+    let parsed = match v.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16).map_err(|e| e.to_string()),
+        None => parse_size(v),
+    };
+    parsed.map_err(|_| format!("-W {key}={v}: not a number"))
+}
+
+fn to_usize(key: &str, n: u64) -> Result<usize, String> {
+    usize::try_from(n).map_err(|_| format!("-W {key}={n}: too large"))
+}
+
+/// A duration as wasmtime takes it: a bare number of seconds, or a number with a unit (ns, us,
+/// ms, s, m, h).
+fn parse_duration(key: &str, value: Option<&str>) -> Result<Duration, String> {
+    let v = value.ok_or_else(|| format!("-W {key} needs a value: -W {key}=10s"))?;
+    let bad = || format!("-W {key}={v}: not a duration (like 10, 10s, 500ms or 2m)");
+    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
+    let (digits, unit) = v.split_at(split);
+    let n: u64 = digits.parse().map_err(|_| bad())?;
+    let d = match unit {
+        "" | "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "us" => Some(Duration::from_micros(n)),
+        "ns" => Some(Duration::from_nanos(n)),
+        "m" | "min" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    };
+    d.ok_or_else(bad)
+}

@@ -1,0 +1,452 @@
+//! `hammertime run` and `hammertime compile`: the context, the engine, the store with its limits,
+//! the timeout watchdog, `--invoke`, and precompiled files.
+
+use std::io::{IsTerminal, Write};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc;
+use std::time::Duration;
+
+use clap::ArgMatches;
+use hammertime::vfs::{HostDir, MemFs};
+use hammertime::{BuildError, InterruptHandle, WasiCtx};
+use wasmtime::component::Component;
+use wasmtime::{Engine, Func, Linker, Module, Precompiled, Store, StoreLimits, StoreLimitsBuilder, Trap, Val, ValType};
+
+use crate::options::{CompileArgs, DirSpec, EnvSpec, MemDirSpec, RunArgs, WasmOptions};
+use crate::{ERROR_EXIT, Failure, TIMEOUT_EXIT, TRAP_EXIT, USAGE_EXIT, chain, fail};
+
+/// How long after a timeout the guest has to stop before the process exits anyway (a guest
+/// blocked where neither the epoch nor the interrupt handle reaches, e.g. reading a terminal).
+const TIMEOUT_GRACE: Duration = Duration::from_secs(2);
+
+/// What a store holds: the WASI context and the limits of its memories and tables.
+struct Host {
+    wasi: WasiCtx,
+    limits: StoreLimits,
+}
+
+/// A preopened directory, in command-line order.
+enum Mount {
+    Host { spec: DirSpec, read_only: bool },
+    Mem(MemDirSpec),
+}
+
+/// The directory preopens in the order they appeared on the command line.
+fn mounts_in_order(run: &RunArgs, matches: &ArgMatches) -> Vec<Mount> {
+    let indices = |id: &str| -> Vec<usize> { matches.indices_of(id).map(Iterator::collect).unwrap_or_default() };
+    let mut mounts: Vec<(usize, Mount)> = Vec::new();
+    for (i, spec) in indices("dirs").into_iter().zip(&run.dirs) {
+        mounts.push((i, Mount::Host { spec: spec.clone(), read_only: false }));
+    }
+    for (i, spec) in indices("ro_dirs").into_iter().zip(&run.ro_dirs) {
+        mounts.push((i, Mount::Host { spec: spec.clone(), read_only: true }));
+    }
+    for (i, spec) in indices("mem_dirs").into_iter().zip(&run.mem_dirs) {
+        mounts.push((i, Mount::Mem(spec.clone())));
+    }
+    mounts.sort_by_key(|(i, _)| *i);
+    mounts.into_iter().map(|(_, m)| m).collect()
+}
+
+/// The parsed `-W` options, or a one-line usage error.
+fn wasm_options(raw: &[String]) -> Result<WasmOptions, Failure> {
+    WasmOptions::parse(raw).map_err(|e| fail(USAGE_EXIT, format!("hammertime: {e}")))
+}
+
+/// Whether `binary` is a component: its header's version and layer are `0d 00 01 00` (a core
+/// module has `01 00 00 00`).
+fn is_component(binary: &[u8]) -> bool {
+    binary.starts_with(b"\0asm\x0d\x00\x01\x00")
+}
+
+/// An engine for `opts`, with Wasmtime's compilation cache in its default location unless
+/// `cache` is false; a cache that cannot be set up is reported once on stderr and left out.
+fn make_engine(opts: &WasmOptions, cache: bool) -> Result<Engine, Failure> {
+    let mut config = opts.config();
+    if cache {
+        match wasmtime::Cache::from_file(None) {
+            Ok(c) => {
+                config.cache(Some(c));
+            }
+            Err(e) => eprintln!("hammertime: warning: compilation cache disabled: {}", chain(&e)),
+        }
+    }
+    Engine::new(&config).map_err(|e| fail(USAGE_EXIT, format!("hammertime: cannot configure Wasmtime: {}", chain(&e))))
+}
+
+/// The module's bytes, text turned into binary.
+fn read_binary(path: &Path, name: &str) -> Result<Vec<u8>, Failure> {
+    let bytes =
+        std::fs::read(path).map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot read module {name}: {e}")))?;
+    if Engine::detect_precompiled(&bytes).is_some() {
+        return Ok(bytes);
+    }
+    wat::parse_bytes(&bytes)
+        .map(|b| b.into_owned())
+        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile module {name}: {e}")))
+}
+
+/// `hammertime compile`.
+pub fn compile(args: &CompileArgs) -> Result<u8, Failure> {
+    let opts = wasm_options(&args.wasm.wasm)?;
+    let engine = make_engine(&opts, false)?;
+    let name = args.module.display().to_string();
+    let binary = read_binary(&args.module, &name)?;
+    if Engine::detect_precompiled(&binary).is_some() {
+        return Err(fail(ERROR_EXIT, format!("hammertime: {name} is already compiled")));
+    }
+    let (kind, compiled) = if is_component(&binary) {
+        ("component", engine.precompile_component(&binary))
+    } else {
+        ("module", engine.precompile_module(&binary))
+    };
+    let compiled =
+        compiled.map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot compile {kind} {name}: {}", chain(&e))))?;
+    let out = args.output.clone().unwrap_or_else(|| args.module.with_extension("cwasm"));
+    std::fs::write(&out, compiled)
+        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot write {}: {e}", out.display())))?;
+    Ok(0)
+}
+
+/// What MODULE turned out to be, compiled.
+enum Loaded {
+    Module(Module),
+    Component(Component),
+}
+
+/// Loads a precompiled file: Wasmtime maps it as machine code without validating it, which is
+/// why `run` does this only with `--allow-precompiled`, for files the user trusts.
+#[allow(unsafe_code)]
+fn deserialize(engine: &Engine, bytes: &[u8], kind: Precompiled) -> wasmtime::Result<Loaded> {
+    // SAFETY: `Module::deserialize` and `Component::deserialize` are unsafe because the bytes
+    // are trusted to come from Wasmtime's `precompile_*` (they are not validated). The user
+    // asserted that with `--allow-precompiled`; Wasmtime still checks the header, the version
+    // and the configuration it was compiled with.
+    unsafe {
+        match kind {
+            Precompiled::Module => Module::deserialize(engine, bytes).map(Loaded::Module),
+            Precompiled::Component => Component::deserialize(engine, bytes).map(Loaded::Component),
+        }
+    }
+}
+
+/// `hammertime run`.
+pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
+    let mut opts = wasm_options(&run.wasm.wasm)?;
+    if opts.fuel.is_none() {
+        opts.fuel = run.fuel;
+    }
+    if run.trace {
+        tracing_subscriber::fmt()
+            .with_writer(std::io::stderr)
+            .with_ansi(std::io::stderr().is_terminal())
+            .with_env_filter(tracing_subscriber::EnvFilter::new("hammertime=trace"))
+            .init();
+    }
+
+    let Some((module, guest_args)) = run.module_and_args.split_first() else {
+        return Err(fail(USAGE_EXIT, "hammertime: MODULE is missing"));
+    };
+    let module = PathBuf::from(module);
+    let module_name = module.display().to_string();
+    let mut args = vec![module.to_string_lossy().into_owned()];
+    for arg in guest_args {
+        let arg = arg
+            .to_str()
+            .ok_or_else(|| fail(USAGE_EXIT, format!("hammertime: guest argument {arg:?} is not valid UTF-8")))?;
+        args.push(arg.to_owned());
+    }
+    let binary = read_binary(&module, &module_name)?;
+    let ctx = build_ctx(run, matches, args.clone())?;
+    let engine = make_engine(&opts, !run.no_cache)?;
+
+    let loaded = match Engine::detect_precompiled(&binary) {
+        Some(kind) if run.allow_precompiled => deserialize(&engine, &binary, kind).map_err(|e| {
+            fail(ERROR_EXIT, format!("hammertime: cannot load precompiled {module_name}: {}", chain(&e)))
+        })?,
+        Some(_) => {
+            return Err(fail(
+                USAGE_EXIT,
+                format!(
+                    "hammertime: {module_name} is precompiled (.cwasm); running it needs --allow-precompiled \
+                     (only for files you trust)"
+                ),
+            ));
+        }
+        None if is_component(&binary) => Loaded::Component(Component::new(&engine, &binary).map_err(|e| {
+            fail(ERROR_EXIT, format!("hammertime: cannot compile component {module_name}: {}", chain(&e)))
+        })?),
+        None => Loaded::Module(Module::new(&engine, &binary).map_err(|e| {
+            fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {}", chain(&e)))
+        })?),
+    };
+    if run.invoke.is_some() && matches!(loaded, Loaded::Component(_)) {
+        return Err(fail(USAGE_EXIT, "hammertime: --invoke calls exports of core modules only, not of components"));
+    }
+
+    let interrupt = ctx.interrupt_handle();
+    let mut store = make_store(&engine, ctx, &opts)?;
+    let watchdog = opts.timeout.map(|t| Watchdog::start(&engine, interrupt, t, &module_name));
+    let outcome = match loaded {
+        Loaded::Module(module) => run_module(&mut store, &module, run.invoke.as_deref(), &args[1..]),
+        Loaded::Component(component) => run_component(&mut store, &component),
+    };
+    let timed_out = watchdog.is_some_and(Watchdog::stop);
+    match outcome {
+        Ok(code) => Ok((code & 0xff) as u8),
+        Err(_) if timed_out => Err(timeout_failure(&module_name, opts.timeout)),
+        Err(Outcome::Usage(message)) => Err(fail(USAGE_EXIT, format!("hammertime: {message}"))),
+        Err(Outcome::Error(e)) => Err(report(&module_name, &e, opts.fuel)),
+    }
+}
+
+fn timeout_failure(module_name: &str, timeout: Option<Duration>) -> Failure {
+    let after = timeout.map(|t| format!(" after {t:?}")).unwrap_or_default();
+    fail(TIMEOUT_EXIT, format!("hammertime: {module_name} timed out{after} (-W timeout)"))
+}
+
+/// A run's error, told apart for its exit status and message.
+fn report(module_name: &str, e: &wasmtime::Error, fuel: Option<u64>) -> Failure {
+    // A trap, or a host error raised in guest code (a grow failure with -W
+    // trap-on-grow-failure): both come with the wasm backtrace.
+    let trap = e.downcast_ref::<Trap>();
+    if trap.is_none() && e.downcast_ref::<wasmtime::WasmBacktrace>().is_none() {
+        return fail(ERROR_EXIT, format!("hammertime: cannot run {module_name}: {}", chain(e)));
+    }
+    // The root cause first, then what Wasmtime attached to it (the wasm backtrace), as
+    // `wasmtime run` prints it.
+    let mut causes: Vec<String> = e.chain().map(|c| c.to_string()).collect();
+    let root = causes.pop().unwrap_or_default();
+    let mut message = if trap == Some(&Trap::OutOfFuel) {
+        let n = fuel.map(|n| format!(" ({n} units, -W fuel)")).unwrap_or_default();
+        format!("hammertime: {module_name} ran out of fuel{n}: {root}")
+    } else {
+        format!("hammertime: {module_name} trapped: {root}")
+    };
+    for cause in causes {
+        message.push('\n');
+        message.push_str(cause.trim_end());
+    }
+    fail(TRAP_EXIT, message)
+}
+
+/// The WASI context from the command line.
+fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<WasiCtx, Failure> {
+    let mut builder = WasiCtx::builder().inherit_stdio().args(args);
+    if run.inherit_env {
+        builder = builder.inherit_env();
+    }
+    for env in &run.envs {
+        match env {
+            EnvSpec::Set(k, v) => builder = builder.env(k, v),
+            EnvSpec::PassThrough(k) => {
+                if let Some(v) = std::env::var_os(k) {
+                    let v = v.into_string().map_err(|_| {
+                        fail(USAGE_EXIT, format!("hammertime: the value of the host variable {k} is not UTF-8"))
+                    })?;
+                    builder = builder.env(k, v);
+                }
+            }
+        }
+    }
+    for mount in mounts_in_order(run, matches) {
+        builder = match mount {
+            Mount::Host { spec, read_only } => {
+                let opened = if read_only { HostDir::open_read_only(&spec.host) } else { HostDir::open(&spec.host) };
+                let dir = opened.map_err(|e| {
+                    fail(ERROR_EXIT, format!("hammertime: cannot open directory {}: {e}", spec.host.display()))
+                })?;
+                builder.preopen(spec.guest, dir)
+            }
+            Mount::Mem(MemDirSpec { host, guest }) => {
+                let fs = MemFs::builder().quota(run.mem_dir_size).max_inodes(run.mem_dir_inodes).build();
+                if let Some(host) = host {
+                    fs.copy_from_host_dir(&host, "").map_err(|e| {
+                        fail(ERROR_EXIT, format!("hammertime: cannot copy directory {}: {e}", host.display()))
+                    })?;
+                }
+                builder.preopen(guest, fs)
+            }
+        };
+    }
+    for addr in &run.tcplisten {
+        let listener = TcpListener::bind(addr.as_str())
+            .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot listen on {addr}: {e}")))?;
+        builder = builder.preopen_socket(listener);
+    }
+    builder.build().map_err(|e| {
+        let status = if matches!(e, BuildError::Open { .. }) { ERROR_EXIT } else { USAGE_EXIT };
+        fail(status, format!("hammertime: {e}"))
+    })
+}
+
+/// A store holding `ctx`, with the memory and table limits, the fuel and the epoch deadline
+/// of `opts`.
+fn make_store(engine: &Engine, ctx: WasiCtx, opts: &WasmOptions) -> Result<Store<Host>, Failure> {
+    let mut limits = StoreLimitsBuilder::new();
+    if let Some(bytes) = opts.max_memory_size {
+        limits = limits.memory_size(bytes);
+    }
+    if let Some(n) = opts.max_table_elements {
+        limits = limits.table_elements(n);
+    }
+    if let Some(trap) = opts.trap_on_grow_failure {
+        limits = limits.trap_on_grow_failure(trap);
+    }
+    let mut store = Store::new(engine, Host { wasi: ctx, limits: limits.build() });
+    store.limiter(|host| &mut host.limits);
+    if let Some(fuel) = opts.fuel {
+        store.set_fuel(fuel).map_err(|e| fail(USAGE_EXIT, format!("hammertime: -W fuel: {}", chain(&e))))?;
+    }
+    if opts.timeout.is_some() {
+        store.set_epoch_deadline(1);
+    }
+    Ok(store)
+}
+
+/// Why a run did not give an exit status.
+enum Outcome {
+    /// `--invoke` misused: no such export, wrong arguments (exit 2).
+    Usage(String),
+    /// A trap or a host error.
+    Error(wasmtime::Error),
+}
+
+impl From<wasmtime::Error> for Outcome {
+    fn from(e: wasmtime::Error) -> Self {
+        Outcome::Error(e)
+    }
+}
+
+/// Instantiates a core module and calls `_start`, or the `--invoke` export after `_initialize`.
+fn run_module(store: &mut Store<Host>, module: &Module, invoke: Option<&str>, args: &[String]) -> Result<i32, Outcome> {
+    let mut linker = Linker::new(store.engine());
+    hammertime::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    store.data_mut().wasi.bind_module(module);
+    let Some(name) = invoke else {
+        let instance = linker.instantiate(&mut *store, module)?;
+        if let Some(memory) = instance.get_memory(&mut *store, "memory") {
+            store.data_mut().wasi.pin_memory(memory);
+        }
+        let Some(start) = instance.get_func(&mut *store, "_start") else {
+            return Err(Outcome::Error(wasmtime::Error::msg(
+                "the module has no `_start` export (a reactor? call an export with --invoke NAME)",
+            )));
+        };
+        let start = start.typed::<(), ()>(&*store)?;
+        return Ok(hammertime::exit_status(start.call(&mut *store, ()))?);
+    };
+    let instance = hammertime::instantiate_reactor(store, &linker, module)?;
+    let Some(func) = instance.get_func(&mut *store, name) else {
+        return Err(Outcome::Usage(format!("--invoke {name}: the module exports no function `{name}`")));
+    };
+    let values = invoke_args(store, &func, name, args)?;
+    let mut results = vec![Val::I32(0); func.ty(&*store).results().len()];
+    if let Err(e) = func.call(&mut *store, &values, &mut results) {
+        // A `proc_exit` in the call is its exit status; anything else stays an error.
+        return Ok(hammertime::exit_status(Err(e))?);
+    }
+    let mut out = std::io::stdout().lock();
+    for result in &results {
+        let _ = writeln!(out, "{}", show(result));
+    }
+    Ok(0)
+}
+
+/// Parses `args` by `func`'s parameter types.
+fn invoke_args(store: &Store<Host>, func: &Func, name: &str, args: &[String]) -> Result<Vec<Val>, Outcome> {
+    let ty = func.ty(store);
+    let params: Vec<ValType> = ty.params().collect();
+    if params.len() != args.len() {
+        return Err(Outcome::Usage(format!(
+            "--invoke {name}: the function takes {} argument(s), {} given",
+            params.len(),
+            args.len()
+        )));
+    }
+    let mut values = Vec::with_capacity(args.len());
+    for (i, (ty, arg)) in params.iter().zip(args).enumerate() {
+        let bad = || Outcome::Usage(format!("--invoke {name}: argument {} ({arg:?}) is not {ty}", i + 1));
+        values.push(match ty {
+            ValType::I32 => Val::I32(arg.parse().map_err(|_| bad())?),
+            ValType::I64 => Val::I64(arg.parse().map_err(|_| bad())?),
+            ValType::F32 => Val::F32(arg.parse::<f32>().map_err(|_| bad())?.to_bits()),
+            ValType::F64 => Val::F64(arg.parse::<f64>().map_err(|_| bad())?.to_bits()),
+            other => {
+                return Err(Outcome::Usage(format!(
+                    "--invoke {name}: parameter {} has type {other}, which cannot be given on the command line",
+                    i + 1
+                )));
+            }
+        });
+    }
+    Ok(values)
+}
+
+/// One result as `wasmtime run --invoke` prints it.
+fn show(val: &Val) -> String {
+    match val {
+        Val::I32(i) => i.to_string(),
+        Val::I64(i) => i.to_string(),
+        Val::F32(f) => f32::from_bits(*f).to_string(),
+        Val::F64(f) => f64::from_bits(*f).to_string(),
+        Val::V128(v) => v.as_u128().to_string(),
+        Val::ExternRef(None) => "<null externref>".into(),
+        Val::ExternRef(Some(_)) => "<externref>".into(),
+        Val::FuncRef(None) => "<null funcref>".into(),
+        Val::FuncRef(Some(_)) => "<funcref>".into(),
+        Val::AnyRef(None) => "<null anyref>".into(),
+        Val::AnyRef(Some(_)) => "<anyref>".into(),
+        Val::ExnRef(None) => "<null exnref>".into(),
+        Val::ExnRef(Some(_)) => "<exnref>".into(),
+        Val::ContRef(None) => "<null contref>".into(),
+        Val::ContRef(Some(_)) => "<contref>".into(),
+    }
+}
+
+/// Instantiates a component and calls its `wasi:cli/run`.
+fn run_component(store: &mut Store<Host>, component: &Component) -> Result<i32, Outcome> {
+    let mut linker = wasmtime::component::Linker::new(store.engine());
+    hammertime::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    let command = hammertime::p2::bindings::Command::instantiate(&mut *store, component, &linker)?;
+    Ok(hammertime::p2::exit_status(command.wasi_cli_run().call_run(&mut *store))?)
+}
+
+/// Ends a run after its timeout: increments the engine's epoch (the guest's code traps at its
+/// next check) and interrupts the context (a guest waiting in a host call returns).
+struct Watchdog {
+    done: mpsc::Sender<()>,
+    fired: Arc<AtomicBool>,
+}
+
+impl Watchdog {
+    fn start(engine: &Engine, interrupt: InterruptHandle, timeout: Duration, module_name: &str) -> Watchdog {
+        let (done, finished) = mpsc::channel::<()>();
+        let fired = Arc::new(AtomicBool::new(false));
+        let (engine, flag) = (engine.clone(), fired.clone());
+        let message = timeout_failure(module_name, Some(timeout)).message;
+        std::thread::spawn(move || {
+            if finished.recv_timeout(timeout) != Err(mpsc::RecvTimeoutError::Timeout) {
+                return;
+            }
+            flag.store(true, Ordering::SeqCst);
+            engine.increment_epoch();
+            interrupt.interrupt();
+            if finished.recv_timeout(TIMEOUT_GRACE) == Err(mpsc::RecvTimeoutError::Timeout) {
+                // Blocked where neither reaches: stop the process.
+                let _ = writeln!(std::io::stderr(), "{message}");
+                std::process::exit(i32::from(TIMEOUT_EXIT));
+            }
+        });
+        Watchdog { done, fired }
+    }
+
+    /// Ends the watch; whether the timeout had expired.
+    fn stop(self) -> bool {
+        let _ = self.done.send(());
+        self.fired.load(Ordering::SeqCst)
+    }
+}
