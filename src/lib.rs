@@ -37,6 +37,13 @@
 //! WASI 0.2 in [`p2`], one file per WIT package (`open-at` in `p2/filesystem.rs`, streams in
 //! `p2/io.rs`…); the descriptor table in `fdtable.rs`; the filesystem trait, resolver and
 //! backends in [`vfs`] (the `hammertime-vfs` crate); the context in [`ctx`].
+//!
+//! # Wasmtime features
+//! hammertime needs Wasmtime's `runtime`, `std` and `component-model` cargo features (it also
+//! turns on `cranelift`, `wat`, `parallel-compilation`, `addr2line`, `backtrace` and `demangle`
+//! for the convenience of its users) and never changes a `Config`: the Wasm proposals a module
+//! may use (exception handling and GC with the `gc` feature, threads, SIMD, memory64…) are the
+//! embedder's choice, as with wasmtime-wasi.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

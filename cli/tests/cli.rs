@@ -405,30 +405,10 @@ fn write_wat(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 }
 
 /// Throws 42 from one function and catches it in another (try_table with a tag); exits 42.
-const EXCEPTIONS_WAT: &str = r#"(module
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  (tag $e (param i32))
-  (func $thrower (param i32) (throw $e (local.get 0)))
-  (func $catcher (result i32)
-    (block $h (result i32)
-      (try_table (catch $e $h) (call $thrower (i32.const 42)))
-      (i32.const 0)))
-  (func (export "_start") (call $exit (call $catcher))))"#;
+const EXCEPTIONS_WAT: &str = include_str!("../../guests/wat/exceptions.wat");
 
 /// A GC struct (20, 3) and array (4 × 7): exits 20 + 3 + 7 + 4 = 34.
-const GC_WAT: &str = r#"(module
-  (import "wasi_snapshot_preview1" "proc_exit" (func $exit (param i32)))
-  (memory (export "memory") 1)
-  (type $point (struct (field i32) (field i32)))
-  (type $arr (array (mut i32)))
-  (func (export "_start")
-    (local $p (ref $point)) (local $a (ref $arr))
-    (local.set $p (struct.new $point (i32.const 20) (i32.const 3)))
-    (local.set $a (array.new $arr (i32.const 7) (i32.const 4)))
-    (call $exit (i32.add
-      (i32.add (struct.get $point 0 (local.get $p)) (struct.get $point 1 (local.get $p)))
-      (i32.add (array.get $arr (local.get $a) (i32.const 3)) (array.len (local.get $a)))))))"#;
+const GC_WAT: &str = include_str!("../../guests/wat/gc.wat");
 
 /// Loops forever.
 const SPIN_WAT: &str = r#"(module (memory (export "memory") 1) (func (export "_start") (loop $l (br $l))))"#;
