@@ -29,7 +29,7 @@ pub(crate) const POLL_SLICE: Duration = Duration::from_millis(10);
 ///
 /// Get it with [`WasiCtx::interrupt_handle`](crate::WasiCtx::interrupt_handle). After
 /// [`interrupt`](InterruptHandle::interrupt), a call that waits — or is waiting — returns at
-/// once (within [`10 ms`](POLL_SLICE) for waits on sockets and stdin) and the guest traps with
+/// once (within 10 ms for waits on sockets and stdin) and the guest traps with
 /// [`wasmtime::Trap::Interrupt`]; calls that do not wait run as usual, so stop the guest's own
 /// code with Wasmtime's epoch interruption beside it.
 /// [`clear`](InterruptHandle::clear) lets the context wait again (to call a reactor again).

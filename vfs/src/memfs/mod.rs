@@ -50,7 +50,7 @@
 //! - **Inode numbers** count up from 1 (the root) and are never reused while the filesystem
 //!   lives; **`dev`** is fixed per instance and distinct between instances.
 //! - **Sizes and holes**: files are sparse (see [Storage](#storage)). A write past the end,
-//!   [`File::set_size`] and [`File::allocate`] leave a hole that reads as zeros and costs no
+//!   [`File::set_size`](crate::File::set_size) and [`File::allocate`](crate::File::allocate) leave a hole that reads as zeros and costs no
 //!   memory; `stat().size` is the logical size. No file grows past
 //!   [`MAX_FILE_SIZE`] (or the smaller [`MemFsBuilder::max_file_size`]): a write reaching it
 //!   is cut short there, and one starting at or past it fails with [`Errno::Fbig`].
@@ -60,7 +60,7 @@
 //!     last byte written or allocated in it (a write into a hole costs that prefix of its
 //!     chunk, at most 64 KiB more than the bytes written; a hole of whole chunks costs
 //!     nothing);
-//!   - [`File::allocate`] (`posix_fallocate`): the range is charged the same way, up front,
+//!   - [`File::allocate`](crate::File::allocate) (`posix_fallocate`): the range is charged the same way, up front,
 //!     without using memory (so a reservation is bounded by the quota and, without one, costs
 //!     about 50 bytes of bookkeeping per 64 KiB); writing into it later takes no more quota;
 //!   - the target of every symbolic link;
@@ -140,7 +140,7 @@ use crate::{Dir, Errno, FileSystem, Node, OpenOptions, Result, SetTime, Stat, Wa
 /// The largest size a [`MemFs`] file can reach: 4 GiB (`1 << 32` bytes).
 ///
 /// A write that would cross it is cut short at it; one that starts at or past it, and a
-/// [`File::set_size`] or [`File::allocate`] beyond it, fail with [`Errno::Fbig`]. Files are
+/// [`File::set_size`](crate::File::set_size) or [`File::allocate`](crate::File::allocate) beyond it, fail with [`Errno::Fbig`]. Files are
 /// sparse: a hole costs neither memory nor quota, but what is written does, so an embedder that
 /// lets untrusted guests write should also set a quota ([`MemFsBuilder::quota`]).
 pub const MAX_FILE_SIZE: u64 = 1 << 32;
@@ -576,7 +576,7 @@ impl MemFs {
     }
 
     /// The bytes the quota counts now, whether or not there is a quota: file data as
-    /// allocated (holes cost nothing, [`File::allocate`]d ranges count), symbolic-link targets
+    /// allocated (holes cost nothing, [`File::allocate`](crate::File::allocate)d ranges count), symbolic-link targets
     /// and entry names, including files that are unlinked but still open (see the
     /// [module docs](self)).
     pub fn used_bytes(&self) -> u64 {
