@@ -89,9 +89,8 @@ impl WasiCtx {
 
     /// Records that a preview1 call was interrupted and returns the errno it unwinds with; the
     /// host function then traps (see `p1::add_to_linker`).
-    pub(crate) fn interrupted(&mut self, _: crate::wait::Interrupted) -> crate::Errno {
-        self.pending_interrupt = true;
-        crate::Errno::Intr
+    pub(crate) fn interrupted(&mut self, i: crate::wait::Interrupted) -> crate::Errno {
+        crate::wait::unwind(&mut self.pending_interrupt, i)
     }
 
     /// The arguments the guest sees (`argv`).

@@ -60,6 +60,14 @@ struct Signal {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Interrupted;
 
+/// Unwinds a preview1 call from an interrupted wait: sets `pending` (the context's
+/// `pending_interrupt`, after which the host function traps) and returns the errno the call
+/// returns on its way out.
+pub(crate) fn unwind(pending: &mut bool, _: Interrupted) -> crate::Errno {
+    *pending = true;
+    crate::Errno::Intr
+}
+
 impl From<Interrupted> for wasmtime::Error {
     fn from(_: Interrupted) -> Self {
         wasmtime::Error::from(wasmtime::Trap::Interrupt)
@@ -139,8 +147,18 @@ impl InterruptHandle {
         }
     }
 
-    /// Waits until `fd` is readable (or has hung up), interruptibly.
+    /// Whether another clone of this handle exists: else nobody can interrupt, and a wait may
+    /// block in the kernel as it would without an interrupt handle.
+    pub(crate) fn shared(&self) -> bool {
+        Arc::strong_count(&self.inner) > 1
+    }
+
+    /// Waits until `fd` is readable (or has hung up), interruptibly; at once when nobody can
+    /// interrupt ([`InterruptHandle::shared`]), leaving the wait to the read itself.
     pub(crate) fn wait_readable(&self, fd: BorrowedFd<'_>) -> Result<(), Interrupted> {
+        if !self.shared() {
+            return Ok(());
+        }
         let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
         // A descriptor poll(2) refuses is left for the read itself to report.
         let _ = self.poll(&mut fds, None)?;
@@ -176,12 +194,14 @@ mod tests {
         let h = InterruptHandle::new();
         let mut fds = [PollFd::new(&a, PollFlags::IN)];
         assert_eq!(h.poll(&mut fds, Some(Duration::from_millis(25))), Ok(Ok(0)));
+        // Nobody else holds the handle: nothing could interrupt, so no wait happens here.
+        use std::os::fd::AsFd;
+        assert_eq!(h.wait_readable(a.as_fd()), Ok(()));
         let other = h.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
             other.interrupt();
         });
-        use std::os::fd::AsFd;
         assert_eq!(h.wait_readable(a.as_fd()), Err(Interrupted));
         t.join().unwrap();
     }

@@ -15,6 +15,7 @@ use crate::p1::abi::memory::{GuestMemory, Iovecs};
 use crate::p1::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
 use crate::vfs::Errno;
 use crate::vfs::{Advice, DirEntry, FileType, SetTime, Stat};
+use crate::wait::unwind;
 
 /// Writes a `filestat` at `ptr`.
 pub(crate) fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, st: &Stat) -> Result<(), Errno> {
@@ -402,17 +403,14 @@ pub fn fd_read(
         Kind::Reader { .. } => {
             if !list.is_empty()
                 && let Some(fd) = ctx.stdio.host_stdin()
-                && ctx.interrupt.wait_readable(fd).is_err()
             {
-                ctx.pending_interrupt = true;
-                return Err(Errno::Intr);
+                ctx.interrupt.wait_readable(fd).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
             }
             read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, &list)?
         }
         Kind::Stream(s) => {
-            if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() && ctx.interrupt.wait_readable(s.as_fd()).is_err() {
-                ctx.pending_interrupt = true;
-                return Err(Errno::Intr);
+            if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() {
+                ctx.interrupt.wait_readable(s.as_fd()).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
             }
             read_stream_iovs(s, mem, &list)?
         }
@@ -460,6 +458,27 @@ pub fn fd_write(
     store_count(mem, nwritten, n)
 }
 
+/// The file of a positioned read or write (`fd_pread`, `fd_pwrite`) at `offset`: `EISDIR` a
+/// directory; `ESPIPE` anything else not a file; `EBADF` without `access` (`FD_READ` or
+/// `FD_WRITE`); `ENOTCAPABLE` without `FD_SEEK`; `EINVAL` an offset past `i64::MAX`. Returns the
+/// file and the descriptor's flags.
+fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(&dyn crate::vfs::File, u16), Errno> {
+    let d = ctx.fds.get(fd)?;
+    let file = match &d.kind {
+        Kind::File { file, .. } => file.as_ref(),
+        Kind::Dir { .. } => return Err(Errno::Isdir),
+        _ => return Err(Errno::Spipe),
+    };
+    if d.base & access == 0 {
+        return Err(Errno::Badf);
+    }
+    d.require(rights::FD_SEEK)?;
+    if i64::try_from(offset).is_err() {
+        return Err(Errno::Inval);
+    }
+    Ok((file, d.flags))
+}
+
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
 /// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
 pub fn fd_pread(
@@ -472,21 +491,9 @@ pub fn fd_pread(
     nread: u32,
 ) -> Result<(), Errno> {
     mem.check(nread, 4)?;
-    let d = ctx.fds.get(fd)?;
-    let file = match &d.kind {
-        Kind::File { file, .. } => file,
-        Kind::Dir { .. } => return Err(Errno::Isdir),
-        _ => return Err(Errno::Spipe),
-    };
-    if d.base & rights::FD_READ == 0 {
-        return Err(Errno::Badf);
-    }
-    d.require(rights::FD_SEEK)?;
-    if i64::try_from(offset).is_err() {
-        return Err(Errno::Inval);
-    }
+    let (file, _) = positioned_file(ctx, fd, rights::FD_READ, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    let n = read_file_iovs(file.as_ref(), mem, &list, offset)?;
+    let n = read_file_iovs(file, mem, &list, offset)?;
     store_count(mem, nread, n)
 }
 
@@ -503,23 +510,11 @@ pub fn fd_pwrite(
     nwritten: u32,
 ) -> Result<(), Errno> {
     mem.check(nwritten, 4)?;
-    let d = ctx.fds.get(fd)?;
-    let file = match &d.kind {
-        Kind::File { file, .. } => file,
-        Kind::Dir { .. } => return Err(Errno::Isdir),
-        _ => return Err(Errno::Spipe),
-    };
-    if d.base & rights::FD_WRITE == 0 {
-        return Err(Errno::Badf);
-    }
-    d.require(rights::FD_SEEK)?;
-    if i64::try_from(offset).is_err() {
-        return Err(Errno::Inval);
-    }
+    let (file, flags) = positioned_file(ctx, fd, rights::FD_WRITE, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    let append = d.flags & fdflags::APPEND != 0;
-    let (n, _) = write_file_iovs(file.as_ref(), mem, &list, offset, append)?;
-    sync_after_write(file.as_ref(), d.flags)?;
+    let append = flags & fdflags::APPEND != 0;
+    let (n, _) = write_file_iovs(file, mem, &list, offset, append)?;
+    sync_after_write(file, flags)?;
     store_count(mem, nwritten, n)
 }
 

@@ -11,6 +11,7 @@ use crate::p1::abi::memory::GuestMemory;
 use crate::p1::abi::types::{fdflags, riflags, rights, sdflags};
 use crate::p1::fd::{call_iovecs, with_io_slices};
 use crate::vfs::Errno;
+use crate::wait::unwind;
 
 /// `sock_accept(fd, flags) -> fd`: accepts a connection; `NONBLOCK` makes the new descriptor
 /// non-blocking. A non-blocking listener with no pending connection answers `EAGAIN`.
@@ -35,11 +36,12 @@ pub fn sock_accept(
     if flags & !fdflags::NONBLOCK != 0 {
         return Err(Errno::Inval);
     }
-    // A blocking listener waits here, interruptibly, rather than in accept(2).
-    let blocking = rustix::fs::fcntl_getfl(listener).is_ok_and(|f| !f.contains(rustix::fs::OFlags::NONBLOCK));
-    if blocking && ctx.interrupt.wait_readable(listener.as_fd()).is_err() {
-        ctx.pending_interrupt = true;
-        return Err(Errno::Intr);
+    // A blocking listener waits here, interruptibly, rather than in accept(2) (when anybody can
+    // interrupt: else accept(2) blocks as it would anyway).
+    if ctx.interrupt.shared()
+        && rustix::fs::fcntl_getfl(listener).is_ok_and(|f| !f.contains(rustix::fs::OFlags::NONBLOCK))
+    {
+        ctx.interrupt.wait_readable(listener.as_fd()).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
     }
     let (stream, _) = listener.accept().map_err(Errno::from)?;
     stream.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
@@ -83,9 +85,8 @@ pub fn sock_recv(
         return Err(Errno::Inval);
     }
     let list = call_iovecs(&ctx.limits, mem, ri_data, ri_data_len)?;
-    if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() && ctx.interrupt.wait_readable(stream.as_fd()).is_err() {
-        ctx.pending_interrupt = true;
-        return Err(Errno::Intr);
+    if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() {
+        ctx.interrupt.wait_readable(stream.as_fd()).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
     }
     let total = if flags & riflags::RECV_PEEK != 0 {
         // One peek into a bounded buffer, then spread over the buffers as readv would.
