@@ -295,6 +295,35 @@ pub trait Dir: Send + Sync + 'static {
         Err(Errno::Rofs)
     }
 
+    /// Opens the directory at `path` below this one in one step, when the backend can do so
+    /// with exactly the result of the walk [`crate::resolve`] would make: `path` is one or more
+    /// plain names joined by single `/`s (never `.`, `..`, an empty name, a leading or trailing
+    /// `/`), no symbolic link may be followed anywhere on it, and none of its entries is created.
+    /// Like `openat2(path, O_DIRECTORY | O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`.
+    ///
+    /// Returns `None` where the backend cannot decide (the default; also a link on the path, or
+    /// any error the walk might answer differently): the resolver then walks `path` one
+    /// component at a time. `Some(Err(_))` only with an errno the walk would give for certain:
+    /// [`Errno::Noent`], [`Errno::Acces`] (an entry is missing or not searchable).
+    fn open_dir_path(&self, path: &str) -> Option<Result<Arc<dyn Dir>>> {
+        let _ = path;
+        None
+    }
+
+    /// Opens the entry at `path` below this one in one step, when the backend can do so with
+    /// exactly the result of [`crate::resolve::open`] without following links: `path` as for
+    /// [`Dir::open_dir_path`] (the last name is the entry to open, possibly created); the last
+    /// name's link is not followed, as with [`Dir::open_at`]. POSIX `openat2(path, flags |
+    /// O_NOFOLLOW, RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`.
+    ///
+    /// Returns `None` where the backend cannot decide (the default; a link anywhere on the path,
+    /// [`Errno::Notdir`] for a `directory` open, or any errno the walk might answer
+    /// differently); `Some(result)` is what `open` would give.
+    fn open_path(&self, path: &str, options: OpenOptions) -> Option<Result<Node>> {
+        let _ = (path, options);
+        None
+    }
+
     /// Another handle on this same directory, for a descriptor of its own (`path_open` of `.`),
     /// when a handle keeps per-descriptor state such as a listing snapshot. Default: `None`,
     /// the handle is shared.

@@ -172,6 +172,23 @@ impl Dir for ReadOnlyDir {
         Some(dir)
     }
 
+    fn open_dir_path(&self, path: &str) -> Option<Result<Arc<dyn Dir>>> {
+        let dir: Result<Arc<dyn Dir>> = match self.inner.open_dir_path(path)? {
+            Ok(dir) => Ok(Arc::new(ReadOnlyDir::new(dir))),
+            Err(err) => Err(err),
+        };
+        Some(dir)
+    }
+
+    /// Opens that read only; a change (`write`, `truncate`, `create`) is left to the walk and
+    /// [`ReadOnlyDir::open_at`], which decide its errno.
+    fn open_path(&self, path: &str, options: OpenOptions) -> Option<Result<Node>> {
+        if options.write || options.truncate || options.create {
+            return None;
+        }
+        Some(self.inner.open_path(path, options)?.map(wrap))
+    }
+
     fn as_any(&self) -> &dyn Any {
         self
     }

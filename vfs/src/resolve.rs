@@ -19,6 +19,14 @@
 //! `O(d log d)` re-opens. If the tree changed meanwhile, the answer is what the re-walk finds
 //! ([`Errno::Noent`], [`Errno::Notdir`], [`Errno::Loop`]…).
 //!
+//! # One step where the backend can
+//! Before walking, the resolver offers the backend the leading plain names of the path (no `.`,
+//! `..`, and never the last component) in one [`Dir::open_dir_path`], and [`open`] offers it a
+//! whole path of plain names in one [`Dir::open_path`]. A backend that can do that with exactly
+//! the walk's result (for [`crate::HostDir`], `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS)`)
+//! answers; any other says `None`, as does that one wherever the answer could differ (a link on
+//! the path), and the walk goes on as described above.
+//!
 //! The functions after [`resolve`] ([`open`], [`mkdir`], [`unlink`], …) are the path calls of
 //! WASI preview1 with Linux's semantics for trailing slashes, `.`/`..` and links; the host calls
 //! use them, and so can an embedder that wants to act on a filesystem the way a guest would.
@@ -107,6 +115,17 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
     push_components(&mut pending, path);
     let mut walk = Walk::new(start);
     let mut links = 0usize;
+    // The leading plain names before the last component, in one step if the backend can.
+    let plain = pending.iter().rev().take_while(|c| is_plain(c)).count().min(pending.len().saturating_sub(1));
+    if plain > 0 {
+        let names = pending.split_off(pending.len() - plain);
+        let joined = join_names(names.iter().rev());
+        match start.open_dir_path(&joined) {
+            Some(Ok(dir)) => walk.push_levels(names.into_iter().rev(), dir),
+            Some(Err(err)) => return Err(err),
+            None => pending.extend(names),
+        }
+    }
 
     loop {
         let Some(comp) = pending.pop() else {
@@ -173,6 +192,23 @@ pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolve
     }
 }
 
+/// Whether a component is a name a backend may look up as it is: not `.` or `..`, not too long.
+fn is_plain(comp: &str) -> bool {
+    comp != "." && comp != ".." && comp.len() <= MAX_NAME_LEN
+}
+
+/// Names joined by single `/`s.
+fn join_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let mut joined = String::new();
+    for name in names {
+        if !joined.is_empty() {
+            joined.push('/');
+        }
+        joined.push_str(name);
+    }
+    joined
+}
+
 /// Opens the directory `name` of `dir` the way a walk does: no link followed, [`Errno::Notdir`]
 /// if it is not a directory.
 fn open_dir(dir: &Arc<dyn Dir>, name: &str) -> Result<Arc<dyn Dir>> {
@@ -214,7 +250,13 @@ impl<'a> Walk<'a> {
 
     /// Goes down into `dir`, the entry `name` of the current level.
     fn push(&mut self, name: String, dir: Arc<dyn Dir>) {
-        self.names.push(name);
+        self.push_levels(std::iter::once(name), dir);
+    }
+
+    /// Goes down several levels at once, into `dir`, the last of `names` (each the entry of the
+    /// level before it).
+    fn push_levels(&mut self, names: impl Iterator<Item = String>, dir: Arc<dyn Dir>) {
+        self.names.extend(names);
         let depth = self.names.len();
         self.held.push((depth, dir));
         self.held.retain(|(level, _)| Walk::keeps(*level, depth));
@@ -295,6 +337,17 @@ fn stat_resolved(r: &Resolved) -> Result<Stat> {
 /// Errors: as [`resolve`] and [`Dir::open_at`]; [`Errno::Isdir`] a directory opened for writing
 /// or truncation; [`Errno::Exist`] `create` + `exclusive` on an existing entry, `.` included.
 pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions) -> Result<Node> {
+    check_path(path)?;
+    // A path of plain names only, in one step if the backend can (it follows no link: a link
+    // on the way sends the open down the walk below).
+    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
+    if comps.len() > 1
+        && !path.ends_with('/')
+        && comps.iter().all(|c| is_plain(c))
+        && let Some(result) = start.open_path(&comps.join("/"), options)
+    {
+        return result;
+    }
     let exclusive_create = options.create && options.exclusive;
     let follow = (follow || path.ends_with('/')) && !exclusive_create;
     if path.ends_with('/') {

@@ -4,12 +4,12 @@ use std::any::Any;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
-use rustix::fs::{self as rfs, AtFlags, Mode, OFlags};
+use rustix::fs::{self as rfs, AtFlags, Mode, OFlags, ResolveFlags};
 use rustix::io::Errno as HostErrno;
 
 use super::Instance;
 use super::file::HostFile;
-use super::sys::{self, Mounts, check_name, raw_type};
+use super::sys::{self, How, check_name, raw_type};
 use crate::{Dir, DirEntry, Errno, Node, OpenOptions, Result, SetTime, Stat};
 
 /// The permissions of a directory created by [`Dir::mkdir_at`] (the process umask applies).
@@ -68,8 +68,93 @@ impl HostDirHandle {
 
     /// Opens `name` with `flags`, refusing a mount point with `same_filesystem`.
     fn open_entry(&self, name: &str, flags: OFlags) -> rustix::io::Result<OwnedFd> {
-        let mounts = if self.fs.same_filesystem && self.fs.openat2 { Mounts::Openat2 } else { Mounts::Cross };
-        sys::open_without_blocking(&self.fd.fd, name, flags, mounts)
+        let how =
+            if self.fs.same_filesystem && self.fs.openat2 { How::Openat2(ResolveFlags::NO_XDEV) } else { How::Openat };
+        sys::open_without_blocking(&self.fd.fd, name, flags, how)
+    }
+
+    /// What `openat2` refuses on a path of several names below this directory; `None` if this
+    /// instance does not use `openat2` for paths (the kernel lacks it).
+    fn beneath(&self) -> Option<ResolveFlags> {
+        match (self.fs.openat2, self.fs.same_filesystem) {
+            (false, _) => None,
+            (true, false) => Some(sys::BENEATH),
+            (true, true) => Some(sys::BENEATH | ResolveFlags::NO_XDEV),
+        }
+    }
+
+    /// Whether this handle is the instance's root (whose multi-name lookups are cached).
+    fn is_root(&self) -> bool {
+        Arc::ptr_eq(&self.fd, &self.fs.root)
+    }
+
+    /// A handle on `fd`, of this instance.
+    fn handle(&self, fd: Arc<DirFd>) -> Arc<dyn Dir> {
+        Arc::new(HostDirHandle::new(fd, Arc::clone(&self.fs)))
+    }
+
+    /// The directory kept in the cache for `path`, if it is still there on the host (or the
+    /// instance is exclusive; a stale entry is dropped), and the cache's generation.
+    fn cached_dir(&self, path: &str) -> (Option<Arc<DirFd>>, u64) {
+        let (hit, generation) = self.fs.cache.get(path);
+        let Some(hit) = hit else {
+            return (None, generation);
+        };
+        if self.fs.exclusive {
+            return (Some(hit.fd), generation);
+        }
+        match rfs::statat(&self.fd.fd, path, AtFlags::SYMLINK_NOFOLLOW) {
+            Ok(st) if sys::identity(&st) == (hit.dev, hit.ino) => (Some(hit.fd), generation),
+            _ => {
+                self.fs.cache.remove(path, &hit.fd);
+                (None, generation)
+            }
+        }
+    }
+
+    /// Opening flags for `options`, never following a last link.
+    fn open_flags(options: OpenOptions) -> OFlags {
+        let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
+        flags |= match (options.read, options.write) {
+            (true, true) => OFlags::RDWR,
+            (false, true) => OFlags::WRONLY,
+            (_, false) => OFlags::RDONLY,
+        };
+        if options.create {
+            flags |= OFlags::CREATE;
+            if options.exclusive {
+                flags |= OFlags::EXCL;
+            }
+        }
+        if options.truncate {
+            flags |= OFlags::TRUNC;
+        }
+        if options.directory {
+            flags |= OFlags::DIRECTORY;
+        }
+        flags
+    }
+
+    /// The node for a descriptor just opened with `options`; `check_dev` refuses a directory
+    /// of another filesystem (`same_filesystem` without `openat2`).
+    fn node(&self, fd: OwnedFd, options: OpenOptions, check_dev: bool) -> Result<Node> {
+        // An `O_DIRECTORY` open can only give a directory: no need to look.
+        let st = if options.directory && !check_dev { None } else { Some(rfs::fstat(&fd)?) };
+        let host_type = st.as_ref().map_or(rfs::FileType::Directory, raw_type);
+        match host_type {
+            rfs::FileType::Directory => {
+                if check_dev && st.as_ref().is_some_and(|st| sys::to_stat(st).dev != self.fs.dev) {
+                    return Err(Errno::Xdev);
+                }
+                Ok(Node::Dir(self.handle(Arc::new(DirFd::new(fd)))))
+            }
+            other => {
+                // Blocking again (O_NONBLOCK could matter even for a regular file on some
+                // filesystems, FUSE among them).
+                sys::make_blocking(&fd)?;
+                Ok(Node::File(Arc::new(HostFile::new(fd, self.fs.read_only, sys::file_type(other)))))
+            }
+        }
     }
 }
 
@@ -94,24 +179,7 @@ impl Dir for HostDirHandle {
         if self.fs.read_only && (options.write || options.create || options.truncate) {
             return Err(Errno::Rofs);
         }
-        let mut flags = OFlags::NOFOLLOW | OFlags::CLOEXEC | OFlags::NOCTTY;
-        flags |= match (options.read, options.write) {
-            (true, true) => OFlags::RDWR,
-            (false, true) => OFlags::WRONLY,
-            (_, false) => OFlags::RDONLY,
-        };
-        if options.create {
-            flags |= OFlags::CREATE;
-            if options.exclusive {
-                flags |= OFlags::EXCL;
-            }
-        }
-        if options.truncate {
-            flags |= OFlags::TRUNC;
-        }
-        if options.directory {
-            flags |= OFlags::DIRECTORY;
-        }
+        let flags = HostDirHandle::open_flags(options);
         // Without openat2, look before opening (so that O_TRUNC never reaches another
         // filesystem), and check a directory again once open.
         let check_dev = self.fs.same_filesystem && !self.fs.openat2;
@@ -135,22 +203,45 @@ impl Dir for HostDirHandle {
                 Err(err) => return Err(err.into()),
             }
         };
-        // An `O_DIRECTORY` open can only give a directory: no need to look.
-        let st = if options.directory && !check_dev { None } else { Some(rfs::fstat(&fd)?) };
-        let host_type = st.as_ref().map_or(rfs::FileType::Directory, raw_type);
-        match host_type {
-            rfs::FileType::Directory => {
-                if check_dev && st.as_ref().is_some_and(|st| sys::to_stat(st).dev != self.fs.dev) {
-                    return Err(Errno::Xdev);
+        self.node(fd, options, check_dev)
+    }
+
+    fn open_dir_path(&self, path: &str) -> Option<Result<Arc<dyn Dir>>> {
+        let resolve = self.beneath()?;
+        let root = self.is_root();
+        let mut generation = 0;
+        if root {
+            let (fd, generation_now) = self.cached_dir(path);
+            if let Some(fd) = fd {
+                return Some(Ok(self.handle(fd)));
+            }
+            generation = generation_now;
+        }
+        let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
+        match rfs::openat2(&self.fd.fd, path, flags, Mode::empty(), resolve) {
+            Ok(fd) => {
+                let fd = Arc::new(DirFd::new(fd));
+                if root {
+                    match rfs::fstat(&fd.fd) {
+                        Ok(st) => self.fs.cache.insert(path, Arc::clone(&fd), sys::identity(&st), generation),
+                        Err(err) => return Some(Err(err.into())),
+                    }
                 }
-                Ok(Node::Dir(Arc::new(HostDirHandle::new(Arc::new(DirFd::new(fd)), Arc::clone(&self.fs)))))
+                Some(Ok(self.handle(fd)))
             }
-            other => {
-                // Blocking again (O_NONBLOCK could matter even for a regular file on some
-                // filesystems, FUSE among them).
-                sys::make_blocking(&fd)?;
-                Ok(Node::File(Arc::new(HostFile::new(fd, self.fs.read_only, sys::file_type(other)))))
-            }
+            Err(err) => sys::decided(err, true).map(Err),
+        }
+    }
+
+    fn open_path(&self, path: &str, options: OpenOptions) -> Option<Result<Node>> {
+        let resolve = self.beneath()?;
+        if self.fs.read_only && (options.write || options.create || options.truncate) {
+            // The walk answers Rofs only once it knows the path leads somewhere.
+            return None;
+        }
+        match sys::open_without_blocking(&self.fd.fd, path, HostDirHandle::open_flags(options), How::Openat2(resolve)) {
+            Ok(fd) => Some(self.node(fd, options, false)),
+            Err(err) => sys::decided(err, options.directory).map(Err),
         }
     }
 
@@ -168,7 +259,10 @@ impl Dir for HostDirHandle {
         check_name(name)?;
         self.check_writable()?;
         match rfs::unlinkat(&self.fd.fd, name, AtFlags::REMOVEDIR) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                self.fs.cache.clear();
+                Ok(())
+            }
             // POSIX allows EEXIST for a non-empty directory; the contract says Notempty.
             Err(HostErrno::EXIST) => Err(Errno::Notempty),
             Err(err) => Err(err.into()),
@@ -202,7 +296,12 @@ impl Dir for HostDirHandle {
         self.check_writable()?;
         let target = self.same_instance(new_dir)?;
         match rfs::renameat(&self.fd.fd, name, &target.fd.fd, new_name) {
-            Ok(()) => Ok(()),
+            Ok(()) => {
+                // Any directory below the root may have moved (a file's rename cannot replace
+                // a directory, but telling the two apart would cost a system call).
+                self.fs.cache.clear();
+                Ok(())
+            }
             // POSIX allows EEXIST for a non-empty target directory; the contract says Notempty.
             Err(HostErrno::EXIST) => Err(Errno::Notempty),
             Err(err) => Err(err.into()),

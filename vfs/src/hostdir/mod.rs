@@ -7,10 +7,35 @@
 //! `fstatat(AT_SYMLINK_NOFOLLOW)`, `mkdirat`, `unlinkat`, `renameat`, `linkat` without
 //! `AT_SYMLINK_FOLLOW`, `symlinkat`, `readlinkat` and `utimensat(AT_SYMLINK_NOFOLLOW)`. The
 //! component comes from [`crate::resolve`], which never passes `.`, `..`, or a name holding `/`
-//! or NUL; this backend refuses such names anyway ([`Errno::Inval`], [`Errno::Notcapable`] for
+//! or NUL (paths of several names go to the kernel whole, with `openat2(RESOLVE_BENEATH)`: see
+//! below); this backend refuses such names anyway ([`Errno::Inval`], [`Errno::Notcapable`] for
 //! `..`). No host path string is ever built or checked, so a guest cannot leave the mounted
 //! directory, even when the host swaps a directory for a symbolic link between two calls (the
 //! swapped name then answers [`Errno::Loop`]).
+//!
+//! # Paths in one system call
+//! A path of several plain names (no `.`, `..` or trailing `/`) is opened in one
+//! `openat2(RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS)` instead of one
+//! `openat` per component ([`Dir::open_path`], and [`Dir::open_dir_path`] for the directory
+//! holding the last name of a `stat`, `unlink`, `mkdir`…): the kernel itself refuses to leave
+//! the directory or to follow any link. Wherever the kernel's answer could differ from the
+//! component walk's — a link anywhere on the path (which the walk follows within the sandbox),
+//! `ENOTDIR` from a directory open (a link as the last name gives it too), a rename racing the
+//! lookup, a mount point, a kernel without `openat2` (before 5.6) or a seccomp filter refusing
+//! it — the call goes on with the walk of [`crate::resolve`], so results and errnos are the
+//! walk's in every case.
+//!
+//! # Kept directories
+//! A guest built with wasi-libc names every file by its path from the preopen, so the same
+//! directories are looked up for every call. The root keeps the descriptors of the last 16
+//! directories it opened by a path of several names, keyed by that path, and the next call under
+//! one of them is a single `*at` call on the kept descriptor. Before a kept descriptor is used,
+//! one `fstatat` of its path from the root (not following a last link) checks that the path
+//! still names that directory (same device and inode), so a directory the host renamed, removed
+//! or replaced meanwhile is never reached at its old path. An instance built with
+//! [`HostDirBuilder::exclusive`] — a promise that nothing else changes the tree — skips that
+//! check; every rename and directory removal made through the instance empties the cache. At most
+//! 16 host descriptors are kept per instance, whatever the guest does.
 //!
 //! # Staying on one filesystem
 //! [`HostDirBuilder::same_filesystem`] makes an instance refuse to cross a host mount point
@@ -66,10 +91,13 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! [`Dir::open_path`]: crate::Dir::open_path
+//! [`Dir::open_dir_path`]: crate::Dir::open_dir_path
 //! [`File::append`]: crate::File::append
 //! [`File::append_vectored`]: crate::File::append_vectored
 //! [`File::write_vectored_at`]: crate::File::write_vectored_at
 
+mod cache;
 mod dir;
 mod file;
 mod listing;
@@ -105,10 +133,15 @@ struct Instance {
     read_only: bool,
     /// Refuse to cross a mount point below the root.
     same_filesystem: bool,
-    /// `openat2(RESOLVE_NO_XDEV)` works here (probed once, only with `same_filesystem`).
+    /// `openat2` with `RESOLVE_BENEATH`, `RESOLVE_NO_SYMLINKS` and `RESOLVE_NO_XDEV` works here
+    /// (probed once).
     openat2: bool,
     /// The root's `st_dev`, for the `same_filesystem` checks without kernel support.
     dev: u64,
+    /// Nothing else changes the tree: cached directories are used without a check.
+    exclusive: bool,
+    /// Directories opened by path from the root, kept for the next lookup.
+    cache: cache::DirCache,
 }
 
 impl fmt::Debug for Instance {
@@ -116,6 +149,7 @@ impl fmt::Debug for Instance {
         f.debug_struct("Instance")
             .field("read_only", &self.read_only)
             .field("same_filesystem", &self.same_filesystem)
+            .field("exclusive", &self.exclusive)
             .finish_non_exhaustive()
     }
 }
@@ -208,11 +242,38 @@ pub struct HostDirBuilder {
     source: Source,
     read_only: bool,
     same_filesystem: bool,
+    exclusive: bool,
 }
 
 impl HostDirBuilder {
     fn new(source: Source) -> HostDirBuilder {
-        HostDirBuilder { source, read_only: false, same_filesystem: false }
+        HostDirBuilder { source, read_only: false, same_filesystem: false, exclusive: false }
+    }
+
+    /// Promise that while the instance serves the directory, nothing but the instance (and its
+    /// clones) changes the tree below it: no other process, no other instance on the same
+    /// directory. The directories it keeps open between calls (see the [module
+    /// docs](self#kept-directories)) are then used without checking them against the host
+    /// first, which saves a path lookup per call under them. Default: `false`.
+    ///
+    /// If the promise is broken, a path may reach a directory the host moved away at its new
+    /// place, or miss one the host put in its stead; a guest never reaches more than it could
+    /// with a descriptor of that directory it had opened and kept.
+    ///
+    /// ```
+    /// use hammertime_vfs::{FileSystem, HostDir, resolve};
+    ///
+    /// let tmp = tempfile::tempdir()?;
+    /// std::fs::create_dir_all(tmp.path().join("src/lib"))?;
+    /// std::fs::write(tmp.path().join("src/lib/a.c"), "int a;")?;
+    /// let fs = HostDir::builder(tmp.path()).exclusive(true).open()?;
+    /// let root = fs.root()?;
+    /// assert_eq!(resolve::stat(&root, "src/lib/a.c", false)?.size, 6);
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn exclusive(mut self, exclusive: bool) -> HostDirBuilder {
+        self.exclusive = exclusive;
+        self
     }
 
     /// Serve the directory read-only: files open `O_RDONLY` and every change answers
@@ -243,11 +304,12 @@ impl HostDirBuilder {
         if sys::raw_type(&st) != rfs::FileType::Directory {
             return Err(HostErrno::NOTDIR.into());
         }
-        let openat2 = self.same_filesystem && sys::openat2_works(&fd);
+        let openat2 = sys::openat2_works(&fd);
         let dev = sys::to_stat(&st).dev;
         let root = Arc::new(DirFd::new(fd));
-        let (read_only, same_filesystem) = (self.read_only, self.same_filesystem);
-        Ok(HostDir { inner: Arc::new(Instance { root, read_only, same_filesystem, openat2, dev }) })
+        let (read_only, same_filesystem, exclusive) = (self.read_only, self.same_filesystem, self.exclusive);
+        let cache = cache::DirCache::default();
+        Ok(HostDir { inner: Arc::new(Instance { root, read_only, same_filesystem, openat2, dev, exclusive, cache }) })
     }
 }
 

@@ -33,38 +33,38 @@ pub(super) fn reopen_dir(fd: &OwnedFd) -> rustix::io::Result<OwnedFd> {
     rfs::openat(fd, ".", flags, Mode::empty())
 }
 
-/// Whether `openat2(RESOLVE_NO_XDEV)` is available (Linux 5.6, and not refused by a seccomp
-/// filter), tried on the directory itself.
+/// What `openat2` must refuse on a path below a directory: leaving it, any symbolic link
+/// (the resolver follows those itself) and magic links.
+pub(super) const BENEATH: ResolveFlags =
+    ResolveFlags::BENEATH.union(ResolveFlags::NO_SYMLINKS).union(ResolveFlags::NO_MAGICLINKS);
+
+/// Whether `openat2` with [`BENEATH`] and `RESOLVE_NO_XDEV` is available (Linux 5.6, and not
+/// refused by a seccomp filter), tried on the directory itself.
 pub(super) fn openat2_works(dir: &OwnedFd) -> bool {
     let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
-    rfs::openat2(dir, ".", flags, Mode::empty(), ResolveFlags::NO_XDEV).is_ok()
+    rfs::openat2(dir, ".", flags, Mode::empty(), BENEATH | ResolveFlags::NO_XDEV).is_ok()
 }
 
-/// How [`open_without_blocking`] must treat mount points.
+/// How [`open_without_blocking`] resolves its path.
 #[derive(Clone, Copy, PartialEq, Eq)]
-pub(super) enum Mounts {
-    /// Cross them.
-    Cross,
-    /// Refuse them with `openat2(RESOLVE_NO_XDEV)` (`EXDEV`).
-    Openat2,
+pub(super) enum How {
+    /// `openat`: one component, crossing mount points.
+    Openat,
+    /// `openat2` with these flags.
+    Openat2(ResolveFlags),
 }
 
-/// Opens `name` with `O_NONBLOCK` added (so that a FIFO cannot block the open), except for an
+/// Opens `path` with `O_NONBLOCK` added (so that a FIFO cannot block the open), except for an
 /// `O_DIRECTORY` open, which cannot block. The caller clears `O_NONBLOCK` on what is not a
 /// directory (`F_SETFL` only touches O_APPEND, O_ASYNC, O_DIRECT, O_NOATIME and O_NONBLOCK,
 /// none of which this backend wants set).
-pub(super) fn open_without_blocking(
-    dir: &OwnedFd,
-    name: &str,
-    flags: OFlags,
-    mounts: Mounts,
-) -> rustix::io::Result<OwnedFd> {
-    let open = |flags: OFlags| match mounts {
-        Mounts::Cross => rfs::openat(dir, name, flags, Mode::from_bits_truncate(FILE_MODE)),
-        Mounts::Openat2 => {
+pub(super) fn open_without_blocking(dir: &OwnedFd, path: &str, flags: OFlags, how: How) -> rustix::io::Result<OwnedFd> {
+    let open = |flags: OFlags| match how {
+        How::Openat => rfs::openat(dir, path, flags, Mode::from_bits_truncate(FILE_MODE)),
+        How::Openat2(resolve) => {
             // openat2 refuses a mode without O_CREAT.
             let mode = if flags.contains(OFlags::CREATE) { Mode::from_bits_truncate(FILE_MODE) } else { Mode::empty() };
-            rfs::openat2(dir, name, flags, mode, ResolveFlags::NO_XDEV)
+            rfs::openat2(dir, path, flags, mode, resolve)
         }
     };
     if flags.contains(OFlags::DIRECTORY) {
@@ -72,9 +72,24 @@ pub(super) fn open_without_blocking(
     }
     match open(flags | OFlags::NONBLOCK) {
         // Only a lease held by another process makes a non-blocking open fail with EAGAIN (a
-        // FIFO never does): wait for it like a blocking open would.
-        Err(HostErrno::AGAIN) => open(flags),
+        // FIFO never does): wait for it like a blocking open would. (With `RESOLVE_BENEATH`,
+        // EAGAIN can also mean a rename raced the lookup: the caller walks instead.)
+        Err(HostErrno::AGAIN) if how == How::Openat => open(flags),
         other => other,
+    }
+}
+
+/// Whether an `openat2` [`BENEATH`] of a path of plain names answered what the component walk
+/// would answer for certain (then the errno stands), or must leave the path to the walk (`None`):
+/// a link on the path (`ELOOP`; `ENOTDIR` for an `O_DIRECTORY` open, which a link as the last
+/// name also gives), a rename racing the lookup (`EAGAIN`), a mount point (`EXDEV`), a kernel
+/// or filter refusing the call (`ENOSYS`, `EPERM`, `EINVAL`, `E2BIG`).
+pub(super) fn decided(err: HostErrno, directory: bool) -> Option<Errno> {
+    match err {
+        HostErrno::LOOP | HostErrno::AGAIN | HostErrno::XDEV | HostErrno::NOSYS | HostErrno::PERM => None,
+        HostErrno::INVAL | HostErrno::TOOBIG => None,
+        HostErrno::NOTDIR if directory => None,
+        err => Some(err.into()),
     }
 }
 
@@ -190,4 +205,10 @@ fn timespec(time: SetTime) -> rfs::Timespec {
             tv_nsec: rfs::Nsecs::try_from(ns % 1_000_000_000).unwrap_or(0),
         },
     }
+}
+
+/// What identifies a host entry: its device and inode numbers.
+#[allow(clippy::unnecessary_cast)]
+pub(super) fn identity(st: &rfs::Stat) -> (u64, u64) {
+    (st.st_dev as u64, st.st_ino as u64)
 }

@@ -10,14 +10,15 @@ use std::sync::atomic::Ordering;
 use rustix::fs::{self as rfs, Mode, OFlags};
 use rustix::io::Errno as HostErrno;
 
-use super::HostDir;
 use super::dir::HostDirHandle;
 use super::file::HostFile;
+use super::{HostDir, cache};
 use crate::{Advice, Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
 mod io;
 mod listing;
 mod mounts;
+mod paths;
 
 const RW: OpenOptions =
     OpenOptions { read: true, write: true, create: false, exclusive: false, truncate: false, directory: false };
