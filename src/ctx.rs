@@ -313,17 +313,23 @@ impl WasiCtxBuilder {
         self
     }
 
-    /// Uses the host process's stdout.
+    /// Uses the host process's stdout, written straight to its descriptor: each guest write is
+    /// one `write(2)` (or `writev(2)`) on fd 1, with nothing buffered in between. What the
+    /// embedder prints with `print!` goes through `std::io::Stdout`'s line buffer instead, so a
+    /// partial line the embedder printed and did not flush appears after the guest's output
+    /// that follows it; call `std::io::stdout().flush()` before running the guest to keep the
+    /// order.
     pub fn inherit_stdout(mut self) -> Self {
         let tty = std::io::stdout().is_terminal();
-        self.stdout = (Box::new(std::io::stdout()), tty);
+        self.stdout = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stdout)), tty);
         self
     }
 
-    /// Uses the host process's stderr.
+    /// Uses the host process's stderr, written straight to its descriptor (fd 2) as
+    /// [`WasiCtxBuilder::inherit_stdout`] writes fd 1.
     pub fn inherit_stderr(mut self) -> Self {
         let tty = std::io::stderr().is_terminal();
-        self.stderr = (Box::new(std::io::stderr()), tty);
+        self.stderr = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stderr)), tty);
         self
     }
 

@@ -53,6 +53,59 @@ impl Read for HostStdin {
     }
 }
 
+/// The host process's stdout or stderr written straight to its descriptor: each write is one
+/// `write(2)` (several buffers one `writev(2)`), with no `std::io::Stdout` lock or line buffer
+/// in between, so the guest's bytes are on the descriptor when the call returns.
+pub(crate) struct HostOutput(pub Output);
+
+impl HostOutput {
+    fn fd(&self) -> std::os::fd::BorrowedFd<'static> {
+        match self.0 {
+            Output::Stdout => rustix::stdio::stdout(),
+            Output::Stderr => rustix::stdio::stderr(),
+        }
+    }
+}
+
+impl Write for HostOutput {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(rustix::io::write(self.fd(), buf)?)
+    }
+
+    fn write_vectored(&mut self, bufs: &[io::IoSlice<'_>]) -> io::Result<usize> {
+        // One buffer: `write(2)`, which the kernel serves faster than a one-buffer `writev`.
+        match bufs {
+            [one] => self.write(one),
+            _ => Ok(rustix::io::writev(self.fd(), bufs)?),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Writes all of `src` with `write`, retrying on `EINTR`; returns the bytes written and the
+/// error that stopped it (`ENOSPC` for a writer that takes nothing).
+pub(crate) fn write_all_counted(
+    mut src: &[u8],
+    mut write: impl FnMut(&[u8]) -> std::io::Result<usize>,
+) -> (u64, Option<crate::vfs::Errno>) {
+    let mut total = 0u64;
+    while !src.is_empty() {
+        match write(src) {
+            Ok(0) => return (total, Some(crate::vfs::Errno::Nospc)),
+            Ok(n) => {
+                total += n as u64;
+                src = src.get(n..).unwrap_or_default();
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (total, Some(crate::vfs::Errno::from(e))),
+        }
+    }
+    (total, None)
+}
+
 /// A cloneable in-memory sink for stdout or stderr: hand one clone to the context, keep
 /// another, and read what the guest wrote after (or during) the run.
 ///
@@ -211,6 +264,23 @@ mod tests {
         assert_eq!(out.contents(), b"abcd");
         assert_eq!(out.take(), b"abcd");
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn write_all_counted_retries_interruptions_and_counts_what_fit() {
+        let mut calls = 0;
+        let result = write_all_counted(b"abcdef", |src| {
+            calls += 1;
+            match calls {
+                1 => Err(io::ErrorKind::Interrupted.into()),
+                2 => Ok(src.len().min(4)),
+                _ => Ok(0),
+            }
+        });
+        assert_eq!(result, (4, Some(crate::vfs::Errno::Nospc)));
+        assert_eq!(write_all_counted(b"", |_| -> io::Result<usize> { unreachable!() }), (0, None));
+        let mut out = OutputBuffer::with_limit(3);
+        assert_eq!(write_all_counted(b"abcdef", |b| out.write(b)), (3, Some(crate::vfs::Errno::Nospc)));
     }
 
     #[test]

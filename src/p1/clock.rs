@@ -1,16 +1,10 @@
 //! `clock_res_get`, `clock_time_get`: the realtime, monotonic and CPU-time clocks.
 
 use crate::WasiCtx;
+use crate::clocks::host_clock_nanos;
 use crate::p1::abi::memory::GuestMemory;
 use crate::p1::abi::types::clockid;
 use crate::vfs::Errno;
-
-fn cpu_time(id: rustix::time::ClockId) -> u64 {
-    let ts = rustix::time::clock_gettime(id);
-    let secs = u64::try_from(ts.tv_sec).unwrap_or(0);
-    let nanos = u64::try_from(ts.tv_nsec).unwrap_or(0);
-    secs.saturating_mul(1_000_000_000).saturating_add(nanos)
-}
 
 /// The current time of clock `id`, in nanoseconds. Process and thread CPU time are both the CPU
 /// time of the host thread running the guest (never the host process's, which would let a guest
@@ -21,8 +15,8 @@ pub(crate) fn now(ctx: &WasiCtx, id: u32) -> Result<u64, Errno> {
         clockid::MONOTONIC => Ok(ctx.mono.now()),
         // The guest's own CPU time: that of the thread running it. The host process's would
         // tell a guest how busy its co-tenants are.
-        clockid::PROCESS_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ThreadCPUTime)),
-        clockid::THREAD_CPUTIME_ID => Ok(cpu_time(rustix::time::ClockId::ThreadCPUTime)),
+        clockid::PROCESS_CPUTIME_ID => Ok(host_clock_nanos(rustix::time::ClockId::ThreadCPUTime)),
+        clockid::THREAD_CPUTIME_ID => Ok(host_clock_nanos(rustix::time::ClockId::ThreadCPUTime)),
         _ => Err(Errno::Inval),
     }
 }

@@ -321,39 +321,53 @@ fn sync_after_write(file: &dyn crate::vfs::File, flags: u16) -> Result<(), Errno
     }
 }
 
-/// Writes the iovecs to a stream and flushes it. A failure after some bytes were accepted
-/// reports those bytes (a short write); a failure before any is the errno.
+/// Writes the iovecs to a stream, several of them in one `write_vectored` call (a host
+/// descriptor's `writev(2)`), then flushes it. A failure after some bytes were accepted reports
+/// those bytes (a short write); a failure before any is the errno.
 fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
-    let mut total = 0u64;
-    let mut failure = None;
     let mut bufs = list.iter();
-    'outer: while let Some((buf, len)) = bufs.next(mem) {
-        let mut src = mem.slice(buf, len)?;
-        while !src.is_empty() {
-            match stream.write(src) {
-                Ok(0) => {
-                    failure = Some(Errno::Nospc);
-                    break 'outer;
-                }
-                Ok(n) => {
-                    total += n as u64;
-                    src = src.get(n..).unwrap_or_default();
-                }
-                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    failure = Some(Errno::from(e));
-                    break 'outer;
-                }
+    let first = match bufs.next(mem) {
+        Some((buf, len)) => mem.slice(buf, len)?,
+        None => &[],
+    };
+    let (total, failure) = match bufs.next(mem) {
+        // One buffer, the common case: plain `write`s, nothing to gather.
+        None => crate::stdio::write_all_counted(first, |src| stream.write(src)),
+        Some((buf, len)) => {
+            let mut slices = vec![IoSlice::new(first), IoSlice::new(mem.slice(buf, len)?)];
+            while let Some((buf, len)) = bufs.next(mem) {
+                slices.push(IoSlice::new(mem.slice(buf, len)?));
             }
+            write_all_vectored(stream, &mut slices)
         }
-    }
-    if let Err(e) = stream.flush() {
-        failure.get_or_insert(Errno::from(e));
-    }
-    match failure {
-        Some(e) if total == 0 => Err(e),
+    };
+    let flushed = stream.flush();
+    match (failure, flushed) {
+        (Some(e), _) if total == 0 => Err(e),
+        (None, Err(e)) if total == 0 => Err(Errno::from(e)),
         _ => Ok(total),
     }
+}
+
+/// As [`write_all_counted`](crate::stdio::write_all_counted), for several buffers through `write_vectored`.
+fn write_all_vectored(stream: &mut dyn Write, mut slices: &mut [IoSlice<'_>]) -> (u64, Option<Errno>) {
+    let mut left: usize = slices.iter().map(|s| s.len()).sum();
+    let mut total = 0u64;
+    while left > 0 {
+        match stream.write_vectored(slices) {
+            Ok(0) => return (total, Some(Errno::Nospc)),
+            Ok(n) => {
+                // A writer claiming more than it was given cannot make the host panic.
+                let n = n.min(left);
+                left -= n;
+                total += n as u64;
+                IoSlice::advance_slices(&mut slices, n);
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+            Err(e) => return (total, Some(Errno::from(e))),
+        }
+    }
+    (total, None)
 }
 
 /// Reads into the first iovec from a stream with one `read` call, as `readv` on a pipe returns

@@ -299,16 +299,11 @@ pub(crate) fn sync_after_write(file: &dyn File, sync: Option<bool>) -> Result<()
     }
 }
 
-fn write_all(w: &mut dyn Write, mut bytes: &[u8]) -> Result<(), Errno> {
-    while !bytes.is_empty() {
-        match w.write(bytes) {
-            Ok(0) => return Err(Errno::Nospc),
-            Ok(n) => bytes = bytes.get(n..).unwrap_or_default(),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Errno::from(e)),
-        }
+fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<(), Errno> {
+    match crate::stdio::write_all_counted(bytes, |b| w.write(b)) {
+        (_, Some(e)) => Err(e),
+        (_, None) => Ok(()),
     }
-    Ok(())
 }
 
 fn flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
