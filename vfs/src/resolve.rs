@@ -31,6 +31,7 @@
 //! WASI preview1 with Linux's semantics for trailing slashes, `.`/`..` and links; the host calls
 //! use them, and so can an embedder that wants to act on a filesystem the way a guest would.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use crate::{Dir, Errno, FileType, Node, OpenOptions, Result, SetTime, Stat};
@@ -111,21 +112,22 @@ fn push_components(pending: &mut Vec<String>, path: &str) {
 pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolved> {
     check_path(path)?;
     let mut trailing_slash = path.ends_with('/');
-    let mut pending = Vec::new();
-    push_components(&mut pending, path);
     let mut walk = Walk::new(start);
     let mut links = 0usize;
+    let mut rest = path;
     // The leading plain names before the last component, in one step if the backend can.
-    let plain = pending.iter().rev().take_while(|c| is_plain(c)).count().min(pending.len().saturating_sub(1));
-    if plain > 0 {
-        let names = pending.split_off(pending.len() - plain);
-        let joined = join_names(names.iter().rev());
-        match start.open_dir_path(&joined) {
-            Some(Ok(dir)) => walk.push_levels(names.into_iter().rev(), dir),
+    if let Some((prefix, after)) = plain_prefix(path) {
+        match start.open_dir_path(&prefix) {
+            Some(Ok(dir)) => {
+                walk.push_levels(prefix.split('/').filter(|c| !c.is_empty()).map(str::to_owned), dir);
+                rest = after;
+            }
             Some(Err(err)) => return Err(err),
-            None => pending.extend(names),
+            None => {}
         }
     }
+    let mut pending = Vec::new();
+    push_components(&mut pending, rest);
 
     loop {
         let Some(comp) = pending.pop() else {
@@ -197,16 +199,60 @@ fn is_plain(comp: &str) -> bool {
     comp != "." && comp != ".." && comp.len() <= MAX_NAME_LEN
 }
 
-/// Names joined by single `/`s.
-fn join_names<'a>(names: impl Iterator<Item = &'a String>) -> String {
-    let mut joined = String::new();
-    for name in names {
-        if !joined.is_empty() {
-            joined.push('/');
-        }
-        joined.push_str(name);
+/// The leading components of `path` that are plain names, before its last component, joined by
+/// single `/`s (borrowed when the path has no repeated `/` there), and what follows them; `None`
+/// if there is none. One pass over the bytes.
+fn plain_prefix(path: &str) -> Option<(Cow<'_, str>, &str)> {
+    let bytes = path.as_bytes();
+    // Where the last component ends: nothing but slashes after it.
+    let mut body_end = bytes.len();
+    while body_end > 0 && bytes[body_end - 1] == b'/' {
+        body_end -= 1;
     }
-    joined
+    let (mut end, mut i, mut repeated) = (0, 0, false);
+    loop {
+        let slashes = i;
+        while bytes.get(i) == Some(&b'/') {
+            i += 1;
+        }
+        repeated |= end > 0 && i - slashes > 1;
+        let start = i;
+        while i < bytes.len() && bytes[i] != b'/' {
+            i += 1;
+        }
+        // The last component is never part of the prefix.
+        if start == i || i >= body_end || !is_plain(&path[start..i]) {
+            break;
+        }
+        end = i;
+    }
+    (end > 0).then(|| (single_slashes(&path[..end], repeated), &path[end..]))
+}
+
+/// `path` joined by single `/`s when every component is a plain name and there are several;
+/// `None` otherwise.
+fn plain_path(path: &str) -> Option<Cow<'_, str>> {
+    let (mut names, mut repeated) = (0, false);
+    for comp in path.split('/') {
+        if comp.is_empty() {
+            // Between two slashes (or before or after the path's ends, which get trimmed).
+            repeated = true;
+            continue;
+        }
+        if !is_plain(comp) {
+            return None;
+        }
+        names += 1;
+    }
+    (names > 1).then(|| single_slashes(path.trim_matches('/'), repeated))
+}
+
+/// `path` as is, or with its repeated `/`s made single when `repeated`.
+fn single_slashes(path: &str, repeated: bool) -> Cow<'_, str> {
+    if !repeated {
+        return Cow::Borrowed(path);
+    }
+    Cow::Owned(path.split('/').filter(|c| !c.is_empty()).collect::<Vec<_>>().join("/"))
 }
 
 /// Opens the directory `name` of `dir` the way a walk does: no link followed, [`Errno::Notdir`]
@@ -340,11 +386,9 @@ pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions
     check_path(path)?;
     // A path of plain names only, in one step if the backend can (it follows no link: a link
     // on the way sends the open down the walk below).
-    let comps: Vec<&str> = path.split('/').filter(|c| !c.is_empty()).collect();
-    if comps.len() > 1
-        && !path.ends_with('/')
-        && comps.iter().all(|c| is_plain(c))
-        && let Some(result) = start.open_path(&comps.join("/"), options)
+    if !path.ends_with('/')
+        && let Some(joined) = plain_path(path)
+        && let Some(result) = start.open_path(&joined, options)
     {
         return result;
     }

@@ -334,3 +334,31 @@ fn deep_walks_on_a_host_directory_hold_a_bounded_number_of_descriptors() {
     let max = counters.max_live.load(Relaxed);
     assert!(max <= DIR_WINDOW + 13, "{max} handles open at once");
 }
+
+#[test]
+fn plain_prefixes_stop_before_the_last_name_and_at_dots() {
+    let prefix = |p| plain_prefix(p).map(|(joined, rest)| (joined.into_owned(), rest));
+    assert_eq!(prefix("a/b/c"), Some(("a/b".into(), "/c")));
+    assert!(matches!(plain_prefix("a/b/c"), Some((Cow::Borrowed("a/b"), _))));
+    assert_eq!(prefix("a//b///c/"), Some(("a/b".into(), "///c/")));
+    assert_eq!(prefix("a/../b"), Some(("a".into(), "/../b")));
+    assert_eq!(prefix("a/b/"), Some(("a".into(), "/b/")));
+    assert_eq!(prefix("./a/b"), None);
+    assert_eq!(prefix("a"), None);
+    assert_eq!(prefix("a//"), None);
+    let long = "x".repeat(MAX_NAME_LEN + 1);
+    let path = format!("a/{long}/b");
+    assert_eq!(prefix(&path), Some(("a".into(), &path[1..])));
+}
+
+#[test]
+fn whole_paths_of_plain_names() {
+    let joined = |p| plain_path(p).map(Cow::into_owned);
+    assert_eq!(joined("a/b").as_deref(), Some("a/b"));
+    assert!(matches!(plain_path("a/b/c"), Some(Cow::Borrowed("a/b/c"))));
+    assert_eq!(joined("a//b///c").as_deref(), Some("a/b/c"));
+    for p in ["a", "a/", "a/./b", "a/..", "./a/b"] {
+        assert_eq!(joined(p), None, "{p}");
+    }
+    assert_eq!(joined(&format!("a/{}", "x".repeat(MAX_NAME_LEN + 1))), None);
+}
