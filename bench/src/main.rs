@@ -5,7 +5,7 @@
 //!   --quick          tiny sizes, one repetition (checks that everything runs)
 //!   --reps N         repetitions of each measurement (default 5; the median is reported)
 //!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
-//!                    startup, hostcall, memory)
+//!                    startup, hostcall, memory, process: the workloads as whole processes)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
 //!   --api p1|p2|both only the preview1 modules, only their WASI 0.2 components, or both (default)
 //!
@@ -580,6 +580,10 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
         eprintln!("CLI start-up with the compilation cache:");
         println!("{}", cli_cache(&exe, opts.quick, reps));
     }
+    if opts.p1 && opts.wants("process") && native_ok {
+        eprintln!("whole processes, `hammertime run` against native:");
+        println!("{}", whole_process(&exe, &native, &data, &sizes, reps));
+    }
     eprintln!("suite took {:.0} s", started.elapsed().as_secs_f64());
     Ok(())
 }
@@ -978,18 +982,105 @@ fn big_module(functions: usize) -> Vec<u8> {
     wat::parse_str(&wat).expect("the generated module is valid")
 }
 
+/// The release CLI next to this binary and a temporary directory, or why `what` is skipped.
+fn release_cli(exe: &Path, what: &str) -> Result<(PathBuf, tempfile::TempDir), String> {
+    let cli = exe.with_file_name("hammertime");
+    if !cli.exists() {
+        return Err(format!(
+            "{what}: skipped, {} not found (build it first: `cargo build --release -p hammertime-cli`)",
+            cli.display()
+        ));
+    }
+    let dir = tempfile::tempdir().map_err(|_| format!("{what}: skipped, no temporary directory"))?;
+    Ok((cli, dir))
+}
+
+/// The wall time of a whole process, spawn to exit, output discarded; `None` if it failed.
+fn time_process(mut cmd: Command) -> Option<u64> {
+    cmd.stdout(Stdio::null()).stderr(Stdio::null());
+    let t0 = Instant::now();
+    let ok = cmd.status().ok()?.success();
+    ok.then(|| t0.elapsed().as_nanos() as u64)
+}
+
+/// The median of some timings, `None` for none.
+fn median_of(v: Vec<u64>) -> Option<u64> {
+    (!v.is_empty()).then(|| median(&v))
+}
+
+/// Each guest workload as a user runs it: the native binary, and `hammertime run --dir
+/// DATA::/data GUEST.wasm` with the compilation cache filled, each a whole process timed from
+/// spawn to exit (wall clock, one repetition of the workload per process), in pairs, `reps`
+/// pairs; the medians and their ratio. Needs the release CLI next to this binary.
+fn whole_process(exe: &Path, native: &Path, data: &Path, sizes: &Sizes, reps: u64) -> String {
+    use std::fmt::Write as _;
+    let (cli, dir) = match release_cli(exe, "Whole processes") {
+        Ok(found) => found,
+        Err(skipped) => return skipped,
+    };
+    let home = dir.path().join("home");
+    let _ = std::fs::create_dir_all(&home);
+    let mut s = String::new();
+    let _ = writeln!(
+        s,
+        "Whole processes, as a user runs them: the native binary against `hammertime run --dir DATA::/data` \
+         (HostDir, inherited stdio, compilation cache filled), spawn to exit, median of {reps} pairs:\n"
+    );
+    let _ = writeln!(s, "| Workload | native | `hammertime run` | ÷ native | target | status |");
+    let _ = writeln!(s, "|---|---:|---:|---:|---|---|");
+    for w in guest_workloads(sizes) {
+        let module = dir.path().join(format!("{}.wasm", w.guest));
+        if std::fs::write(&module, guest_wasm(w.guest)).is_err() {
+            continue;
+        }
+        let native_cmd = || {
+            let argv = guest_argv(&w, 1, data.to_str().unwrap_or_default());
+            let mut cmd = Command::new(native.join(w.guest));
+            cmd.args(&argv[1..]);
+            cmd
+        };
+        let cli_cmd = || {
+            let argv = guest_argv(&w, 1, GUEST_DIR);
+            let mut cmd = Command::new(&cli);
+            cmd.arg("run").arg("--dir").arg(format!("{}::{GUEST_DIR}", data.display())).arg(&module);
+            cmd.args(&argv[1..]).env("HOME", &home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
+            cmd
+        };
+        // Fills the cache (and the page cache) first.
+        let _ = time_process(cli_cmd());
+        let (mut n, mut h) = (Vec::new(), Vec::new());
+        for _ in 0..reps.max(1) {
+            n.extend(time_process(native_cmd()));
+            h.extend(time_process(cli_cmd()));
+        }
+        let (n, h) = (median_of(n), median_of(h));
+        eprintln!("  {}: native {n:?} ns, hammertime run {h:?} ns", w.id);
+        let ms = |v: Option<u64>| v.map_or("—".to_string(), |ns| format!("{:.1} ms", ns as f64 / 1e6));
+        let target = match w.id {
+            "write" | "clock" => Some(1.5),
+            "walk" => Some(1.6),
+            _ => None,
+        };
+        let r = n.zip(h).map(|(n, h)| h as f64 / n as f64);
+        let (t, status) = match (target, r) {
+            (Some(t), Some(r)) => (format!("≤ {t}"), pass(r, t)),
+            (Some(t), None) => (format!("≤ {t}"), "—"),
+            (None, _) => ("—".to_string(), ""),
+        };
+        let r = r.map_or("—".to_string(), |r| format!("{r:.2}×"));
+        let _ = writeln!(s, "| {} | {} | {} | {r} | {t} | {status} |", w.title, ms(n), ms(h));
+    }
+    s
+}
+
 /// Times `hammertime run` on a multi-megabyte module: the first run with an empty cache, a run
 /// with the cache filled, and a run with `--no-cache`. Needs the release CLI next to this binary.
 fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
     use std::fmt::Write as _;
-    let cli = exe.with_file_name("hammertime");
-    if !cli.exists() {
-        return format!(
-            "CLI start-up: skipped, {} not found (build it first: `cargo build --release -p hammertime-cli`)",
-            cli.display()
-        );
-    }
-    let Ok(dir) = tempfile::tempdir() else { return "CLI start-up: skipped, no temporary directory".into() };
+    let (cli, dir) = match release_cli(exe, "CLI start-up") {
+        Ok(found) => found,
+        Err(skipped) => return skipped,
+    };
     let module = dir.path().join("big.wasm");
     let bytes = big_module(if quick { 2_000 } else { 40_000 });
     if std::fs::write(&module, &bytes).is_err() {
@@ -1002,14 +1093,7 @@ fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
             cmd.arg("--no-cache");
         }
         cmd.arg(&module).env("HOME", home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
-        cmd.stdout(std::process::Stdio::null()).stderr(std::process::Stdio::null());
-        let t0 = Instant::now();
-        let ok = cmd.status().ok()?.success();
-        ok.then(|| t0.elapsed().as_nanos() as u64)
-    };
-    let median = |mut v: Vec<u64>| -> Option<u64> {
-        v.sort_unstable();
-        v.get(v.len() / 2).copied()
+        time_process(cmd)
     };
     let (mut cold, mut warm, mut none) = (Vec::new(), Vec::new(), Vec::new());
     for i in 0..reps.max(1) {
@@ -1020,7 +1104,7 @@ fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
         none.extend(run(&home, true));
     }
     let ms = |v: Option<u64>| v.map_or("—".to_string(), |ns| format!("{:.0} ms", ns as f64 / 1e6));
-    let (cold, warm, none) = (median(cold), median(warm), median(none));
+    let (cold, warm, none) = (median_of(cold), median_of(warm), median_of(none));
     let mut s = String::new();
     let _ = writeln!(
         s,
