@@ -134,12 +134,16 @@ impl<'a> GuestMemory<'a> {
             return Err(Errno::Inval);
         }
         let mut total = 0u64;
+        let mut first = (0, 0);
         for i in 0..count {
             let (buf, len) = self.iovec(iovs, i)?;
             self.check(buf, len)?;
+            if i == 0 {
+                first = (buf, len);
+            }
             total += u64::from(len);
         }
-        Ok(Iovecs { at: iovs, count, total: total.min(u64::from(max_bytes)) as u32 })
+        Ok(Iovecs { at: iovs, count, first, total: total.min(u64::from(max_bytes)) as u32 })
     }
 }
 
@@ -149,6 +153,8 @@ impl<'a> GuestMemory<'a> {
 pub struct Iovecs {
     at: u32,
     count: u32,
+    /// The first iovec as read when checked (most calls have only that one).
+    first: (u32, u32),
     /// The bytes the call moves: the buffers' total, cut at the limit.
     total: u32,
 }
@@ -156,7 +162,7 @@ pub struct Iovecs {
 impl Iovecs {
     /// A cursor over the non-empty buffers, the last one cut where the total reaches the limit.
     pub fn iter(&self) -> IovecIter {
-        IovecIter { at: self.at, count: self.count, i: 0, left: self.total }
+        IovecIter { at: self.at, count: self.count, first: self.first, i: 0, left: self.total }
     }
 
     /// The bytes the call moves.
@@ -176,6 +182,7 @@ impl Iovecs {
 pub struct IovecIter {
     at: u32,
     count: u32,
+    first: (u32, u32),
     i: u32,
     left: u32,
 }
@@ -185,7 +192,7 @@ impl IovecIter {
     pub fn next(&mut self, mem: &GuestMemory<'_>) -> Option<(u32, u32)> {
         while self.left > 0 && self.i < self.count {
             // Checked by `GuestMemory::iovecs`: an error here cannot happen, and would end the walk.
-            let (buf, len) = mem.iovec(self.at, self.i).ok()?;
+            let (buf, len) = if self.i == 0 { self.first } else { mem.iovec(self.at, self.i).ok()? };
             self.i += 1;
             let len = len.min(self.left);
             if len > 0 {
