@@ -214,6 +214,35 @@ fn wat_module_runs() {
 }
 
 #[test]
+fn stdout_and_stderr_reach_the_descriptors_in_call_order() {
+    // fd_write(1, "a"), fd_write(2, "b"), fd_write(1, ["c", "d\n"]) (two iovecs, one writev),
+    // with stdout and stderr the same file: the bytes land in the order of the calls.
+    let dir = tempfile::tempdir().unwrap();
+    let wat = dir.path().join("order.wat");
+    std::fs::write(
+        &wat,
+        r#"(module
+             (import "wasi_snapshot_preview1" "fd_write" (func $w (param i32 i32 i32 i32) (result i32)))
+             (memory (export "memory") 1)
+             (data (i32.const 0) "abcd\n")
+             ;; iovecs at 16: [0,1] [1,1] [2,1] [3,2]
+             (data (i32.const 16) "\00\00\00\00\01\00\00\00\01\00\00\00\01\00\00\00")
+             (data (i32.const 32) "\02\00\00\00\01\00\00\00\03\00\00\00\02\00\00\00")
+             (func (export "_start")
+               (drop (call $w (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 100)))
+               (drop (call $w (i32.const 2) (i32.const 24) (i32.const 1) (i32.const 100)))
+               (drop (call $w (i32.const 1) (i32.const 32) (i32.const 2) (i32.const 100)))
+               (if (i32.ne (i32.load (i32.const 100)) (i32.const 3)) (then unreachable))))"#,
+    )
+    .unwrap();
+    let log = dir.path().join("out");
+    let file = std::fs::File::create(&log).unwrap();
+    let status = hammertime().arg("run").arg(&wat).stdout(file.try_clone().unwrap()).stderr(file).status().unwrap();
+    assert!(status.success());
+    assert_eq!(std::fs::read_to_string(&log).unwrap(), "abcd\n");
+}
+
+#[test]
 fn missing_module_exits_1_naming_the_path() {
     let dir = tempfile::tempdir().unwrap();
     let missing = dir.path().join("nope.wasm");
