@@ -225,3 +225,29 @@ fn an_exclusive_instance_whose_promise_is_broken_stays_inside_what_it_could_reac
     assert_eq!(resolve::stat(&root, "a/../secret", false), Err(Errno::Noent));
     assert_eq!(resolve::stat(&root, "a/../../secret", false), Err(Errno::Perm));
 }
+
+#[test]
+fn a_read_only_instance_answers_changes_through_paths_as_the_walk() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.mount.join("d/e")).expect("mkdir");
+    std::fs::write(fx.mount.join("d/f"), b"file").expect("write");
+    symlink("e", fx.mount.join("d/ld")).expect("symlink");
+    let open = |walk: bool| {
+        let mut fs = HostDir::open_read_only(&fx.mount).expect("open");
+        if walk {
+            Arc::get_mut(&mut fs.inner).expect("sole owner").openat2 = false;
+        }
+        fs.root().expect("root")
+    };
+    let (fast, walk) = (open(false), open(true));
+    let create_excl = OpenOptions { exclusive: true, ..CREATE };
+    let truncate = OpenOptions { truncate: true, ..RW };
+    for options in [RO, RW, CREATE, create_excl, truncate, DIRECTORY] {
+        for p in ["d/f", "d/new", "d/e", "d/ld/new", "d/none/x", "d/f/x", "d/e/../f"] {
+            let (a, b) = (resolve::open(&fast, p, false, options), resolve::open(&walk, p, false, options));
+            assert_eq!(outcome(a, node_ino), outcome(b, node_ino), "{options:?} {p:?}");
+        }
+    }
+    assert_eq!(outcome(resolve::open(&fast, "d/new", false, CREATE), node_ino), "err rofs");
+    assert!(!fx.mount.join("d/new").exists());
+}
