@@ -229,22 +229,19 @@ fn plain_prefix(path: &str) -> Option<(Cow<'_, str>, &str)> {
     (end > 0).then(|| (single_slashes(&path[..end], repeated), &path[end..]))
 }
 
-/// `path` joined by single `/`s when every component is a plain name and there are several;
-/// `None` otherwise.
+/// `path` joined by single `/`s when every component is a plain name and there are several
+/// (borrowed when it has no repeated `/`); `None` otherwise.
 fn plain_path(path: &str) -> Option<Cow<'_, str>> {
-    let (mut names, mut repeated) = (0, false);
-    for comp in path.split('/') {
-        if comp.is_empty() {
-            // Between two slashes (or before or after the path's ends, which get trimmed).
-            repeated = true;
-            continue;
-        }
-        if !is_plain(comp) {
-            return None;
-        }
-        names += 1;
+    let (prefix, rest) = plain_prefix(path)?;
+    let last = rest.trim_start_matches('/');
+    // A component after the prefix that is not its last (`..`, `.`) or not plain.
+    if last.contains('/') || !is_plain(last) {
+        return None;
     }
-    (names > 1).then(|| single_slashes(path.trim_matches('/'), repeated))
+    if matches!(prefix, Cow::Borrowed(_)) && rest.len() == last.len() + 1 {
+        return Some(Cow::Borrowed(path));
+    }
+    Some(Cow::Owned(format!("{prefix}/{last}")))
 }
 
 /// `path` as is, or with its repeated `/`s made single when `repeated`.
