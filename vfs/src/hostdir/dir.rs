@@ -45,6 +45,11 @@ impl HostDirHandle {
         if self.fs.read_only { Err(Errno::Rofs) } else { Ok(()) }
     }
 
+    /// Whether opening with `options` would change something this read-only instance refuses.
+    fn refuses(&self, options: OpenOptions) -> bool {
+        self.fs.read_only && (options.write || options.create || options.truncate)
+    }
+
     /// `new_dir` as a handle of this same instance, else [`Errno::Xdev`].
     fn same_instance<'a>(&self, new_dir: &'a dyn Dir) -> Result<&'a HostDirHandle> {
         match new_dir.as_any().downcast_ref::<HostDirHandle>() {
@@ -176,7 +181,7 @@ impl Dir for HostDirHandle {
 
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
         check_name(name)?;
-        if self.fs.read_only && (options.write || options.create || options.truncate) {
+        if self.refuses(options) {
             return Err(Errno::Rofs);
         }
         let flags = HostDirHandle::open_flags(options);
@@ -208,20 +213,17 @@ impl Dir for HostDirHandle {
 
     fn open_dir_path(&self, path: &str) -> Option<Result<Arc<dyn Dir>>> {
         let resolve = self.beneath()?;
-        let root = self.is_root();
-        let mut generation = 0;
-        if root {
-            let (fd, generation_now) = self.cached_dir(path);
-            if let Some(fd) = fd {
-                return Some(Ok(self.handle(fd)));
-            }
-            generation = generation_now;
-        }
+        // Only the root's lookups are kept (the cache generation to insert with, if so).
+        let generation = match self.is_root().then(|| self.cached_dir(path)) {
+            Some((Some(fd), _)) => return Some(Ok(self.handle(fd))),
+            Some((None, generation)) => Some(generation),
+            None => None,
+        };
         let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::NOFOLLOW | OFlags::CLOEXEC;
         match rfs::openat2(&self.fd.fd, path, flags, Mode::empty(), resolve) {
             Ok(fd) => {
                 let fd = Arc::new(DirFd::new(fd));
-                if root {
+                if let Some(generation) = generation {
                     match rfs::fstat(&fd.fd) {
                         Ok(st) => self.fs.cache.insert(path, Arc::clone(&fd), sys::identity(&st), generation),
                         Err(err) => return Some(Err(err.into())),
@@ -235,7 +237,7 @@ impl Dir for HostDirHandle {
 
     fn open_path(&self, path: &str, options: OpenOptions) -> Option<Result<Node>> {
         let resolve = self.beneath()?;
-        if self.fs.read_only && (options.write || options.create || options.truncate) {
+        if self.refuses(options) {
             // The walk answers Rofs only once it knows the path leads somewhere.
             return None;
         }
