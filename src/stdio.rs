@@ -96,8 +96,10 @@ pub(crate) fn write_all_counted(
         match write(src) {
             Ok(0) => return (total, Some(crate::vfs::Errno::Nospc)),
             Ok(n) => {
+                // A writer claiming more than it was given counts as having taken it all.
+                let n = n.min(src.len());
                 total += n as u64;
-                src = src.get(n..).unwrap_or_default();
+                src = &src[n..];
             }
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
             Err(e) => return (total, Some(crate::vfs::Errno::from(e))),
@@ -281,6 +283,7 @@ mod tests {
         assert_eq!(write_all_counted(b"", |_| -> io::Result<usize> { unreachable!() }), (0, None));
         let mut out = OutputBuffer::with_limit(3);
         assert_eq!(write_all_counted(b"abcdef", |b| out.write(b)), (3, Some(crate::vfs::Errno::Nospc)));
+        assert_eq!(write_all_counted(b"ab", |_| Ok(100)), (2, None));
     }
 
     #[test]
