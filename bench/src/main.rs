@@ -995,6 +995,13 @@ fn release_cli(exe: &Path, what: &str) -> Result<(PathBuf, tempfile::TempDir), S
     Ok((cli, dir))
 }
 
+/// `hammertime run` with its compilation cache under `home`, not the user's.
+fn cli_run(cli: &Path, home: &Path) -> Command {
+    let mut cmd = Command::new(cli);
+    cmd.arg("run").env("HOME", home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
+    cmd
+}
+
 /// The wall time of a whole process, spawn to exit, output discarded; `None` if it failed.
 fn time_process(mut cmd: Command) -> Option<u64> {
     cmd.stdout(Stdio::null()).stderr(Stdio::null());
@@ -1041,9 +1048,8 @@ fn whole_process(exe: &Path, native: &Path, data: &Path, sizes: &Sizes, reps: u6
         };
         let cli_cmd = || {
             let argv = guest_argv(&w, 1, GUEST_DIR);
-            let mut cmd = Command::new(&cli);
-            cmd.arg("run").arg("--dir").arg(format!("{}::{GUEST_DIR}", data.display())).arg(&module);
-            cmd.args(&argv[1..]).env("HOME", &home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
+            let mut cmd = cli_run(&cli, &home);
+            cmd.arg("--dir").arg(format!("{}::{GUEST_DIR}", data.display())).arg(&module).args(&argv[1..]);
             cmd
         };
         // Fills the cache (and the page cache) first.
@@ -1087,12 +1093,11 @@ fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
         return "CLI start-up: skipped, cannot write the module".into();
     }
     let run = |home: &Path, no_cache: bool| -> Option<u64> {
-        let mut cmd = Command::new(&cli);
-        cmd.arg("run");
+        let mut cmd = cli_run(&cli, home);
         if no_cache {
             cmd.arg("--no-cache");
         }
-        cmd.arg(&module).env("HOME", home).env_remove("XDG_CACHE_HOME").env_remove("XDG_CONFIG_HOME");
+        cmd.arg(&module);
         time_process(cmd)
     };
     let (mut cold, mut warm, mut none) = (Vec::new(), Vec::new(), Vec::new());
