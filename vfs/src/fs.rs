@@ -372,8 +372,9 @@ pub trait File: Send + Sync + 'static {
     }
 
     /// Writes `buf` at the current end of the file, atomically with respect to other appends.
-    /// Returns the bytes written and the file size after the write. POSIX `write` with
-    /// `O_APPEND`.
+    /// Returns the bytes written and the file size after the write (with other writers at work,
+    /// the size seen just after it: at least this write's end, possibly including theirs).
+    /// POSIX `write` with `O_APPEND`.
     ///
     /// Errors: as [`File::write_at`].
     fn append(&self, buf: &[u8]) -> Result<(usize, u64)> {

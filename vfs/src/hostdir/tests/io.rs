@@ -64,7 +64,10 @@ fn appends_are_atomic() {
                 for _ in 0..200 {
                     let (n, size) = h.append(&record).expect("append");
                     assert_eq!(n, 16);
-                    assert!(size >= 26 && (size - 10) % 16 == 0, "size {size}");
+                    // The size seen right after this append: at least its end, and with other
+                    // appenders at work possibly partway through theirs (the kernel grows a
+                    // file page by page), so not necessarily a whole number of records.
+                    assert!((26..=10 + 4 * 200 * 16).contains(&size), "size {size}");
                 }
             })
         })
