@@ -38,7 +38,8 @@ enum FdState {
 
 struct Event {
     userdata: u64,
-    error: Errno,
+    /// The event's errno; `None` is success (0).
+    error: Option<Errno>,
     kind: u8,
     nbytes: u64,
     flags: u16,
@@ -122,7 +123,7 @@ pub fn poll_oneoff(
     for (i, e) in (0u32..).zip(&ready) {
         let mut b = [0u8; size::EVENT as usize];
         b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
-        b[8..10].copy_from_slice(&e.error.raw().to_le_bytes());
+        b[8..10].copy_from_slice(&e.error.map_or(0, Errno::raw).to_le_bytes());
         b[10] = e.kind;
         b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
         b[24..26].copy_from_slice(&e.flags.to_le_bytes());
@@ -176,11 +177,11 @@ fn collect_ready(subs: &[(u64, u8, Sub)], elapsed: u64) -> Vec<Event> {
     let mut out = Vec::new();
     for (userdata, tag, sub) in subs {
         let event = match sub {
-            Sub::Clock(Ok(ns)) if *ns <= elapsed => Some((Errno::Success, 0)),
+            Sub::Clock(Ok(ns)) if *ns <= elapsed => Some((None, 0)),
             Sub::Clock(Ok(_)) => None,
-            Sub::Clock(Err(e)) => Some((*e, 0)),
-            Sub::Fd(FdState::Ready(n)) => Some((Errno::Success, *n)),
-            Sub::Fd(FdState::Error(e)) => Some((*e, 0)),
+            Sub::Clock(Err(e)) => Some((Some(*e), 0)),
+            Sub::Fd(FdState::Ready(n)) => Some((None, *n)),
+            Sub::Fd(FdState::Error(e)) => Some((Some(*e), 0)),
             Sub::Fd(FdState::Socket { .. }) => None,
         };
         if let Some((error, nbytes)) = event {
@@ -228,7 +229,7 @@ fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], real: Option<Duration>) 
         let (userdata, tag, _) = &subs[i];
         let hangup = rev.intersects(PollFlags::HUP | PollFlags::ERR);
         let flags = if hangup { eventrwflags::FD_READWRITE_HANGUP } else { 0 };
-        out.push(Event { userdata: *userdata, error: Errno::Success, kind: *tag, nbytes: 0, flags });
+        out.push(Event { userdata: *userdata, error: None, kind: *tag, nbytes: 0, flags });
     }
     Ok(out)
 }

@@ -4,10 +4,18 @@ use std::fmt;
 
 macro_rules! errnos {
     ($( $(#[$doc:meta])* $name:ident = $num:literal, $text:literal; )*) => {
-        /// A WASI preview1 `errno` value (the `wasi_snapshot_preview1` numbering).
+        /// A WASI preview1 `errno` value (the `wasi_snapshot_preview1` numbering), an error
+        /// only: success (`errno` 0) is the `Ok` of a `Result`, so it has no variant here.
         ///
         /// Every filesystem method returns one of these on failure; the host calls hand the number
         /// to the guest unchanged.
+        ///
+        /// ```
+        /// use hammertime_vfs::Errno;
+        /// assert_eq!((Errno::Noent.raw(), Errno::Noent.name()), (44, "noent"));
+        /// assert_eq!(Errno::from_raw(44), Some(Errno::Noent));
+        /// assert_eq!(Errno::from_raw(0), None, "0 is success, not an error");
+        /// ```
         #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
         #[repr(u16)]
         #[non_exhaustive]
@@ -16,7 +24,8 @@ macro_rules! errnos {
         }
 
         impl Errno {
-            /// The errno from its WASI number, if it is one.
+            /// The errno from its WASI number, if it is one (`None` for 0, success, and for
+            /// numbers WASI does not define).
             pub fn from_raw(raw: u16) -> Option<Errno> {
                 match raw {
                     $( $num => Some(Errno::$name), )*
@@ -33,8 +42,6 @@ macro_rules! errnos {
 }
 
 errnos! {
-    /// No error occurred.
-    Success = 0, "success";
     /// Argument list too long.
     TooBig = 1, "2big";
     /// Permission denied.
@@ -340,14 +347,14 @@ mod tests {
 
     #[test]
     fn numbering_matches_witx() {
-        assert_eq!(Errno::Success.raw(), 0);
         assert_eq!(Errno::Badf.raw(), 8);
         assert_eq!(Errno::Inval.raw(), 28);
         assert_eq!(Errno::Noent.raw(), 44);
         assert_eq!(Errno::Notcapable.raw(), 76);
-        for raw in 0..=76u16 {
+        for raw in 1..=76u16 {
             assert_eq!(Errno::from_raw(raw).map(Errno::raw), Some(raw));
         }
+        assert_eq!(Errno::from_raw(0), None);
         assert_eq!(Errno::from_raw(77), None);
     }
 
