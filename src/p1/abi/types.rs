@@ -177,28 +177,6 @@ pub mod rights {
         | PATH_REMOVE_DIRECTORY
         | PATH_UNLINK_FILE;
 
-    /// Rights that change a filesystem: never granted on a read-only mount.
-    pub const MUTATING: u64 = FD_WRITE
-        | FD_ALLOCATE
-        | FD_DATASYNC
-        | FD_SYNC
-        | FD_FILESTAT_SET_SIZE
-        | FD_FILESTAT_SET_TIMES
-        | PATH_CREATE_DIRECTORY
-        | PATH_CREATE_FILE
-        | PATH_LINK_SOURCE
-        | PATH_LINK_TARGET
-        | PATH_RENAME_SOURCE
-        | PATH_RENAME_TARGET
-        | PATH_FILESTAT_SET_SIZE
-        | PATH_FILESTAT_SET_TIMES
-        | PATH_SYMLINK
-        | PATH_REMOVE_DIRECTORY
-        | PATH_UNLINK_FILE;
-
-    /// The rights of a standard stream or other character-device-like stream.
-    pub const TTY: u64 = FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE;
-
     /// The rights of a socket.
     pub const SOCKET: u64 =
         FD_READ | FD_WRITE | FD_FDSTAT_SET_FLAGS | FD_FILESTAT_GET | POLL_FD_READWRITE | SOCK_SHUTDOWN | SOCK_ACCEPT;
