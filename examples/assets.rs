@@ -34,7 +34,7 @@ fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
         let stdout = OutputBuffer::new();
         let ctx = WasiCtx::builder()
             .args(args.iter().copied())
-            .preopen("/assets", fs.clone())
+            .preopen(fs.clone(), "/assets")
             .stdout(stdout.clone())
             .inherit_stderr() // let the guest's error messages through, if any
             .build()?;

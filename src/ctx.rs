@@ -10,7 +10,7 @@ use crate::limits::Limits;
 use crate::p1::abi::types::rights;
 use crate::random::{OsRandom, RandomSource, SeededRandom};
 use crate::stdio::{Discard, EmptyInput, InputBuffer, Output, Stdio};
-use crate::vfs::{FileSystem, HostDir};
+use crate::vfs::{DirPerms, FilePerms, FileSystem, HostDir, Restricted};
 use crate::wait::InterruptHandle;
 
 /// Everything a guest sees of the outside world: arguments, environment, clocks, randomness and
@@ -33,7 +33,8 @@ pub struct WasiCtx {
     pub(crate) scratch: Vec<u8>,
     /// Where the `memory` export of the module bound with [`WasiCtx::bind_module`] is.
     pub(crate) memory_export: Option<wasmtime::ModuleExport>,
-    /// The memory every call uses, when pinned with [`WasiCtx::pin_memory`].
+    /// The memory every call uses without looking it up: set only while one instance alone can
+    /// call ([`crate::run`], [`crate::run_in_store`]).
     pub(crate) pinned_memory: Option<wasmtime::Memory>,
     /// The network policy of WASI 0.2 sockets, and the counts that bound them.
     pub(crate) net: crate::net::NetCtx,
@@ -57,23 +58,6 @@ impl WasiCtx {
     /// other modules still work, through the lookup by name. [`crate::run`] does this for you.
     pub fn bind_module(&mut self, module: &wasmtime::Module) {
         self.memory_export = module.get_export_index("memory");
-    }
-
-    /// Makes every call use `memory` without looking it up: the fastest setting, for a store
-    /// in which exactly one instance makes WASI calls through this context (a command run to
-    /// completion, or one reactor). It saves about 35 ns per call.
-    ///
-    /// The context does not check who calls: an instance with another memory calling through
-    /// it while a memory is pinned would have its calls read and write the pinned memory. Unpin
-    /// ([`WasiCtx::unpin_memory`]) before another instance uses the context. [`crate::run`]
-    /// pins for you, since its store never holds another instance.
-    pub fn pin_memory(&mut self, memory: wasmtime::Memory) {
-        self.pinned_memory = Some(memory);
-    }
-
-    /// Undoes [`WasiCtx::pin_memory`]: calls look up their caller's `memory` export again.
-    pub fn unpin_memory(&mut self) {
-        self.pinned_memory = None;
     }
 
     /// A handle that ends this context's waiting host calls from another thread (the guest then
@@ -163,11 +147,13 @@ impl std::error::Error for BuildError {
 
 enum Preopen {
     Fs { guest_path: String, fs: Arc<dyn FileSystem> },
-    HostDir { guest_path: String, host_path: std::path::PathBuf, read_only: bool },
+    HostDir { guest_path: String, host_path: std::path::PathBuf, perms: (DirPerms, FilePerms) },
     Socket(TcpListener),
 }
 
-/// Builds a [`WasiCtx`].
+/// Builds a [`WasiCtx`]. Each method changes the builder in place and returns it, so calls
+/// chain, and a configuration can also be made step by step ([`WasiCtxBuilder::build`] shows
+/// one).
 ///
 /// ```
 /// use hammertime::{WasiCtx, stdio::OutputBuffer, vfs::MemFs};
@@ -177,7 +163,7 @@ enum Preopen {
 ///     .env("HOME", "/")
 ///     .stdin_bytes("input")
 ///     .stdout(out.clone())
-///     .preopen("/", MemFs::new())
+///     .preopen(MemFs::new(), "/")
 ///     .build()?;
 /// # Ok::<(), Box<dyn std::error::Error>>(())
 /// ```
@@ -223,13 +209,13 @@ impl WasiCtxBuilder {
     }
 
     /// Appends one argument. The first is the program name (`argv[0]`).
-    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+    pub fn arg(&mut self, arg: impl Into<String>) -> &mut Self {
         self.args.push(arg.into());
         self
     }
 
     /// Appends arguments.
-    pub fn args<I, S>(mut self, args: I) -> Self
+    pub fn args<I, S>(&mut self, args: I) -> &mut Self
     where
         I: IntoIterator<Item = S>,
         S: Into<String>,
@@ -239,13 +225,13 @@ impl WasiCtxBuilder {
     }
 
     /// Appends the host process's own arguments (lossily converted to UTF-8).
-    pub fn inherit_args(mut self) -> Self {
+    pub fn inherit_args(&mut self) -> &mut Self {
         self.args.extend(std::env::args_os().map(|a| a.to_string_lossy().into_owned()));
         self
     }
 
     /// Sets one environment variable (a later value for the same key replaces it).
-    pub fn env(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn env(&mut self, key: impl Into<String>, value: impl Into<String>) -> &mut Self {
         let key = key.into();
         let value = value.into();
         match self.env.iter_mut().find(|(k, _)| *k == key) {
@@ -256,24 +242,24 @@ impl WasiCtxBuilder {
     }
 
     /// Sets environment variables.
-    pub fn envs<I, K, V>(mut self, vars: I) -> Self
+    pub fn envs<I, K, V>(&mut self, vars: I) -> &mut Self
     where
         I: IntoIterator<Item = (K, V)>,
         K: Into<String>,
         V: Into<String>,
     {
         for (k, v) in vars {
-            self = self.env(k, v);
+            self.env(k, v);
         }
         self
     }
 
     /// Sets every variable of the host process's environment (entries that are not UTF-8 are
     /// skipped).
-    pub fn inherit_env(mut self) -> Self {
+    pub fn inherit_env(&mut self) -> &mut Self {
         for (k, v) in std::env::vars_os() {
             if let (Ok(k), Ok(v)) = (k.into_string(), v.into_string()) {
-                self = self.env(k, v);
+                self.env(k, v);
             }
         }
         self
@@ -281,25 +267,25 @@ impl WasiCtxBuilder {
 
     /// Reads the guest's stdin from `reader`. A read blocks the guest (and only the guest's
     /// thread) until the reader answers.
-    pub fn stdin(mut self, reader: impl Read + Send + 'static) -> Self {
+    pub fn stdin(&mut self, reader: impl Read + Send + 'static) -> &mut Self {
         self.stdin = (Box::new(reader), false, false);
         self
     }
 
     /// Gives the guest these bytes on stdin.
-    pub fn stdin_bytes(self, bytes: impl AsRef<[u8]>) -> Self {
+    pub fn stdin_bytes(&mut self, bytes: impl AsRef<[u8]>) -> &mut Self {
         self.stdin(InputBuffer::new(bytes))
     }
 
     /// Sends the guest's stdout to `writer`. Each `fd_write` is written and flushed before the
     /// call returns; a failing writer makes the call fail with the matching errno.
-    pub fn stdout(mut self, writer: impl Write + Send + 'static) -> Self {
+    pub fn stdout(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
         self.stdout = (Box::new(writer), false);
         self
     }
 
     /// Sends the guest's stderr to `writer` (as [`WasiCtxBuilder::stdout`]).
-    pub fn stderr(mut self, writer: impl Write + Send + 'static) -> Self {
+    pub fn stderr(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
         self.stderr = (Box::new(writer), false);
         self
     }
@@ -307,7 +293,7 @@ impl WasiCtxBuilder {
     /// Uses the host process's stdin, read straight from its descriptor (no buffer in between,
     /// so nothing the guest did not read is consumed); a read waits interruptibly
     /// ([`WasiCtx::interrupt_handle`]).
-    pub fn inherit_stdin(mut self) -> Self {
+    pub fn inherit_stdin(&mut self) -> &mut Self {
         let tty = std::io::stdin().is_terminal();
         self.stdin = (Box::new(crate::stdio::HostStdin), tty, true);
         self
@@ -319,7 +305,7 @@ impl WasiCtxBuilder {
     /// partial line the embedder printed and did not flush appears after the guest's output
     /// that follows it; call `std::io::stdout().flush()` before running the guest to keep the
     /// order.
-    pub fn inherit_stdout(mut self) -> Self {
+    pub fn inherit_stdout(&mut self) -> &mut Self {
         let tty = std::io::stdout().is_terminal();
         self.stdout = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stdout)), tty);
         self
@@ -327,82 +313,118 @@ impl WasiCtxBuilder {
 
     /// Uses the host process's stderr, written straight to its descriptor (fd 2) as
     /// [`WasiCtxBuilder::inherit_stdout`] writes fd 1.
-    pub fn inherit_stderr(mut self) -> Self {
+    pub fn inherit_stderr(&mut self) -> &mut Self {
         let tty = std::io::stderr().is_terminal();
         self.stderr = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stderr)), tty);
         self
     }
 
     /// Uses the host process's stdin, stdout and stderr.
-    pub fn inherit_stdio(self) -> Self {
+    pub fn inherit_stdio(&mut self) -> &mut Self {
         self.inherit_stdin().inherit_stdout().inherit_stderr()
     }
 
     /// The clock behind `clock_time_get(realtime)`, also the clock of file times in a mounted
     /// [`MemFs`](crate::vfs::MemFs) that has none of its own.
-    pub fn wall_clock(mut self, clock: impl WallClock) -> Self {
+    pub fn wall_clock(&mut self, clock: impl WallClock) -> &mut Self {
         self.wall = Arc::new(clock);
         self
     }
 
     /// The clock behind `clock_time_get(monotonic)` and `poll_oneoff` clock subscriptions.
-    pub fn monotonic_clock(mut self, clock: impl MonotonicClock) -> Self {
+    pub fn monotonic_clock(&mut self, clock: impl MonotonicClock) -> &mut Self {
         self.mono = Arc::new(clock);
         self
     }
 
     /// The source of `random_get`.
-    pub fn random(mut self, source: impl RandomSource) -> Self {
+    pub fn random(&mut self, source: impl RandomSource) -> &mut Self {
         self.random = Box::new(source);
         self
     }
 
     /// A deterministic `random_get` seeded with `seed` ([`SeededRandom`]).
-    pub fn seeded_random(self, seed: u64) -> Self {
+    pub fn seeded_random(&mut self, seed: u64) -> &mut Self {
         self.random(SeededRandom::new(seed))
     }
 
     /// Mounts `fs` at `guest_path` as a preopened directory. Preopens get descriptors 3, 4, … in
     /// the order they are added. On a read-only filesystem every change answers `EROFS` and
-    /// opening a file for writing fails, so no descriptor can write to it.
-    pub fn preopen(mut self, guest_path: impl Into<String>, fs: impl FileSystem) -> Self {
+    /// opening a file for writing fails, so no descriptor can write to it. Every `preopen*`
+    /// method takes what is mounted first and where the guest sees it second.
+    pub fn preopen(&mut self, fs: impl FileSystem, guest_path: impl Into<String>) -> &mut Self {
         self.preopens.push(Preopen::Fs { guest_path: guest_path.into(), fs: Arc::new(fs) });
         self
     }
 
-    /// Mounts an already shared filesystem at `guest_path`.
-    pub fn preopen_shared(mut self, guest_path: impl Into<String>, fs: Arc<dyn FileSystem>) -> Self {
+    /// Mounts an already shared filesystem at `guest_path` (several contexts, or the embedder
+    /// and the guest, see the same files).
+    ///
+    /// ```
+    /// use std::sync::Arc;
+    /// use hammertime::{WasiCtx, vfs::{FileSystem, MemFs}};
+    /// let shared: Arc<dyn FileSystem> = Arc::new(MemFs::new());
+    /// let a = WasiCtx::builder().preopen_shared(shared.clone(), "/data").build()?;
+    /// let b = WasiCtx::builder().preopen_shared(shared, "/data").build()?;
+    /// # Ok::<(), hammertime::BuildError>(())
+    /// ```
+    pub fn preopen_shared(&mut self, fs: Arc<dyn FileSystem>, guest_path: impl Into<String>) -> &mut Self {
         self.preopens.push(Preopen::Fs { guest_path: guest_path.into(), fs });
         self
     }
 
-    /// Mounts the host directory `host_path` at `guest_path`, sandboxed ([`HostDir`]). It is
-    /// opened by [`WasiCtxBuilder::build`].
-    pub fn preopen_dir(mut self, host_path: impl Into<std::path::PathBuf>, guest_path: impl Into<String>) -> Self {
-        self.preopens.push(Preopen::HostDir {
-            guest_path: guest_path.into(),
-            host_path: host_path.into(),
-            read_only: false,
-        });
-        self
-    }
-
-    /// Mounts the host directory `host_path` at `guest_path`, read-only.
-    pub fn preopen_dir_read_only(
-        mut self,
+    /// Mounts the host directory `host_path` at `guest_path`, sandboxed ([`HostDir`]), read-write.
+    /// It is opened by [`WasiCtxBuilder::build`].
+    pub fn preopen_dir(
+        &mut self,
         host_path: impl Into<std::path::PathBuf>,
         guest_path: impl Into<String>,
-    ) -> Self {
+    ) -> &mut Self {
+        self.preopen_dir_with(host_path, guest_path, DirPerms::all(), FilePerms::all())
+    }
+
+    /// Mounts the host directory `host_path` at `guest_path`, read-only: every change answers
+    /// `EROFS`, and files are opened `O_RDONLY` on the host.
+    pub fn preopen_dir_read_only(
+        &mut self,
+        host_path: impl Into<std::path::PathBuf>,
+        guest_path: impl Into<String>,
+    ) -> &mut Self {
+        self.preopen_dir_with(host_path, guest_path, DirPerms::READ, FilePerms::READ)
+    }
+
+    /// Mounts the host directory `host_path` at `guest_path` with these permissions, as
+    /// wasmtime-wasi's `preopened_dir(host, guest, dir_perms, file_perms)` does: directories
+    /// may be read ([`DirPerms::READ`]) and changed ([`DirPerms::MUTATE`]: create, remove,
+    /// rename, link), files read ([`FilePerms::READ`]) and written ([`FilePerms::WRITE`]). What
+    /// they refuse answers `EACCES` (`EROFS` when nothing may change); the errnos are listed in
+    /// [`vfs::perms`](crate::vfs::perms).
+    ///
+    /// ```
+    /// use hammertime::{WasiCtx, vfs::{DirPerms, FilePerms}};
+    /// # let tmp = tempfile::tempdir()?;
+    /// # let host = tmp.path();
+    /// // The guest may write the files that are there, but not create or remove any.
+    /// let ctx = WasiCtx::builder().preopen_dir_with(host, "/data", DirPerms::READ, FilePerms::all()).build()?;
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn preopen_dir_with(
+        &mut self,
+        host_path: impl Into<std::path::PathBuf>,
+        guest_path: impl Into<String>,
+        dir_perms: DirPerms,
+        file_perms: FilePerms,
+    ) -> &mut Self {
         self.preopens.push(Preopen::HostDir {
             guest_path: guest_path.into(),
             host_path: host_path.into(),
-            read_only: true,
+            perms: (dir_perms, file_perms),
         });
         self
     }
 
     /// Gives the guest a listening TCP socket as a preopened descriptor, for `sock_accept`.
-    pub fn preopen_socket(mut self, listener: TcpListener) -> Self {
+    pub fn preopen_socket(&mut self, listener: TcpListener) -> &mut Self {
         self.preopens.push(Preopen::Socket(listener));
         self
     }
@@ -416,7 +438,7 @@ impl WasiCtxBuilder {
     /// let ctx = WasiCtx::builder().network(policy).build()?;
     /// # Ok::<(), Box<dyn std::error::Error>>(())
     /// ```
-    pub fn network(mut self, policy: crate::net::NetworkPolicy) -> Self {
+    pub fn network(&mut self, policy: crate::net::NetworkPolicy) -> &mut Self {
         self.network = policy;
         self
     }
@@ -428,7 +450,7 @@ impl WasiCtxBuilder {
     /// let ctx = hammertime::WasiCtx::builder().inherit_network().build()?;
     /// # Ok::<(), hammertime::BuildError>(())
     /// ```
-    pub fn inherit_network(self) -> Self {
+    pub fn inherit_network(&mut self) -> &mut Self {
         self.network(crate::net::NetworkPolicy::inherit())
     }
 
@@ -436,22 +458,37 @@ impl WasiCtxBuilder {
     /// random bytes, path sizes, the longest sleep ([`Limits`], whose defaults suit an untrusted
     /// guest). Preopens count against `descriptors`: too many fail the build with
     /// [`BuildError::TooManyDescriptors`].
-    pub fn limits(mut self, limits: Limits) -> Self {
+    pub fn limits(&mut self, limits: Limits) -> &mut Self {
         self.limits = limits.clamped();
         self
     }
 
     /// Uses `handle` to interrupt the context's waits (one handle may serve several contexts);
     /// by default each context has its own ([`WasiCtx::interrupt_handle`]).
-    pub fn interrupt_handle(mut self, handle: InterruptHandle) -> Self {
+    pub fn interrupt_handle(&mut self, handle: InterruptHandle) -> &mut Self {
         self.interrupt = handle;
         self
     }
 
-    /// Checks the configuration, opens the preopens and makes the context.
-    pub fn build(self) -> Result<WasiCtx, BuildError> {
-        let mut args = Vec::with_capacity(self.args.len());
-        for (i, a) in self.args.into_iter().enumerate() {
+    /// Checks the configuration, opens the preopens and makes the context. The configuration is
+    /// taken: the builder is left as [`WasiCtxBuilder::new`] makes it, ready for another context.
+    ///
+    /// ```
+    /// use hammertime::WasiCtx;
+    /// let verbose = true;
+    /// let mut builder = WasiCtx::builder();
+    /// builder.arg("prog");
+    /// if verbose {
+    ///     builder.arg("--verbose");
+    /// }
+    /// let ctx = builder.build()?;
+    /// assert_eq!(ctx.args().collect::<Vec<_>>(), ["prog", "--verbose"]);
+    /// # Ok::<(), hammertime::BuildError>(())
+    /// ```
+    pub fn build(&mut self) -> Result<WasiCtx, BuildError> {
+        let this = std::mem::take(self);
+        let mut args = Vec::with_capacity(this.args.len());
+        for (i, a) in this.args.into_iter().enumerate() {
             if a.contains('\0') {
                 return Err(BuildError::Nul(format!("argument {i}")));
             }
@@ -459,8 +496,8 @@ impl WasiCtxBuilder {
             bytes.push(0);
             args.push(bytes);
         }
-        let mut env = Vec::with_capacity(self.env.len());
-        for (k, v) in self.env {
+        let mut env = Vec::with_capacity(this.env.len());
+        for (k, v) in this.env {
             if k.is_empty() || k.contains('=') {
                 return Err(BuildError::BadEnvKey(k));
             }
@@ -473,25 +510,25 @@ impl WasiCtxBuilder {
             env.push(bytes);
         }
 
-        let mut fds = FdTable::with_limit(self.limits.descriptors);
+        let mut fds = FdTable::with_limit(this.limits.descriptors);
         let streams: [Descriptor; 3] = [
-            stream(Kind::Reader { tty: self.stdin.1 }, true, self.stdin.1),
-            stream(Kind::Writer { out: Output::Stdout, tty: self.stdout.1 }, false, self.stdout.1),
-            stream(Kind::Writer { out: Output::Stderr, tty: self.stderr.1 }, false, self.stderr.1),
+            stream(Kind::Reader { tty: this.stdin.1 }, true, this.stdin.1),
+            stream(Kind::Writer { out: Output::Stdout, tty: this.stdout.1 }, false, this.stdout.1),
+            stream(Kind::Writer { out: Output::Stderr, tty: this.stderr.1 }, false, this.stderr.1),
         ];
         let stdio = Stdio {
-            stdin: self.stdin.0,
-            stdout: self.stdout.0,
-            stderr: self.stderr.0,
-            tty: [self.stdin.1, self.stdout.1, self.stderr.1],
-            host_stdin: self.stdin.2,
+            stdin: this.stdin.0,
+            stdout: this.stdout.0,
+            stderr: this.stderr.0,
+            tty: [this.stdin.1, this.stdout.1, this.stderr.1],
+            host_stdin: this.stdin.2,
         };
         for d in streams {
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
         }
 
         let mut names = std::collections::HashSet::new();
-        for p in self.preopens {
+        for p in this.preopens {
             let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
                 Preopen::Socket(listener) => {
                     let d =
@@ -500,19 +537,15 @@ impl WasiCtxBuilder {
                     continue;
                 }
                 Preopen::Fs { guest_path, fs } => (guest_path, fs),
-                Preopen::HostDir { guest_path, host_path, read_only } => {
-                    let opened =
-                        if read_only { HostDir::open_read_only(&host_path) } else { HostDir::open(&host_path) };
-                    match opened {
-                        Ok(dir) => (guest_path, Arc::new(dir)),
-                        Err(error) => return Err(BuildError::Open { guest_path, error }),
-                    }
-                }
+                Preopen::HostDir { guest_path, host_path, perms } => match host_dir(&host_path, perms) {
+                    Ok(fs) => (guest_path, fs),
+                    Err(error) => return Err(BuildError::Open { guest_path, error }),
+                },
             };
             if guest_path.is_empty() || guest_path.contains('\0') || !names.insert(guest_path.clone()) {
                 return Err(BuildError::BadPreopen(guest_path));
             }
-            fs.mounted_with_clock(&self.wall);
+            fs.mounted_with_clock(&this.wall);
             let root = fs
                 .root()
                 .map_err(|e| BuildError::Open { guest_path: guest_path.clone(), error: std::io::Error::other(e) })?;
@@ -531,25 +564,34 @@ impl WasiCtxBuilder {
         Ok(WasiCtx {
             args,
             env,
-            wall: self.wall,
-            mono: self.mono,
-            random: self.random,
+            wall: this.wall,
+            mono: this.mono,
+            random: this.random,
             fds,
             stdio,
             table: {
                 let mut table = wasmtime::component::ResourceTable::new();
-                table.set_max_capacity(self.limits.resources as usize);
+                table.set_max_capacity(this.limits.resources as usize);
                 table
             },
             scratch: Vec::new(),
             memory_export: None,
             pinned_memory: None,
-            net: crate::net::NetCtx::new(self.network),
-            limits: self.limits,
-            interrupt: self.interrupt,
+            net: crate::net::NetCtx::new(this.network),
+            limits: this.limits,
+            interrupt: this.interrupt,
             pending_interrupt: false,
         })
     }
+}
+
+/// Opens a host directory with these permissions: read-only on the host when nothing may change
+/// (files opened `O_RDONLY`), else read-write under a [`Restricted`] view unless all is allowed.
+fn host_dir(path: &std::path::Path, (dir, file): (DirPerms, FilePerms)) -> std::io::Result<Arc<dyn FileSystem>> {
+    let restricted = (dir, file) != (DirPerms::all(), FilePerms::all());
+    let fs =
+        HostDir::builder(path).read_only(!dir.contains(DirPerms::MUTATE) && !file.contains(FilePerms::WRITE)).open()?;
+    Ok(if restricted { Arc::new(Restricted::new(fs, dir, file)) } else { Arc::new(fs) })
 }
 
 fn stream(kind: Kind, readable: bool, tty: bool) -> Descriptor {
@@ -592,7 +634,7 @@ mod tests {
         assert!(matches!(WasiCtx::builder().arg("a\0b").build(), Err(BuildError::Nul(_))));
         assert!(matches!(WasiCtx::builder().env("A=B", "c").build(), Err(BuildError::BadEnvKey(_))));
         assert!(matches!(WasiCtx::builder().env("", "c").build(), Err(BuildError::BadEnvKey(_))));
-        let dup = WasiCtx::builder().preopen("/a", MemFs::new()).preopen("/a", MemFs::new()).build();
+        let dup = WasiCtx::builder().preopen(MemFs::new(), "/a").preopen(MemFs::new(), "/a").build();
         assert!(matches!(dup, Err(BuildError::BadPreopen(_))));
         let missing = WasiCtx::builder().preopen_dir("/definitely/not/here", "/x").build();
         match missing {
@@ -603,7 +645,7 @@ mod tests {
 
     #[test]
     fn preopens_follow_stdio_in_order() {
-        let ctx = WasiCtx::builder().preopen("/", MemFs::new()).preopen("/tmp", MemFs::new()).build().unwrap();
+        let ctx = WasiCtx::builder().preopen(MemFs::new(), "/").preopen(MemFs::new(), "/tmp").build().unwrap();
         assert_eq!(ctx.fds.fds().collect::<Vec<_>>(), vec![0, 1, 2, 3, 4]);
         match &ctx.fds.get(4).unwrap().kind {
             Kind::Dir { preopen, .. } => assert_eq!(preopen.as_deref(), Some("/tmp")),

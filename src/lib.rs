@@ -68,7 +68,7 @@ pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder};
 pub use exit::I32Exit;
 pub use limits::Limits;
 pub use p1::add_to_linker;
-pub use run::{exit_status, instantiate_reactor, run, run_in};
+pub use run::{exit_status, instantiate_reactor, run, run_in, run_in_store};
 pub use vfs::Errno;
 pub use wait::InterruptHandle;
 

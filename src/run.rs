@@ -45,9 +45,7 @@ pub fn run(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Resu
     let mut store = Store::new(engine, ctx);
     let instance = linker.instantiate(&mut store, module)?;
     // The store holds this one instance for its whole life: its memory can be pinned.
-    if let Some(memory) = instance.get_memory(&mut store, "memory") {
-        store.data_mut().pin_memory(memory);
-    }
+    store.data_mut().pinned_memory = instance.get_memory(&mut store, "memory");
     call_start(&mut store, instance)
 }
 
@@ -87,12 +85,48 @@ pub(crate) fn cached<L>(
 }
 
 /// Instantiates a command module with `linker` in `store` and runs its `_start`, returning the
-/// exit status. Use it when the store holds more than the [`WasiCtx`] or the linker defines
-/// more than WASI. For the fastest calls, bind the module ([`WasiCtx::bind_module`]) before, or
-/// instantiate yourself and pin the instance's memory ([`WasiCtx::pin_memory`]).
+/// exit status. Use it when the linker defines more than WASI; for the fastest calls, bind the
+/// module ([`WasiCtx::bind_module`]) before. When the linker would define only WASI,
+/// [`run_in_store`] is faster.
 pub fn run_in<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, module: &Module) -> wasmtime::Result<i32> {
     let instance = linker.instantiate(store.as_context_mut(), module)?;
     call_start(store, instance)
+}
+
+/// Runs a command module in the embedder's `store` (with its limits, fuel, epoch deadline…) and
+/// returns its exit status, as fast as [`run`]: the instance is linked with the WASI functions
+/// only (found through `get`, as in [`crate::add_to_linker`]), and while its `_start` runs,
+/// calls use its memory without looking it up. No other instance can make WASI calls during
+/// that time — the module imports nothing but WASI, and WASI calls call no guest — so other
+/// instances already in the store keep using their own memories, during and after. (The one
+/// way around is the embedder's: a store callback, such as an epoch-deadline callback, that
+/// calls into another instance while `_start` runs. Use [`run_in`] if yours do.)
+///
+/// ```
+/// use hammertime::{WasiCtx, stdio::OutputBuffer};
+/// struct Host { wasi: WasiCtx, calls: u32 }
+/// let engine = wasmtime::Engine::default();
+/// let module = wasmtime::Module::new(&engine, r#"(module (memory (export "memory") 1)
+///     (func (export "_start")))"#)?;
+/// let mut store = wasmtime::Store::new(&engine, Host { wasi: WasiCtx::builder().build()?, calls: 0 });
+/// let code = hammertime::run_in_store(&mut store, &module, |h: &mut Host| &mut h.wasi)?;
+/// assert_eq!(code, 0);
+/// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())
+/// ```
+pub fn run_in_store<T: 'static>(
+    store: &mut Store<T>,
+    module: &Module,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<i32> {
+    let mut linker = Linker::new(store.engine());
+    crate::add_to_linker(&mut linker, get)?;
+    get(store.data_mut()).bind_module(module);
+    let instance = linker.instantiate(store.as_context_mut(), module)?;
+    let memory = instance.get_memory(store.as_context_mut(), "memory");
+    let pinned = std::mem::replace(&mut get(store.data_mut()).pinned_memory, memory);
+    let status = call_start(store, instance);
+    get(store.data_mut()).pinned_memory = pinned;
+    status
 }
 
 /// Instantiates a reactor module and calls its `_initialize` export if it has one; the

@@ -35,7 +35,7 @@ fn apply(op: u64, p: &str, q: &str, target: &str, flag: bool, root: &Arc<dyn Dir
         1 => res(resolve::rmdir(root, p).map(|_| String::new())),
         2 => res(resolve::unlink(root, p).map(|_| String::new())),
         3 => {
-            let o = OpenOptions { read: true, write: flag, create: flag, ..OpenOptions::default() };
+            let o = OpenOptions::new().read(true).write(flag).create(flag);
             res(resolve::open(root, p, !flag, o).map(|n| match n {
                 Node::Dir(_) => "dir".into(),
                 Node::File(f) => {
@@ -56,7 +56,7 @@ fn apply(op: u64, p: &str, q: &str, target: &str, flag: bool, root: &Arc<dyn Dir
         })),
         8 => res(resolve::readlink(root, p)),
         9 => {
-            let o = OpenOptions { write: true, create: true, exclusive: true, ..OpenOptions::default() };
+            let o = OpenOptions::new().write(true).create(true).exclusive(true);
             res(resolve::open(root, p, false, o).map(|_| String::new()))
         }
         _ => res(resolve::set_times(root, p, flag, SetTime::At(5), SetTime::Omit).map(|_| String::new())),
@@ -76,9 +76,7 @@ fn tree(dir: &Arc<dyn Dir>, prefix: &str, out: &mut BTreeMap<String, String>) {
         let st = dir.stat_at(&e.name).unwrap();
         let desc = match st.filetype {
             FileType::Directory => {
-                let Node::Dir(d) =
-                    dir.open_at(&e.name, OpenOptions { directory: true, read: true, ..Default::default() }).unwrap()
-                else {
+                let Node::Dir(d) = dir.open_at(&e.name, OpenOptions::new().directory(true).read(true)).unwrap() else {
                     panic!()
                 };
                 tree(&d, &format!("{p}/"), out);
@@ -140,7 +138,7 @@ fn memfs_and_hostdir_agree_on_file_operations() {
         let mem = MemFs::new();
         let host_dir = tempfile::tempdir().unwrap();
         let host = HostDir::open(host_dir.path()).unwrap();
-        let rw = OpenOptions { read: true, write: true, create: true, ..OpenOptions::default() };
+        let rw = OpenOptions::new().read(true).write(true).create(true);
         let open = |root: &Arc<dyn Dir>| match resolve::open(root, "f", false, rw).unwrap() {
             Node::File(f) => f,
             Node::Dir(_) => panic!("a directory"),

@@ -158,7 +158,7 @@ struct P1 {
 
 impl P1 {
     fn new(fs: MemFs) -> Self {
-        let ctx = WasiCtx::builder().preopen("/", fs).build().unwrap();
+        let ctx = WasiCtx::builder().preopen(fs, "/").build().unwrap();
         let mut mem = vec![0u8; MEM];
         mem[DATA as usize] = b'x';
         mem[IOV as usize..IOV as usize + 4].copy_from_slice(&DATA.to_le_bytes());
@@ -382,7 +382,7 @@ fn b(rep: u32) -> Resource<Descriptor> {
 
 impl P2 {
     fn new(fs: MemFs) -> Self {
-        let mut ctx = WasiCtx::builder().preopen("/", fs).build().unwrap();
+        let mut ctx = WasiCtx::builder().preopen(fs, "/").build().unwrap();
         let dirs = ctx.get_directories().unwrap();
         assert_eq!(dirs.len(), 1);
         assert_eq!(dirs[0].1, "/");
@@ -522,9 +522,7 @@ fn tree(dir: &Arc<dyn Dir>, prefix: &str, out: &mut BTreeMap<String, String>) {
         let st = dir.stat_at(&e.name).unwrap();
         let desc = match st.filetype {
             FileType::Directory => {
-                let Ok(Node::Dir(d)) =
-                    dir.open_at(&e.name, OpenOptions { directory: true, read: true, ..Default::default() })
-                else {
+                let Ok(Node::Dir(d)) = dir.open_at(&e.name, OpenOptions::new().directory(true).read(true)) else {
                     panic!("{p} is a directory that does not open")
                 };
                 tree(&d, &format!("{p}/"), out);
@@ -532,7 +530,7 @@ fn tree(dir: &Arc<dyn Dir>, prefix: &str, out: &mut BTreeMap<String, String>) {
             }
             FileType::SymbolicLink => format!("link -> {}", dir.readlink_at(&e.name).unwrap()),
             t => {
-                let Ok(Node::File(f)) = dir.open_at(&e.name, OpenOptions { read: true, ..Default::default() }) else {
+                let Ok(Node::File(f)) = dir.open_at(&e.name, OpenOptions::new().read(true)) else {
                     panic!("{p} is a file that does not open")
                 };
                 let mut buf = vec![0u8; st.size as usize];

@@ -368,7 +368,7 @@ struct SubTree {
 
 impl FileSystem for SubTree {
     fn root(&self) -> hammertime::vfs::Result<Arc<dyn Dir>> {
-        match self.fs.root()?.open_at(self.dir, OpenOptions { read: true, directory: true, ..Default::default() })? {
+        match self.fs.root()?.open_at(self.dir, OpenOptions::new().read(true).directory(true))? {
             Node::Dir(d) => Ok(d),
             Node::File(_) => Err(Errno::Notdir),
         }
@@ -470,15 +470,16 @@ impl Fixture {
 
     /// The guest context: `/sandbox` (fd 3) and `/other` (fd 4).
     fn builder(&self) -> hammertime::WasiCtxBuilder {
-        let b = WasiCtx::builder();
+        let mut b = WasiCtx::builder();
         match self.backend {
             Backend::Host => b
                 .preopen_dir(self.parent().join("sandbox"), "/sandbox")
                 .preopen_dir(self.parent().join("other"), "/other"),
             Backend::Mem => b
-                .preopen("/sandbox", SubTree { fs: self.world.clone(), dir: "sandbox" })
-                .preopen("/other", self.other.clone()),
-        }
+                .preopen(SubTree { fs: self.world.clone(), dir: "sandbox" }, "/sandbox")
+                .preopen(self.other.clone(), "/other"),
+        };
+        b
     }
 
     /// The roots of the two mounts, for the resolver-level tests.
@@ -571,14 +572,14 @@ fn names(dir: &Arc<dyn Dir>) -> Vec<String> {
 }
 
 fn open_dir(dir: &Arc<dyn Dir>, name: &str) -> Arc<dyn Dir> {
-    match dir.open_at(name, OpenOptions { read: true, directory: true, ..Default::default() }).expect("open dir") {
+    match dir.open_at(name, OpenOptions::new().read(true).directory(true)).expect("open dir") {
         Node::Dir(d) => d,
         Node::File(_) => panic!("{name} is not a directory"),
     }
 }
 
 fn read_all(dir: &Arc<dyn Dir>, name: &str) -> Vec<u8> {
-    let Node::File(f) = dir.open_at(name, OpenOptions { read: true, ..Default::default() }).expect("open file") else {
+    let Node::File(f) = dir.open_at(name, OpenOptions::new().read(true)).expect("open file") else {
         panic!("{name} is not a file");
     };
     let mut out = Vec::new();
@@ -721,9 +722,8 @@ fn direct(line: &str, sandbox: &Arc<dyn Dir>, other: &Arc<dyn Dir>) -> String {
     };
     let (d, p) = at(args[1]);
     let (d2, p2) = args.get(2).map(|a| at(a)).unwrap_or_else(|| (d.clone(), String::new()));
-    const RO: OpenOptions =
-        OpenOptions { read: true, write: false, create: false, exclusive: false, truncate: false, directory: false };
-    const WO: OpenOptions = OpenOptions { read: false, write: true, ..RO };
+    const RO: OpenOptions = OpenOptions::new().read(true);
+    const WO: OpenOptions = OpenOptions::new().write(true);
     let write_guest = |node: Node| -> Result<String, Errno> {
         match node {
             Node::File(f) => f.write_at(b"guest", 0).map(|_| String::new()),
@@ -734,8 +734,8 @@ fn direct(line: &str, sandbox: &Arc<dyn Dir>, other: &Arc<dyn Dir>) -> String {
     let result: Result<String, Errno> = match args[0] {
         "open" => resolve::open(&d, &p, true, RO).and_then(describe),
         "open-nofollow" => resolve::open(&d, &p, false, RO).and_then(describe),
-        "opendir" => resolve::open(&d, &p, true, OpenOptions { directory: true, ..RO }).and_then(describe),
-        "ls" => resolve::open(&d, &p, true, OpenOptions { directory: true, ..RO }).map(|n| match n {
+        "opendir" => resolve::open(&d, &p, true, RO.directory(true)).and_then(describe),
+        "ls" => resolve::open(&d, &p, true, RO.directory(true)).map(|n| match n {
             Node::Dir(dir) => {
                 let mut v = names(&dir);
                 v.sort();
@@ -743,12 +743,10 @@ fn direct(line: &str, sandbox: &Arc<dyn Dir>, other: &Arc<dyn Dir>) -> String {
             }
             Node::File(_) => unreachable!("opened a directory"),
         }),
-        "creat" => resolve::open(&d, &p, true, OpenOptions { create: true, ..WO }).and_then(write_guest),
-        "creat-nofollow" => resolve::open(&d, &p, false, OpenOptions { create: true, ..WO }).and_then(write_guest),
-        "creat-excl" => {
-            resolve::open(&d, &p, true, OpenOptions { create: true, exclusive: true, ..WO }).and_then(write_guest)
-        }
-        "trunc" => resolve::open(&d, &p, true, OpenOptions { truncate: true, ..WO }).and_then(write_guest),
+        "creat" => resolve::open(&d, &p, true, WO.create(true)).and_then(write_guest),
+        "creat-nofollow" => resolve::open(&d, &p, false, WO.create(true)).and_then(write_guest),
+        "creat-excl" => resolve::open(&d, &p, true, WO.create(true).exclusive(true)).and_then(write_guest),
+        "trunc" => resolve::open(&d, &p, true, WO.truncate(true)).and_then(write_guest),
         "stat" => resolve::stat(&d, &p, true).map(|st| type_name(st.filetype).to_owned()),
         "lstat" => resolve::stat(&d, &p, false).map(|st| type_name(st.filetype).to_owned()),
         "readlink" => resolve::readlink(&d, &p),

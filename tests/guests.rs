@@ -8,7 +8,7 @@ use std::sync::{Arc, OnceLock};
 
 use hammertime::clocks::{FixedClock, ManualClock};
 use hammertime::stdio::OutputBuffer;
-use hammertime::vfs::{FileSystem, HostDir, MemFs, ReadOnly, SimpleFsAdapter};
+use hammertime::vfs::{DirPerms, FilePerms, FileSystem, HostDir, MemFs, ReadOnly, SimpleFsAdapter};
 use hammertime::{I32Exit, WasiCtx, WasiCtxBuilder};
 use wasmtime::{Engine, Linker, Module, Store};
 
@@ -45,7 +45,7 @@ impl Outcome {
 
 /// Runs `module` with `args` (argv[0] first) and the rest of `builder`, capturing stdout and
 /// stderr.
-fn run_with(module: &Module, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
+fn run_with(module: &Module, args: &[&str], builder: &mut WasiCtxBuilder) -> Outcome {
     let stdout = OutputBuffer::new();
     let stderr = OutputBuffer::new();
     let ctx =
@@ -54,7 +54,7 @@ fn run_with(module: &Module, args: &[&str], builder: WasiCtxBuilder) -> Outcome 
     Outcome { code, stdout: stdout.contents(), stderr: stderr.to_string_lossy() }
 }
 
-fn run_guest(name: &str, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
+fn run_guest(name: &str, args: &[&str], builder: &mut WasiCtxBuilder) -> Outcome {
     let mut argv = vec![name];
     argv.extend_from_slice(args);
     run_with(&guest(name), &argv, builder)
@@ -101,52 +101,54 @@ fn greeter_reads_from_a_reader_that_returns_one_byte_per_read() {
 
 #[test]
 fn args_are_passed_verbatim() {
-    let out = run_with(&guest("args"), &["prog", "a", "b c", "", "ünï=cødé"], WasiCtx::builder());
+    let out = run_with(&guest("args"), &["prog", "a", "b c", "", "ünï=cødé"], &mut WasiCtx::builder());
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout(), "argc=5\nargv[0]=prog\nargv[1]=a\nargv[2]=b c\nargv[3]=\nargv[4]=ünï=cødé\n");
 }
 
 #[test]
 fn args_empty_gives_argc_zero() {
-    let out = run_with(&guest("args"), &[], WasiCtx::builder());
+    let out = run_with(&guest("args"), &[], &mut WasiCtx::builder());
     assert_eq!((out.code, out.stdout().as_str()), (0, "argc=0\n"));
 }
 
 #[test]
 fn env_lists_the_environment_in_order() {
-    let builder =
-        WasiCtx::builder().env("HOME", "/home/guest").env("EMPTY", "").env("EQ", "a=b=c").env("HOME", "/root");
-    let out = run_guest("env", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.env("HOME", "/home/guest").env("EMPTY", "").env("EQ", "a=b=c").env("HOME", "/root");
+    let out = run_guest("env", &[], &mut builder);
     // A later value for the same key replaces it in place.
     assert_eq!((out.code, out.stdout().as_str()), (0, "HOME=/root\nEMPTY=\nEQ=a=b=c\n"));
 }
 
 #[test]
 fn env_with_names_reports_set_and_unset_variables() {
-    let builder = WasiCtx::builder().envs([("A", "1"), ("EMPTY", ""), ("EQ", "x=y")]);
-    let out = run_guest("env", &["EQ", "MISSING", "A", "EMPTY", "a"], builder);
+    let mut builder = WasiCtx::builder();
+    builder.envs([("A", "1"), ("EMPTY", ""), ("EQ", "x=y")]);
+    let out = run_guest("env", &["EQ", "MISSING", "A", "EMPTY", "a"], &mut builder);
     assert_eq!((out.code, out.stdout().as_str()), (0, "EQ=x=y\nMISSING unset\nA=1\nEMPTY=\na unset\n"));
 }
 
 #[test]
 fn env_is_empty_by_default() {
-    let out = run_guest("env", &[], WasiCtx::builder());
+    let out = run_guest("env", &[], &mut WasiCtx::builder());
     assert_eq!((out.code, out.stdout().as_str()), (0, ""));
 }
 
 #[test]
 fn clock_prints_the_fixed_and_manual_clocks() {
     let mono = ManualClock::new(5_000);
-    let builder =
-        WasiCtx::builder().wall_clock(FixedClock::new(1_700_000_000_123_456_789)).monotonic_clock(mono.clone());
-    let out = run_guest("clock", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.wall_clock(FixedClock::new(1_700_000_000_123_456_789)).monotonic_clock(mono.clone());
+    let out = run_guest("clock", &[], &mut builder);
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert_eq!(out.stdout(), "realtime=1700000000123456789\nmonotonic=5000\nres_realtime=1\nres_monotonic=1\n");
 
     // The clock the test kept a handle on moves the guest's clock.
     mono.advance(std::time::Duration::from_millis(1500));
-    let builder = WasiCtx::builder().wall_clock(FixedClock::new(1)).monotonic_clock(mono);
-    let out = run_guest("clock", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.wall_clock(FixedClock::new(1)).monotonic_clock(mono);
+    let out = run_guest("clock", &[], &mut builder);
     assert_eq!(out.stdout(), "realtime=1\nmonotonic=1500005000\nres_realtime=1\nres_monotonic=1\n");
 }
 
@@ -165,14 +167,14 @@ fn cat_echoes_one_mib_of_stdin_unchanged() {
 #[test]
 fn cat_reads_a_file_from_a_memfs_mount() {
     let fs = MemFs::from_entries([("dir/hello.txt", "hello from memfs\n"), ("other", "x")]).unwrap();
-    let out = run_guest("cat", &["/mnt/dir/hello.txt", "/mnt/other"], WasiCtx::builder().preopen("/mnt", fs));
+    let out = run_guest("cat", &["/mnt/dir/hello.txt", "/mnt/other"], WasiCtx::builder().preopen(fs, "/mnt"));
     assert_eq!((out.code, out.stdout().as_str(), out.stderr.as_str()), (0, "hello from memfs\nx", ""));
 }
 
 #[test]
 fn cat_reports_a_missing_file_and_goes_on() {
     let fs = MemFs::from_entries([("a", "A")]).unwrap();
-    let out = run_guest("cat", &["/m/missing", "/m/a"], WasiCtx::builder().preopen("/m", fs));
+    let out = run_guest("cat", &["/m/missing", "/m/a"], WasiCtx::builder().preopen(fs, "/m"));
     assert_eq!((out.code, out.stdout().as_str()), (1, "A"));
     assert_eq!(out.stderr, "cat: /m/missing: No such file or directory\n");
 }
@@ -240,14 +242,14 @@ fn ls_lists_files_dirs_and_links_sorted_with_dot_entries() {
     fs.create_dir_all("empty").unwrap();
     fs.symlink("b.txt", "link").unwrap();
     fs.symlink("nowhere", "dangling").unwrap();
-    let out = run_guest("ls", &["/fs"], WasiCtx::builder().preopen("/fs", fs.clone()));
+    let out = run_guest("ls", &["/fs"], WasiCtx::builder().preopen(fs.clone(), "/fs"));
     assert_eq!(out.stderr, "");
     assert_eq!(out.code, 0);
     // fd_readdir reports `.` and `..` first, so ls prints them; strcmp order puts uppercase
     // before lowercase.
     assert_eq!(out.stdout(), ". dir\n.. dir\nA.txt file\nb.txt file\ndangling link\nempty dir\nlink link\nsub dir\n");
 
-    let out = run_guest("ls", &["/fs/sub", "/fs/empty", "/fs/nope"], WasiCtx::builder().preopen("/fs", fs));
+    let out = run_guest("ls", &["/fs/sub", "/fs/empty", "/fs/nope"], WasiCtx::builder().preopen(fs, "/fs"));
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout(), "/fs/sub:\n. dir\n.. dir\ninner file\n/fs/empty:\n. dir\n.. dir\n/fs/nope:\n");
     assert_eq!(out.stderr, "ls: /fs/nope: No such file or directory\n");
@@ -260,7 +262,7 @@ rmdir nonempty: ENOTEMPTY\nunlink a/b/f.txt: ok\nrmdir a/b: ok\nrmdir a: ok\nsta
 fn mkdir_rmdir_on_memfs_leaves_it_clean() {
     let fs = MemFs::new();
     fs.write_file("keep.txt", "kept").unwrap();
-    let out = run_guest("mkdir_rmdir", &["/work/"], WasiCtx::builder().preopen("/work", fs.clone()));
+    let out = run_guest("mkdir_rmdir", &["/work/"], WasiCtx::builder().preopen(fs.clone(), "/work"));
     assert_eq!((out.code, out.stdout().as_str(), out.stderr.as_str()), (0, MKDIR_RMDIR_OK, ""));
     assert_eq!(fs.read_dir("").unwrap(), ["keep.txt"]);
     assert_eq!(fs.read_file("keep.txt").unwrap(), b"kept");
@@ -273,7 +275,7 @@ fn mkdir_rmdir_on_a_host_dir_leaves_it_clean() -> TestResult {
     let tmp = tempfile::tempdir()?;
     std::fs::create_dir(tmp.path().join("base"))?;
     let out =
-        run_guest("mkdir_rmdir", &["/host/base"], WasiCtx::builder().preopen("/host", HostDir::open(tmp.path())?));
+        run_guest("mkdir_rmdir", &["/host/base"], WasiCtx::builder().preopen(HostDir::open(tmp.path())?, "/host"));
     assert_eq!((out.code, out.stdout().as_str(), out.stderr.as_str()), (0, MKDIR_RMDIR_OK, ""));
     let left: Vec<_> = std::fs::read_dir(tmp.path())?.map(|e| e.unwrap().file_name()).collect();
     assert_eq!(left, ["base"]);
@@ -294,10 +296,13 @@ fn mkdir_rmdir_on_a_host_dir_leaves_it_clean() -> TestResult {
 fn read_only_mounts(memfs: &MemFs, host: &std::path::Path) -> Vec<(&'static str, WasiCtxBuilder)> {
     let map: HashMap<String, Vec<u8>> = HashMap::from([("f.txt".to_owned(), b"original".to_vec())]);
     vec![
-        ("ReadOnly<MemFs>", WasiCtx::builder().preopen("/ro", ReadOnly::new(memfs.clone()))),
-        ("HostDir::open_read_only", WasiCtx::builder().preopen("/ro", HostDir::open_read_only(host).unwrap())),
-        ("preopen_dir_read_only", WasiCtx::builder().preopen_dir_read_only(host, "/ro")),
-        ("SimpleFsAdapter<HashMap>", WasiCtx::builder().preopen("/ro", SimpleFsAdapter::new(map))),
+        ("ReadOnly<MemFs>", std::mem::take(WasiCtx::builder().preopen(ReadOnly::new(memfs.clone()), "/ro"))),
+        (
+            "HostDir::open_read_only",
+            std::mem::take(WasiCtx::builder().preopen(HostDir::open_read_only(host).unwrap(), "/ro")),
+        ),
+        ("preopen_dir_read_only", std::mem::take(WasiCtx::builder().preopen_dir_read_only(host, "/ro"))),
+        ("SimpleFsAdapter<HashMap>", std::mem::take(WasiCtx::builder().preopen(SimpleFsAdapter::new(map), "/ro"))),
     ]
 }
 
@@ -326,15 +331,15 @@ fn write_file_on_read_only_mounts_fails_with_erofs_and_changes_nothing() {
     let (fs, tmp) = read_only_sources();
     // An existing file (O_TRUNC) and a missing one (O_CREAT).
     for path in ["/ro/f.txt", "/ro/new.txt"] {
-        for (what, builder) in read_only_mounts(&fs, tmp.path()) {
-            let out = run_guest("write_file", &[path, "changed"], builder);
+        for (what, mut builder) in read_only_mounts(&fs, tmp.path()) {
+            let out = run_guest("write_file", &[path, "changed"], &mut builder);
             assert_erofs(&out, path, what);
         }
     }
     assert_sources_unchanged(&fs, &tmp);
     // Each mount still serves the original to readers.
-    for (what, builder) in read_only_mounts(&fs, tmp.path()) {
-        let out = run_guest("cat", &["/ro/f.txt"], builder);
+    for (what, mut builder) in read_only_mounts(&fs, tmp.path()) {
+        let out = run_guest("cat", &["/ro/f.txt"], &mut builder);
         assert_eq!((out.code, out.stdout().as_str()), (0, "original"), "{what}");
     }
 }
@@ -342,8 +347,8 @@ fn write_file_on_read_only_mounts_fails_with_erofs_and_changes_nothing() {
 #[test]
 fn mkdir_on_read_only_mounts_fails_with_erofs() {
     let (fs, tmp) = read_only_sources();
-    for (what, builder) in read_only_mounts(&fs, tmp.path()) {
-        let out = run_guest("mkdir_rmdir", &["/ro"], builder);
+    for (what, mut builder) in read_only_mounts(&fs, tmp.path()) {
+        let out = run_guest("mkdir_rmdir", &["/ro"], &mut builder);
         assert_eq!(out.stdout(), "mkdir a: EROFS\n", "{what}");
         assert_eq!(out.stderr, "mkdir_rmdir: mkdir a: Read-only file system\n", "{what}");
         assert_eq!(out.code, 1, "{what}");
@@ -352,14 +357,50 @@ fn mkdir_on_read_only_mounts_fails_with_erofs() {
 }
 
 // ---------------------------------------------------------------------------------------------
+// permissions: wasmtime-wasi's directory and file permissions on a host directory
+
+#[test]
+fn preopen_dir_with_permissions_allows_and_refuses_as_documented() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(tmp.path().join("f.txt"), "original").unwrap();
+    let with = |d, f| {
+        let mut b = WasiCtx::builder();
+        b.preopen_dir_with(tmp.path(), "/m", d, f);
+        b
+    };
+    // Files writable, tree fixed: the existing file is rewritten, a new one is not made.
+    let out = run_guest("write_file", &["/m/f.txt", "changed"], &mut with(DirPerms::READ, FilePerms::all()));
+    assert_eq!((out.code, out.stderr.as_str()), (0, ""));
+    let out = run_guest("write_file", &["/m/new.txt", "x"], &mut with(DirPerms::READ, FilePerms::all()));
+    assert_eq!((out.code, out.stderr.as_str()), (1, "write_file: /m/new.txt: Permission denied\n"));
+    let out = run_guest("mkdir_rmdir", &["/m"], &mut with(DirPerms::READ, FilePerms::all()));
+    assert_eq!((out.code, out.stdout().as_str()), (1, "mkdir a: EACCES\n"));
+    // Tree mutable, files read-only: directories are made, no file is written.
+    let out = run_guest("mkdir_rmdir", &["/m"], &mut with(DirPerms::all(), FilePerms::READ));
+    assert_eq!((out.code, out.stderr.as_str()), (1, "mkdir_rmdir: write a/b/f.txt: Permission denied\n"));
+    assert!(tmp.path().join("a/b").is_dir() && !tmp.path().join("a/b/f.txt").exists());
+    std::fs::remove_dir_all(tmp.path().join("a")).unwrap();
+    let out = run_guest("write_file", &["/m/f.txt", "again"], &mut with(DirPerms::all(), FilePerms::READ));
+    assert_eq!((out.code, out.stderr.as_str()), (1, "write_file: /m/f.txt: Permission denied\n"));
+    let out = run_guest("cat", &["/m/f.txt"], &mut with(DirPerms::all(), FilePerms::READ));
+    assert_eq!((out.code, out.stdout().as_str()), (0, "changed"));
+    // Nothing may change: the read-only mount's EROFS.
+    let out = run_guest("write_file", &["/m/f.txt", "x"], &mut with(DirPerms::READ, FilePerms::READ));
+    assert_erofs(&out, "/m/f.txt", "READ/READ");
+    let mut names: Vec<_> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    names.sort();
+    assert_eq!(names, ["f.txt"]);
+    assert_eq!(std::fs::read_to_string(tmp.path().join("f.txt")).unwrap(), "changed");
+}
+
+// ---------------------------------------------------------------------------------------------
 // several mounts
 
 fn three_mounts(root: &MemFs, tmp: &MemFs) -> WasiCtxBuilder {
     let data: HashMap<&'static str, &'static [u8]> = HashMap::from([("x", &b"x marks the spot\n"[..])]);
-    WasiCtx::builder()
-        .preopen("/", root.clone())
-        .preopen("/data", SimpleFsAdapter::new(data))
-        .preopen("/tmp", tmp.clone())
+    let mut b = WasiCtx::builder();
+    b.preopen(root.clone(), "/").preopen(SimpleFsAdapter::new(data), "/data").preopen(tmp.clone(), "/tmp");
+    b
 }
 
 #[test]
@@ -367,22 +408,22 @@ fn three_mounts_each_serve_their_own_paths() {
     let root = MemFs::from_entries([("etc/motd", "welcome\n")]).unwrap();
     let tmp = MemFs::new();
 
-    let out = run_guest("cat", &["/data/x", "/etc/motd"], three_mounts(&root, &tmp));
+    let out = run_guest("cat", &["/data/x", "/etc/motd"], &mut three_mounts(&root, &tmp));
     assert_eq!((out.code, out.stdout().as_str(), out.stderr.as_str()), (0, "x marks the spot\nwelcome\n", ""));
 
-    let out = run_guest("write_file", &["/tmp/y", "written by the guest"], three_mounts(&root, &tmp));
+    let out = run_guest("write_file", &["/tmp/y", "written by the guest"], &mut three_mounts(&root, &tmp));
     assert_eq!((out.code, out.stderr.as_str()), (0, ""));
     assert_eq!(tmp.read_file("y").unwrap(), b"written by the guest");
     assert!(!root.exists("tmp"), "/tmp/y went to the /tmp mount, not the root");
 
-    let out = run_guest("cat", &["/tmp/y"], three_mounts(&root, &tmp));
+    let out = run_guest("cat", &["/tmp/y"], &mut three_mounts(&root, &tmp));
     assert_eq!((out.code, out.stdout().as_str()), (0, "written by the guest"));
 
-    let out = run_guest("write_file", &["/data/z", "nope"], three_mounts(&root, &tmp));
+    let out = run_guest("write_file", &["/data/z", "nope"], &mut three_mounts(&root, &tmp));
     assert_erofs(&out, "/data/z", "the /data mount");
     assert!(!root.exists("data"));
 
-    let out = run_guest("ls", &["/", "/data", "/tmp"], three_mounts(&root, &tmp));
+    let out = run_guest("ls", &["/", "/data", "/tmp"], &mut three_mounts(&root, &tmp));
     assert_eq!(out.code, 0, "stderr: {}", out.stderr);
     assert_eq!(
         out.stdout(),
@@ -474,13 +515,13 @@ fn four_threads_share_one_memfs() {
                         let out = run_with(
                             write,
                             &["write_file", &path, &text],
-                            WasiCtx::builder().preopen_shared("/shared", shared.clone()),
+                            WasiCtx::builder().preopen_shared(shared.clone(), "/shared"),
                         );
                         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "thread {i}");
                         let out = run_with(
                             cat,
                             &["cat", &path],
-                            WasiCtx::builder().preopen_shared("/shared", shared.clone()),
+                            WasiCtx::builder().preopen_shared(shared.clone(), "/shared"),
                         );
                         assert_eq!((out.code, out.stderr.as_str()), (0, ""), "thread {i}");
                         assert!(out.stdout == text.as_bytes(), "thread {i} read back something else");
@@ -507,18 +548,18 @@ fn four_threads_share_one_memfs() {
 #[test]
 fn exit_codes_come_back_from_run() {
     for (arg, code) in [("0", 0), ("3", 3), ("255", 255)] {
-        let out = run_guest("exit", &[arg], WasiCtx::builder());
+        let out = run_guest("exit", &[arg], &mut WasiCtx::builder());
         assert_eq!((out.code, out.stderr.as_str()), (code, ""), "exit {arg}");
     }
-    let out = run_guest("exit", &[], WasiCtx::builder());
+    let out = run_guest("exit", &[], &mut WasiCtx::builder());
     assert_eq!(out.code, 0);
-    let out = run_guest("exit", &["seven"], WasiCtx::builder());
+    let out = run_guest("exit", &["seven"], &mut WasiCtx::builder());
     assert_eq!((out.code, out.stderr.as_str()), (2, "exit: invalid code: seven\n"));
 }
 
 #[test]
 fn hello_prints_hello_world() {
-    let out = run_guest("hello", &[], WasiCtx::builder());
+    let out = run_guest("hello", &[], &mut WasiCtx::builder());
     assert_eq!((out.code, out.stdout().as_str()), (0, "hello world\n"));
 }
 
@@ -580,7 +621,7 @@ fn memfs_file_times_come_from_the_context_clock_unless_it_has_its_own() {
     let out = run_guest(
         "write_file",
         &["/m/f.txt", "x"],
-        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen("/m", fs.clone()),
+        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen(fs.clone(), "/m"),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     let st = fs.metadata("f.txt").unwrap();
@@ -593,7 +634,7 @@ fn memfs_file_times_come_from_the_context_clock_unless_it_has_its_own() {
     let out = run_guest(
         "write_file",
         &["/m/f.txt", "x"],
-        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen("/m", fs.clone()),
+        WasiCtx::builder().wall_clock(FixedClock::new(T)).preopen(fs.clone(), "/m"),
     );
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(fs.metadata("f.txt").unwrap().mtim, 42);

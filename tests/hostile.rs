@@ -68,7 +68,7 @@ fn open(g: &mut Guest, path: &str, oflags: u16, base: u64) -> (i32, u32) {
 #[test]
 fn sparse_writes_on_memfs_cost_kilobytes() {
     let setup = || {
-        let mut g = guest(WasiCtx::builder().preopen("/", MemFs::new()).build().unwrap(), 1);
+        let mut g = guest(WasiCtx::builder().preopen(MemFs::new(), "/").build().unwrap(), 1);
         let (errno, fd) = open(&mut g, "big", oflags::CREAT, rights::ALL);
         assert_eq!(errno, 0);
         (g, fd)
@@ -96,7 +96,7 @@ fn reopening_dot_on_hostdir_keeps_listings_bounded() {
         for i in 0..5000 {
             std::fs::write(dir.path().join(format!("entry-with-a-longish-name-{i:05}")), b"").unwrap();
         }
-        let g = guest(WasiCtx::builder().preopen("/", HostDir::open(dir.path()).unwrap()).build().unwrap(), 1);
+        let g = guest(WasiCtx::builder().preopen(HostDir::open(dir.path()).unwrap(), "/").build().unwrap(), 1);
         (g, dir)
     };
     let attack = |(g, _): &mut (Guest, tempfile::TempDir)| {

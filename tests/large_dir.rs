@@ -68,7 +68,7 @@ fn memfs_lists_ten_thousand_entries_once() {
     for i in 0..ENTRIES {
         fs.write_file(&format!("entry-{i:05}"), b"").unwrap();
     }
-    check(WasiCtx::builder().preopen("/", fs).build().unwrap());
+    check(WasiCtx::builder().preopen(fs, "/").build().unwrap());
 }
 
 #[test]
@@ -77,7 +77,7 @@ fn hostdir_lists_ten_thousand_entries_once() {
     for i in 0..ENTRIES {
         std::fs::write(dir.path().join(format!("entry-{i:05}")), b"").unwrap();
     }
-    check(WasiCtx::builder().preopen("/", HostDir::open(dir.path()).unwrap()).build().unwrap());
+    check(WasiCtx::builder().preopen(HostDir::open(dir.path()).unwrap(), "/").build().unwrap());
 }
 
 /// Two descriptors on one directory (`path_open` of `.`) list independently: restarting one
@@ -90,7 +90,7 @@ fn two_descriptors_of_one_directory_list_independently() {
         std::fs::write(dir.path().join(format!("f{i}")), b"").unwrap();
     }
     let root = HostDir::open(dir.path()).unwrap().root().unwrap();
-    let open = || match resolve::open(&root, ".", false, OpenOptions { read: true, ..OpenOptions::default() }) {
+    let open = || match resolve::open(&root, ".", false, OpenOptions::new().read(true)) {
         Ok(Node::Dir(d)) => d,
         other => panic!("{other:?}"),
     };

@@ -69,7 +69,7 @@ fn open_file(g: &mut Guest, path: &str, fdflags: u16) -> (i32, u32) {
 #[test]
 fn descriptors_past_the_limit_are_emfile_and_close_frees_one() {
     // stdio (3) + the preopen + two more.
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 6)).preopen("/", MemFs::new()).build().unwrap();
+    let ctx = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 6)).preopen(MemFs::new(), "/").build().unwrap();
     let mut g = guest(ctx);
     assert_eq!(open_dir(&mut g, ".").0, 0);
     let (errno, fd) = open_dir(&mut g, ".");
@@ -78,7 +78,7 @@ fn descriptors_past_the_limit_are_emfile_and_close_frees_one() {
     assert_eq!(g.call("fd_close", &[I32(5)]), 0);
     assert_eq!(open_dir(&mut g, ".").0, 0);
     // Preopens that do not fit fail the build, not the guest.
-    let too_many = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 3)).preopen("/", MemFs::new()).build();
+    let too_many = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 3)).preopen(MemFs::new(), "/").build();
     assert!(matches!(too_many, Err(hammertime::BuildError::TooManyDescriptors)));
 }
 
@@ -110,7 +110,7 @@ fn bytes_per_call_are_cut_to_a_short_count() {
     let ctx = WasiCtx::builder()
         .limits(with_limits(|l| l.io_bytes = 10))
         .stdout(out.clone())
-        .preopen("/", fs.clone())
+        .preopen(fs.clone(), "/")
         .build()
         .unwrap();
     let mut g = guest(ctx);
@@ -173,7 +173,7 @@ fn paths_past_the_limits_are_enametoolong() {
             l.path_bytes = 16;
             l.path_components = 3;
         }))
-        .preopen("/", fs)
+        .preopen(fs, "/")
         .build()
         .unwrap();
     let mut g = guest(ctx);
@@ -182,7 +182,7 @@ fn paths_past_the_limits_are_enametoolong() {
     assert_eq!(open_dir(&mut g, "a/./b/../b/c").0, e(Errno::Nametoolong));
     assert_eq!(open_dir(&mut g, &"x".repeat(17)).0, e(Errno::Nametoolong));
     // The default allows PATH_MAX.
-    let mut g = guest(WasiCtx::builder().preopen("/", MemFs::new()).build().unwrap());
+    let mut g = guest(WasiCtx::builder().preopen(MemFs::new(), "/").build().unwrap());
     assert_eq!(open_dir(&mut g, &"./".repeat(2048)).0, 0);
     assert_eq!(open_dir(&mut g, &"./".repeat(2049)).0, e(Errno::Nametoolong));
 }
@@ -285,7 +285,7 @@ fn concurrent_appends(fs: Arc<dyn FileSystem>, read: impl Fn() -> Vec<u8>) {
         .map(|t| {
             let fs = fs.clone();
             std::thread::spawn(move || {
-                let mut g = guest(WasiCtx::builder().preopen_shared("/", fs).build().unwrap());
+                let mut g = guest(WasiCtx::builder().preopen_shared(fs, "/").build().unwrap());
                 let (errno, fd) = open_file(&mut g, "log", fdflags::APPEND);
                 assert_eq!(errno, 0);
                 let head = format!("thread {t} record ");
@@ -477,7 +477,7 @@ fn sync_and_dsync_descriptors_sync_after_every_write() {
     let syncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let datasyncs = Arc::new(std::sync::atomic::AtomicUsize::new(0));
     let fs = CountingFs { inner: MemFs::new(), syncs: syncs.clone(), datasyncs: datasyncs.clone() };
-    let mut g = guest(WasiCtx::builder().preopen("/", fs).build().unwrap());
+    let mut g = guest(WasiCtx::builder().preopen(fs, "/").build().unwrap());
     let count =
         || (syncs.load(std::sync::atomic::Ordering::SeqCst), datasyncs.load(std::sync::atomic::Ordering::SeqCst));
     g.write(BUF, b"data");
@@ -499,7 +499,7 @@ fn fd_readdir_into_the_last_bytes_of_a_4_gib_memory() {
     fs.write_file("some-file", b"").unwrap();
     let wat = support::wat_for_imports(&FUNCTIONS)
         .replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 65536)");
-    let mut g = Guest::from_wat(WasiCtx::builder().preopen("/", fs).build().unwrap(), &wat);
+    let mut g = Guest::from_wat(WasiCtx::builder().preopen(fs, "/").build().unwrap(), &wat);
     for len in [1u32, 24, 25, 40, 100] {
         let buf = 0u32.wrapping_sub(len);
         assert_eq!(g.call("fd_readdir", &[I32(3), I32(buf), I32(len), I64(0), I32(RES)]), 0, "{len}-byte buffer");

@@ -1,5 +1,5 @@
-//! How calls find the caller's memory: by name, through a bound module, or pinned; and the
-//! linker `hammertime::run` reuses.
+//! How calls find the caller's memory: by name, through a bound module, or pinned while a command
+//! runs; and the linker `hammertime::run` reuses.
 
 use hammertime::WasiCtx;
 use hammertime::stdio::OutputBuffer;
@@ -50,7 +50,7 @@ fn two_instances_each_use_their_own_memory_by_name_and_when_bound() {
 }
 
 #[test]
-fn pinned_memory_serves_its_instance_and_unpinning_restores_lookup() {
+fn run_in_store_uses_the_commands_memory_and_leaves_other_instances_theirs() {
     let engine = Engine::default();
     let a = speaker(&engine, "alpha ", 100);
     let b = speaker(&engine, "beta ", 200);
@@ -60,16 +60,13 @@ fn pinned_memory_serves_its_instance_and_unpinning_restores_lookup() {
     hammertime::add_to_linker(&mut linker, |c: &mut WasiCtx| c).unwrap();
     let mut store = Store::new(&engine, ctx);
     let ia = linker.instantiate(&mut store, &a).unwrap();
-    let memory = ia.get_memory(&mut store, "memory").unwrap();
-    store.data_mut().pin_memory(memory);
     assert_eq!(say(&mut store, &ia), 0);
-    // Another instance while pinned reads the pinned memory, as documented.
-    let ib = linker.instantiate(&mut store, &b).unwrap();
-    assert_eq!(say(&mut store, &ib), 0);
-    store.data_mut().unpin_memory();
-    assert_eq!(say(&mut store, &ib), 0);
-    // Pinned to a's memory, b's call read its iovec (and so the text) from a's memory.
-    assert_eq!(out.to_string_lossy(), "alpha alpha beta ");
+    // b's _start says "beta " from its own memory, and a still says "alpha " after.
+    assert_eq!(hammertime::run_in_store(&mut store, &b, |c: &mut WasiCtx| c).unwrap(), 0);
+    assert_eq!(say(&mut store, &ia), 0);
+    assert_eq!(hammertime::run_in_store(&mut store, &a, |c: &mut WasiCtx| c).unwrap(), 0);
+    assert_eq!(say(&mut store, &ia), 0);
+    assert_eq!(out.to_string_lossy(), "alpha beta alpha alpha alpha ");
 }
 
 #[test]

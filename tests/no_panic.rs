@@ -16,7 +16,9 @@ use support::{Arg, Guest, signature};
 fn builder() -> WasiCtxBuilder {
     let mut limits = Limits::default();
     limits.max_sleep = std::time::Duration::from_millis(1);
-    WasiCtx::builder().limits(limits)
+    let mut b = WasiCtx::builder();
+    b.limits(limits);
+    b
 }
 
 /// Offsets of the prepared memory (one 64 KiB page).
@@ -124,7 +126,7 @@ fn memfs_survives_random_calls() {
     fs.write_file("dir/f", b"data").unwrap();
     fs.symlink("dir", "l").unwrap();
     for seed in 0..4 {
-        let ctx = builder().preopen("/", fs.clone()).preopen("/ro", ReadOnly::new(fs.clone())).build().unwrap();
+        let ctx = builder().preopen(fs.clone(), "/").preopen(ReadOnly::new(fs.clone()), "/ro").build().unwrap();
         hammer(ctx, seed, 20_000);
     }
 }
@@ -137,8 +139,8 @@ fn hostdir_survives_random_calls() {
     std::os::unix::fs::symlink("dir", dir.path().join("l")).unwrap();
     for seed in 10..13 {
         let ctx = builder()
-            .preopen("/", HostDir::open(dir.path()).unwrap())
-            .preopen("/ro", HostDir::open_read_only(dir.path()).unwrap())
+            .preopen(HostDir::open(dir.path()).unwrap(), "/")
+            .preopen(HostDir::open_read_only(dir.path()).unwrap(), "/ro")
             .build()
             .unwrap();
         hammer(ctx, seed, 20_000);
@@ -157,6 +159,6 @@ fn a_4_gib_memory_survives_random_calls() {
     fs.write_file("dir/f", b"data").unwrap();
     fs.symlink("dir", "l").unwrap();
     for seed in 20..22 {
-        hammer_in(builder().preopen("/", fs.clone()).build().unwrap(), seed, 10_000, 65536);
+        hammer_in(builder().preopen(fs.clone(), "/").build().unwrap(), seed, 10_000, 65536);
     }
 }

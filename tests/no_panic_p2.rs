@@ -1568,11 +1568,9 @@ fn populate_memfs(fs: &MemFs) {
 }
 
 fn ctx_builder() -> hammertime::WasiCtxBuilder {
-    WasiCtx::builder()
-        .args(["fuzz", "--x"])
-        .env("K", "V")
-        .stdin_bytes("line one\nline two\n".repeat(200))
-        .seeded_random(7)
+    let mut b = WasiCtx::builder();
+    b.args(["fuzz", "--x"]).env("K", "V").stdin_bytes("line one\nline two\n".repeat(200)).seeded_random(7);
+    b
 }
 
 fn quota_memfs() -> MemFs {
@@ -1632,8 +1630,8 @@ fn hostdir_run(seed: u64, steps: usize) -> usize {
     snapshot(base.path(), &root, &mut before);
 
     let ctx = ctx_builder()
-        .preopen("/", HostDir::open(&root).unwrap())
-        .preopen("/ro", HostDir::open_read_only(&root).unwrap())
+        .preopen(HostDir::open(&root).unwrap(), "/")
+        .preopen(HostDir::open_read_only(&root).unwrap(), "/ro")
         .build()
         .unwrap();
     let mut f = Fuzz::new(&format!("HostDir seed {seed}"), ctx, seed);
@@ -1664,7 +1662,7 @@ fn memfs_survives_random_p2_calls() {
     for seed in 0..2 {
         let (fs, other) = (quota_memfs(), quota_memfs());
         populate_memfs(&fs);
-        let ctx = ctx_builder().preopen("/", fs).preopen("/tmp", other).build().unwrap();
+        let ctx = ctx_builder().preopen(fs, "/").preopen(other, "/tmp").build().unwrap();
         let mut f = Fuzz::new(&format!("MemFs seed {seed}"), ctx, seed);
         f.run(12_000);
         calls += check(f);
@@ -1676,7 +1674,7 @@ fn memfs_survives_random_p2_calls() {
 fn read_only_memfs_survives_random_p2_calls() {
     let fs = quota_memfs();
     populate_memfs(&fs);
-    let ctx = ctx_builder().preopen("/", ReadOnly::new(fs.clone())).build().unwrap();
+    let ctx = ctx_builder().preopen(ReadOnly::new(fs.clone()), "/").build().unwrap();
     let mut f = Fuzz::new("ReadOnly<MemFs> seed 20", ctx, 20);
     f.run(12_000);
     check(f);
@@ -1710,7 +1708,7 @@ fn no_preopens_survive_random_p2_calls() {
 fn a_full_table_is_an_error_not_a_panic() {
     let fs = MemFs::new();
     fs.write_file("f", b"data").unwrap();
-    let mut ctx = ctx_builder().preopen("/", fs).build().unwrap();
+    let mut ctx = ctx_builder().preopen(fs, "/").build().unwrap();
     let pre = preopens::Host::get_directories(&mut ctx).unwrap().remove(0).0.rep();
     let file = types::HostDescriptor::open_at(
         &mut ctx,

@@ -60,7 +60,7 @@ impl Outcome {
 
 /// Runs guest `name` with argv `[name, args…]` and the rest of `builder`, capturing stdout and
 /// stderr.
-fn run(name: &str, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
+fn run(name: &str, args: &[&str], builder: &mut WasiCtxBuilder) -> Outcome {
     let stdout = OutputBuffer::new();
     let stderr = OutputBuffer::new();
     let ctx = builder.arg(name).args(args.iter().copied()).stdout(stdout.clone()).stderr(stderr.clone());
@@ -111,7 +111,7 @@ fn every_guest_is_a_wasi_0_2_command() {
 #[test]
 fn hello_prints_its_greeting_from_a_memfs_and_its_args() {
     let fs = root_with_greeting("Hello from a MemFs!\n");
-    let out = run("hello", &["world", "two words", ""], WasiCtx::builder().preopen("/", fs));
+    let out = run("hello", &["world", "two words", ""], WasiCtx::builder().preopen(fs, "/"));
     assert_eq!(
         (out.code, out.stdout.as_str(), out.stderr.as_str()),
         (0, "Hello from a MemFs!\nargv[0]=hello\nargv[1]=world\nargv[2]=two words\nargv[3]=\n", "")
@@ -121,8 +121,9 @@ fn hello_prints_its_greeting_from_a_memfs_and_its_args() {
 #[test]
 fn hello_finds_its_greeting_in_a_mount_at_data() {
     let fs = MemFs::from_entries([("greeting.txt", "mounted at /data\n")]).unwrap();
-    let builder = WasiCtx::builder().preopen("/", MemFs::new()).preopen("/data", fs);
-    let out = run("hello", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.preopen(MemFs::new(), "/").preopen(fs, "/data");
+    let out = run("hello", &[], &mut builder);
     assert_eq!((out.code, out.stdout.as_str()), (0, "mounted at /data\nargv[0]=hello\n"), "{out:#?}");
 }
 
@@ -138,7 +139,7 @@ fn hello_reads_a_host_directory() {
 #[test]
 fn hello_without_a_greeting_exits_1_with_a_reason() {
     // `std::process::exit(1)` goes through wasi-libc's `wasi:cli/exit.exit(err)`.
-    let out = run("hello", &[], WasiCtx::builder().preopen("/", MemFs::new()));
+    let out = run("hello", &[], WasiCtx::builder().preopen(MemFs::new(), "/"));
     assert_eq!(out.stdout, "");
     assert_eq!(out.stderr, "hello: cannot read /data/greeting.txt: No such file or directory (os error 44)\n");
     assert_eq!(out.code, 1, "{out:#?}");
@@ -157,7 +158,7 @@ fn hello_through_add_to_linker_and_the_command_bindings() {
         .arg("hello")
         .arg("linked")
         .stdout(stdout.clone())
-        .preopen("/", root_with_greeting("Hi!\n"))
+        .preopen(root_with_greeting("Hi!\n"), "/")
         .build()
         .unwrap();
     let mut linker = Linker::<State>::new(engine());
@@ -175,7 +176,7 @@ fn hello_through_add_to_linker_and_the_command_bindings() {
 fn hello_runs_inside_a_tokio_runtime() {
     let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(1).build().unwrap();
     let out =
-        rt.block_on(async { run("hello", &[], WasiCtx::builder().preopen("/", root_with_greeting("from tokio\n"))) });
+        rt.block_on(async { run("hello", &[], WasiCtx::builder().preopen(root_with_greeting("from tokio\n"), "/")) });
     assert_eq!((out.code, out.stdout.as_str()), (0, "from tokio\nargv[0]=hello\n"));
 }
 
@@ -237,8 +238,9 @@ const STREAMS_REPORT: &[&str] = &[
 #[test]
 fn streams_on_stdio_files_and_pollables() {
     let fs = MemFs::new();
-    let builder = WasiCtx::builder().stdin_bytes(stdin_pattern()).preopen("/", fs.clone());
-    let out = run("streams", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.stdin_bytes(stdin_pattern()).preopen(fs.clone(), "/");
+    let out = run("streams", &[], &mut builder);
     assert_report(&out, &out.stderr_lines(), STREAMS_REPORT);
     assert_eq!(out.stdout, STREAMS_STDOUT);
     // The guest waited on real clocks: 50 ms in a poll and 20 ms in a block.
@@ -261,8 +263,9 @@ impl Read for OneByteAtATime {
 fn streams_with_a_stdin_that_gives_one_byte_per_read_on_a_host_dir() {
     let tmp = tempfile::tempdir().unwrap();
     let reader = OneByteAtATime(std::io::Cursor::new(stdin_pattern()));
-    let builder = WasiCtx::builder().stdin(reader).preopen_dir(tmp.path(), "/");
-    let out = run("streams", &[], builder);
+    let mut builder = WasiCtx::builder();
+    builder.stdin(reader).preopen_dir(tmp.path(), "/");
+    let out = run("streams", &[], &mut builder);
     assert_report(&out, &out.stderr_lines(), STREAMS_REPORT);
     assert_eq!(out.stdout, STREAMS_STDOUT);
     assert_eq!(std::fs::read(tmp.path().join("streams.txt")).unwrap(), b"heLLO world!\n\0\0\0");
@@ -273,7 +276,7 @@ fn streams_reports_a_short_stdin_as_a_failed_check() {
     let mut short = stdin_pattern();
     short.truncate(50_000);
     short[30_000] ^= 0xff;
-    let out = run("streams", &[], WasiCtx::builder().stdin_bytes(short).preopen("/", MemFs::new()));
+    let out = run("streams", &[], WasiCtx::builder().stdin_bytes(short).preopen(MemFs::new(), "/"));
     let lines = out.stderr_lines();
     assert!(lines.contains(&"FAIL stdin.length: got 50000, expected 100000"), "{out:#?}");
     assert!(lines.iter().any(|l| l.starts_with("FAIL stdin.contents: byte 30000 is ")), "{out:#?}");
@@ -307,7 +310,7 @@ const READDIR_REPORT: &[&str] = &[
 #[test]
 fn readdir_lists_10000_files_each_once_on_a_memfs() {
     let fs = MemFs::new();
-    let out = run("readdir", &[], WasiCtx::builder().preopen("/", fs.clone()));
+    let out = run("readdir", &[], WasiCtx::builder().preopen(fs.clone(), "/"));
     assert_report(&out, &out.stdout_lines(), READDIR_REPORT);
     let names = fs.read_dir("big").unwrap();
     assert_eq!(names.len(), 10_000);
@@ -324,7 +327,7 @@ fn readdir_lists_10000_files_each_once_on_a_host_dir() {
 
 #[test]
 fn readdir_of_a_few_files() {
-    let out = run("readdir", &["3"], WasiCtx::builder().preopen("/", MemFs::new()));
+    let out = run("readdir", &["3"], WasiCtx::builder().preopen(MemFs::new(), "/"));
     let expected: Vec<String> = READDIR_REPORT.iter().map(|l| l.replace("10000", "3")).collect();
     assert_report(&out, &out.stdout_lines(), &expected.iter().map(String::as_str).collect::<Vec<_>>());
 }
@@ -332,7 +335,7 @@ fn readdir_of_a_few_files() {
 #[test]
 fn readdir_where_big_already_exists_fails_its_setup() {
     let fs = MemFs::from_entries([("big/zzz", "")]).unwrap();
-    let out = run("readdir", &["5"], WasiCtx::builder().preopen("/", fs.clone()));
+    let out = run("readdir", &["5"], WasiCtx::builder().preopen(fs.clone(), "/"));
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:#?}");
     assert_eq!(out.stderr, "setup: create-directory-at big: exist\n");
     assert_eq!(fs.read_dir("big").unwrap(), ["zzz"]);
@@ -452,7 +455,7 @@ const A_MTIME_NS: u64 = 1_700_000_000_000_000_456;
 #[test]
 fn fsmeta_on_a_memfs() {
     let fs = MemFs::new();
-    let out = run("fsmeta", &[], WasiCtx::builder().preopen("/", fs.clone()));
+    let out = run("fsmeta", &[], WasiCtx::builder().preopen(fs.clone(), "/"));
     assert_report(&out, &out.stdout_lines(), FSMETA_REPORT);
     assert_eq!(fs.read_dir("").unwrap(), ["a.txt", "c.txt", "e", "sym"]);
     assert_eq!(fs.read_file("a.txt").unwrap(), b"aaaa");
@@ -487,7 +490,7 @@ fn fsmeta_on_a_host_dir() {
 #[test]
 fn fsmeta_in_a_directory_that_is_not_empty_fails_its_setup() {
     let fs = MemFs::from_entries([("a.txt", "already here")]).unwrap();
-    let out = run("fsmeta", &[], WasiCtx::builder().preopen("/", fs.clone()));
+    let out = run("fsmeta", &[], WasiCtx::builder().preopen(fs.clone(), "/"));
     assert_eq!((out.code, out.stdout.as_str()), (2, ""), "{out:#?}");
     assert_eq!(out.stderr, "setup: open-at a.txt: exist\n");
     assert_eq!(fs.read_file("a.txt").unwrap(), b"already here");
@@ -498,7 +501,7 @@ fn fsmeta_in_a_directory_that_is_not_empty_fails_its_setup() {
 
 #[test]
 fn sockets_are_denied_under_the_default_policy() {
-    let out = run("sockets", &[], WasiCtx::builder());
+    let out = run("sockets", &[], &mut WasiCtx::builder());
     let expected = [
         "ok create-tcp-socket ipv4 = access-denied",
         "ok create-tcp-socket ipv6 = access-denied",
@@ -542,7 +545,7 @@ fn a_sleeping_component_traps_when_interrupted() {
     assert!(start.elapsed() < Duration::from_secs(30));
     t.join().unwrap();
     // And a short sleep on the host clock sleeps for real.
-    let out = run("sleep", &["50"], WasiCtx::builder());
+    let out = run("sleep", &["50"], &mut WasiCtx::builder());
     assert_eq!(out.code, 0);
     assert!(out.took >= Duration::from_millis(50), "{:?}", out.took);
 }
@@ -560,7 +563,8 @@ fn the_resource_limit_bounds_the_table() {
         let mut limits = hammertime::Limits::default();
         limits.resources = n;
         let stdout = OutputBuffer::new();
-        let ctx = WasiCtx::builder().arg("hello").limits(limits).preopen("/", fs.clone()).stdout(stdout.clone());
+        let mut ctx = WasiCtx::builder();
+        ctx.arg("hello").limits(limits).preopen(fs.clone(), "/").stdout(stdout.clone());
         let result = hammertime::p2::run(engine(), &component("hello"), ctx.build().unwrap());
         if n < 3 {
             let e = result.unwrap_err();

@@ -53,7 +53,7 @@ struct Outcome {
 }
 
 /// Runs the adapted guest `name` with argv `[name, args…]`, capturing stdout and stderr.
-fn run(name: &str, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
+fn run(name: &str, args: &[&str], builder: &mut WasiCtxBuilder) -> Outcome {
     let (stdout, stderr) = (OutputBuffer::new(), OutputBuffer::new());
     let ctx = builder.arg(name).args(args.iter().copied()).stdout(stdout.clone()).stderr(stderr.clone());
     let code = hammertime::p2::run(engine(), &component(name), ctx.build().unwrap())
@@ -62,7 +62,7 @@ fn run(name: &str, args: &[&str], builder: WasiCtxBuilder) -> Outcome {
 }
 
 fn hello() -> Outcome {
-    run("hello", &[], WasiCtx::builder())
+    run("hello", &[], &mut WasiCtx::builder())
 }
 
 fn hello_expected() -> Outcome {
@@ -77,7 +77,7 @@ fn tree() -> MemFs {
 }
 
 fn ls() -> Outcome {
-    run("ls", &["/fs", "/fs/sub", "/fs/nope"], WasiCtx::builder().preopen("/fs", tree()))
+    run("ls", &["/fs", "/fs/sub", "/fs/nope"], WasiCtx::builder().preopen(tree(), "/fs"))
 }
 
 fn ls_expected() -> Outcome {
@@ -93,7 +93,7 @@ fn ls_expected() -> Outcome {
 }
 
 fn cat() -> Outcome {
-    run("cat", &["/fs/b.txt", "/fs/link", "/fs/sub/inner"], WasiCtx::builder().preopen("/fs", tree()))
+    run("cat", &["/fs/b.txt", "/fs/link", "/fs/sub/inner"], WasiCtx::builder().preopen(tree(), "/fs"))
 }
 
 fn cat_expected() -> Outcome {

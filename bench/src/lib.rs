@@ -218,12 +218,13 @@ pub struct HtState {
 }
 
 fn ht_ctx(rt: Runtime, host_dir: &Path, memfs: Option<&MemFs>) -> hammertime::WasiCtxBuilder {
-    let b = WasiCtx::builder();
+    let mut b = WasiCtx::builder();
     match rt {
-        Runtime::MemFs | Runtime::P2MemFs => b.preopen(GUEST_DIR, memfs.cloned().unwrap_or_else(MemFs::new)),
+        Runtime::MemFs | Runtime::P2MemFs => b.preopen(memfs.cloned().unwrap_or_else(MemFs::new), GUEST_DIR),
         Runtime::HostDir | Runtime::P2HostDir => b.preopen_dir(host_dir, GUEST_DIR),
         _ => unreachable!("not a hammertime runtime"),
-    }
+    };
+    b
 }
 
 fn ww_ctx(rt: Runtime, host_dir: &Path) -> wasmtime::Result<wasmtime_wasi::WasiCtxBuilder> {
@@ -259,18 +260,11 @@ pub fn run_guest(
     let (code, stderr) = match rt {
         Runtime::MemFs | Runtime::HostDir => {
             let err = OutputBuffer::new();
-            let mut ctx =
+            let ctx =
                 ht_ctx(rt, host_dir, memfs).args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
-            ctx.bind_module(module);
-            let mut linker = Linker::<HtState>::new(engine);
-            hammertime::add_to_linker(&mut linker, |s| &mut s.wasi)?;
+            // The documented fast path for a command in the embedder's own store.
             let mut store = Store::new(engine, HtState { wasi: ctx });
-            // The documented fast path for a store with one instance: pin its memory.
-            let instance = linker.instantiate(&mut store, module)?;
-            let memory = instance.get_memory(&mut store, "memory").expect("guest exports memory");
-            store.data_mut().wasi.pin_memory(memory);
-            let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-            let code = hammertime::exit_status(start.call(&mut store, ()))?;
+            let code = hammertime::run_in_store(&mut store, module, |s: &mut HtState| &mut s.wasi)?;
             (code, err.to_string_lossy())
         }
         Runtime::Wasi | Runtime::WasiBlocking => {

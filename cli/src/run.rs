@@ -235,31 +235,34 @@ fn report(module_name: &str, e: &wasmtime::Error, fuel: Option<u64>) -> Failure 
 
 /// The WASI context from the command line.
 fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<WasiCtx, Failure> {
-    let mut builder = WasiCtx::builder().inherit_stdio().args(args);
+    let mut builder = WasiCtx::builder();
+    builder.inherit_stdio().args(args);
     if run.inherit_env {
-        builder = builder.inherit_env();
+        builder.inherit_env();
     }
     for env in &run.envs {
         match env {
-            EnvSpec::Set(k, v) => builder = builder.env(k, v),
+            EnvSpec::Set(k, v) => {
+                builder.env(k, v);
+            }
             EnvSpec::PassThrough(k) => {
                 if let Some(v) = std::env::var_os(k) {
                     let v = v.into_string().map_err(|_| {
                         fail(USAGE_EXIT, format!("hammertime: the value of the host variable {k} is not UTF-8"))
                     })?;
-                    builder = builder.env(k, v);
+                    builder.env(k, v);
                 }
             }
         }
     }
     for mount in mounts_in_order(run, matches) {
-        builder = match mount {
+        match mount {
             Mount::Host { spec, read_only } => {
                 let opened = if read_only { HostDir::open_read_only(&spec.host) } else { HostDir::open(&spec.host) };
                 let dir = opened.map_err(|e| {
                     fail(ERROR_EXIT, format!("hammertime: cannot open directory {}: {e}", spec.host.display()))
                 })?;
-                builder.preopen(spec.guest, dir)
+                builder.preopen(dir, spec.guest);
             }
             Mount::Mem(MemDirSpec { host, guest }) => {
                 let fs = MemFs::builder().quota(run.mem_dir_size).max_inodes(run.mem_dir_inodes).build();
@@ -268,14 +271,14 @@ fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<W
                         fail(ERROR_EXIT, format!("hammertime: cannot copy directory {}: {e}", host.display()))
                     })?;
                 }
-                builder.preopen(guest, fs)
+                builder.preopen(fs, guest);
             }
-        };
+        }
     }
     for addr in &run.tcplisten {
         let listener = TcpListener::bind(addr.as_str())
             .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot listen on {addr}: {e}")))?;
-        builder = builder.preopen_socket(listener);
+        builder.preopen_socket(listener);
     }
     builder.build().map_err(|e| {
         let status = if matches!(e, BuildError::Open { .. }) { ERROR_EXIT } else { USAGE_EXIT };
@@ -323,22 +326,18 @@ impl From<wasmtime::Error> for Outcome {
 
 /// Instantiates a core module and calls `_start`, or the `--invoke` export after `_initialize`.
 fn run_module(store: &mut Store<Host>, module: &Module, invoke: Option<&str>, args: &[String]) -> Result<i32, Outcome> {
-    let mut linker = Linker::new(store.engine());
-    hammertime::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
-    store.data_mut().wasi.bind_module(module);
     let Some(name) = invoke else {
-        let instance = linker.instantiate(&mut *store, module)?;
-        if let Some(memory) = instance.get_memory(&mut *store, "memory") {
-            store.data_mut().wasi.pin_memory(memory);
-        }
-        let Some(start) = instance.get_func(&mut *store, "_start") else {
+        if !matches!(module.get_export("_start"), Some(wasmtime::ExternType::Func(_))) {
             return Err(Outcome::Error(wasmtime::Error::msg(
                 "the module has no `_start` export (a reactor? call an export with --invoke NAME)",
             )));
-        };
-        let start = start.typed::<(), ()>(&*store)?;
-        return Ok(hammertime::exit_status(start.call(&mut *store, ()))?);
+        }
+        // The store has no callbacks that call guests: the fast path is safe.
+        return Ok(hammertime::run_in_store(store, module, |host: &mut Host| &mut host.wasi)?);
     };
+    let mut linker = Linker::new(store.engine());
+    hammertime::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    store.data_mut().wasi.bind_module(module);
     let instance = hammertime::instantiate_reactor(store, &linker, module)?;
     let Some(func) = instance.get_func(&mut *store, name) else {
         return Err(Outcome::Usage(format!("--invoke {name}: the module exports no function `{name}`")));

@@ -49,7 +49,7 @@ pub(crate) fn set_times_args(atim: u64, mtim: u64, flags: u32) -> Result<(SetTim
 
 /// A stream's attributes: everything zero but its type.
 fn stream_stat(d: &Descriptor) -> Stat {
-    Stat { filetype: d.filetype(), nlink: 1, ..Stat::default() }
+    Stat::new(d.filetype(), 0)
 }
 
 /// `fd_advise(fd, offset, len, advice)`.

@@ -5,6 +5,21 @@
 //! [`add_to_linker`] wraps each one as a synchronous Wasmtime host function that borrows the
 //! caller's exported `memory`, runs the call, emits a `tracing` event (target
 //! `hammertime::wasi`, level TRACE) with the arguments and the errno, and returns the errno.
+//!
+//! The calls are public, with the guest memory type [`abi::memory::GuestMemory`], for two uses:
+//! an embedder who defines one import itself (to meter, log or refuse a call) and then hands
+//! it to ours, and code that drives the calls without Wasmtime (differential tests, fuzzing)
+//! on a plain byte buffer:
+//!
+//! ```
+//! use hammertime::{WasiCtx, p1::{self, abi::memory::GuestMemory}};
+//! let mut ctx = WasiCtx::builder().args(["prog", "-v"]).build()?;
+//! let mut bytes = vec![0u8; 64];
+//! let mut mem = GuestMemory::new(&mut bytes);
+//! p1::args::args_sizes_get(&mut ctx, &mut mem, 0, 4)?;   // argc at 0, buffer size at 4
+//! assert_eq!((mem.read_u32(0)?, mem.read_u32(4)?), (2, 8)); // "prog\0-v\0"
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
 
 use wasmtime::{Caller, Extern, Linker};
 
@@ -96,8 +111,8 @@ fn finish(ctx: &mut WasiCtx, result: Result<(), Errno>) -> wasmtime::Result<i32>
     Ok(ret(result))
 }
 
-/// Runs `f` with the context and the caller's exported memory: the pinned one
-/// ([`WasiCtx::pin_memory`]), else the bound module's export ([`WasiCtx::bind_module`]), else the
+/// Runs `f` with the context and the caller's exported memory: the pinned one (while
+/// [`crate::run`] or [`crate::run_in_store`] runs a command), else the bound module's export ([`WasiCtx::bind_module`]), else the
 /// caller's export named `memory`.
 ///
 /// A module that calls a function needing memory without exporting one traps, as it does under

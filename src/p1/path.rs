@@ -172,14 +172,13 @@ pub fn path_open(
     if write && parent_inheriting & rights::FD_WRITE == 0 {
         return Err(Errno::Notcapable);
     }
-    let options = OpenOptions {
-        read: base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write,
-        write,
-        create: oflags_ & oflags::CREAT != 0,
-        exclusive: oflags_ & oflags::EXCL != 0,
-        truncate: oflags_ & oflags::TRUNC != 0,
-        directory: oflags_ & oflags::DIRECTORY != 0,
-    };
+    let options = OpenOptions::new()
+        .read(base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write)
+        .write(write)
+        .create(oflags_ & oflags::CREAT != 0)
+        .exclusive(oflags_ & oflags::EXCL != 0)
+        .truncate(oflags_ & oflags::TRUNC != 0)
+        .directory(oflags_ & oflags::DIRECTORY != 0);
     let node = resolve::open(&dir, read_path(&ctx.limits, mem, path, path_len)?, follow(dirflags)?, options)?;
     let (kind, mask) = match node {
         Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),

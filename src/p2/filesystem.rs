@@ -433,14 +433,13 @@ impl types::HostDescriptor for WasiCtx {
             return Err(Errno::Perm.into());
         }
         let write = flags.contains(DescriptorFlags::WRITE);
-        let options = OpenOptions {
-            read: flags.contains(DescriptorFlags::READ) || !write,
-            write,
-            create: oflags.contains(OpenFlags::CREATE),
-            exclusive: oflags.contains(OpenFlags::EXCLUSIVE),
-            truncate: oflags.contains(OpenFlags::TRUNCATE),
-            directory: oflags.contains(OpenFlags::DIRECTORY),
-        };
+        let options = OpenOptions::new()
+            .read(flags.contains(DescriptorFlags::READ) || !write)
+            .write(write)
+            .create(oflags.contains(OpenFlags::CREATE))
+            .exclusive(oflags.contains(OpenFlags::EXCLUSIVE))
+            .truncate(oflags.contains(OpenFlags::TRUNCATE))
+            .directory(oflags.contains(OpenFlags::DIRECTORY));
         let node = resolve::open(dir, &path, follow(path_flags), options)?;
         let mut new_flags = flags
             & (DescriptorFlags::READ

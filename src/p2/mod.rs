@@ -153,7 +153,7 @@ pub fn exit_status(result: wasmtime::Result<Result<(), ()>>) -> wasmtime::Result
 /// let engine = wasmtime::Engine::default();
 /// let component = wasmtime::component::Component::from_file(&engine, "hello.wasm")?;
 /// let out = OutputBuffer::new();
-/// let ctx = WasiCtx::builder().stdout(out.clone()).preopen("/", MemFs::new()).build()?;
+/// let ctx = WasiCtx::builder().stdout(out.clone()).preopen(MemFs::new(), "/").build()?;
 /// let code = hammertime::p2::run(&engine, &component, ctx)?;
 /// println!("exit {code}: {}", out.to_string_lossy());
 /// # Ok::<(), Box<dyn std::error::Error + Send + Sync>>(())

@@ -263,14 +263,14 @@ fn run_with(spec: &Spec, mode: Mode, run: impl FnOnce(WasiCtx) -> Result<i32, St
     let stderr = OutputBuffer::new();
     let exit = (|| -> Result<i32, String> {
         let copy = root_copy(spec)?;
-        let mut b =
-            WasiCtx::builder().args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
+        let mut b = WasiCtx::builder();
+        b.args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
         if let Some(copy) = &copy {
-            b = if mode.host_dir() {
-                b.preopen("/", HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?)
+            if mode.host_dir() {
+                b.preopen(HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?, "/");
             } else {
-                b.preopen("/", MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?)
-            };
+                b.preopen(MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?, "/");
+            }
         }
         let ctx = b.build().map_err(|e| format!("build: {e}"))?;
         let result = run(ctx);

@@ -56,7 +56,19 @@ impl FileType {
 
 /// File attributes, the WASI `filestat` (POSIX `struct stat`). Times are nanoseconds since the
 /// Unix epoch.
+///
+/// Fields may be added: a backend makes one with [`Stat::new`] (or [`Stat::default`]) and sets
+/// the fields it knows.
+///
+/// ```
+/// use hammertime_vfs::{FileType, Stat};
+/// let mut st = Stat::new(FileType::RegularFile, 42);
+/// st.ino = 7;
+/// st.mtim = 1_700_000_000_000_000_000;
+/// assert_eq!((st.filetype, st.size, st.nlink), (FileType::RegularFile, 42, 1));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct Stat {
     /// Device ID of the filesystem holding the file.
     pub dev: u64,
@@ -76,6 +88,13 @@ pub struct Stat {
     pub ctim: u64,
 }
 
+impl Stat {
+    /// An entry of type `filetype` and `size` bytes, with one link; device, inode and times 0.
+    pub fn new(filetype: FileType, size: u64) -> Stat {
+        Stat { filetype, size, nlink: 1, ..Stat::default() }
+    }
+}
+
 /// How to change one timestamp in a `set_times` call (POSIX `utimensat` semantics).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetTime {
@@ -88,7 +107,14 @@ pub enum SetTime {
 }
 
 /// One entry of a directory listing (`readdir`).
+///
+/// ```
+/// use hammertime_vfs::{DirEntry, FileType};
+/// let e = DirEntry::new("notes.txt", FileType::RegularFile, 12, 3);
+/// assert_eq!((e.name.as_str(), e.ino, e.next), ("notes.txt", 12, 3));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct DirEntry {
     /// The cookie that continues the listing after this entry.
     pub next: u64,
@@ -100,8 +126,26 @@ pub struct DirEntry {
     pub name: String,
 }
 
+impl DirEntry {
+    /// The entry `name` of type `filetype` and serial number `ino`, followed in the listing by
+    /// cookie `next`.
+    pub fn new(name: impl Into<String>, filetype: FileType, ino: u64, next: u64) -> DirEntry {
+        DirEntry { next, ino, filetype, name: name.into() }
+    }
+}
+
 /// Flags of [`Dir::open_at`] (the `O_*` flags of `openat(2)` that a backend must honour).
+///
+/// Made as [`std::fs::OpenOptions`] is: [`OpenOptions::new`] (nothing set) and one method per
+/// flag; the fields can be read (and set) one by one, and more may be added.
+///
+/// ```
+/// use hammertime_vfs::OpenOptions;
+/// let o = OpenOptions::new().write(true).create(true).truncate(true);
+/// assert!(o.write && o.create && o.truncate && !o.read);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct OpenOptions {
     /// Open for reading (`O_RDONLY`/`O_RDWR`).
     pub read: bool,
@@ -115,6 +159,49 @@ pub struct OpenOptions {
     pub truncate: bool,
     /// Fail with [`Errno::Notdir`] unless `name` is a directory (`O_DIRECTORY`).
     pub directory: bool,
+}
+
+impl OpenOptions {
+    /// No flag set (a plain lookup that opens for neither reading nor writing).
+    pub const fn new() -> OpenOptions {
+        OpenOptions { read: false, write: false, create: false, exclusive: false, truncate: false, directory: false }
+    }
+
+    /// Sets [`OpenOptions::read`].
+    pub const fn read(mut self, on: bool) -> OpenOptions {
+        self.read = on;
+        self
+    }
+
+    /// Sets [`OpenOptions::write`].
+    pub const fn write(mut self, on: bool) -> OpenOptions {
+        self.write = on;
+        self
+    }
+
+    /// Sets [`OpenOptions::create`].
+    pub const fn create(mut self, on: bool) -> OpenOptions {
+        self.create = on;
+        self
+    }
+
+    /// Sets [`OpenOptions::exclusive`].
+    pub const fn exclusive(mut self, on: bool) -> OpenOptions {
+        self.exclusive = on;
+        self
+    }
+
+    /// Sets [`OpenOptions::truncate`].
+    pub const fn truncate(mut self, on: bool) -> OpenOptions {
+        self.truncate = on;
+        self
+    }
+
+    /// Sets [`OpenOptions::directory`].
+    pub const fn directory(mut self, on: bool) -> OpenOptions {
+        self.directory = on;
+        self
+    }
 }
 
 /// What [`Dir::open_at`] opened.

@@ -16,14 +16,16 @@ mod errno;
 mod fs;
 pub mod hostdir;
 pub mod memfs;
-pub mod readonly;
+pub mod perms;
 pub mod resolve;
 pub mod simple;
+#[cfg(test)]
+mod test_support;
 
 pub use clock::{SystemClock, WallClock};
 pub use errno::Errno;
 pub use fs::{Advice, Dir, DirEntry, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 pub use hostdir::{HostDir, HostDirBuilder};
 pub use memfs::MemFs;
-pub use readonly::ReadOnly;
+pub use perms::{DirPerms, FilePerms, ReadOnly, Restricted};
 pub use simple::{SimpleFs, SimpleFsAdapter};

@@ -50,6 +50,8 @@ pub const DIR_WINDOW: usize = 8;
 pub const MAX_OPEN_DIRS: usize = 32;
 
 /// Where a path led: the directory that holds its last component, and that component.
+/// Made by [`resolve`] only (fields may be added).
+#[non_exhaustive]
 pub struct Resolved {
     /// The directory holding the final component; the named directory itself when
     /// [`Resolved::name`] is `None`.

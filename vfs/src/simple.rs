@@ -20,11 +20,11 @@
 //! let fs = SimpleFsAdapter::new(assets);
 //!
 //! let root = fs.root()?;
-//! let css = match root.open_at("css", OpenOptions { read: true, directory: true, ..Default::default() })? {
+//! let css = match root.open_at("css", OpenOptions::new().read(true).directory(true))? {
 //!     Node::Dir(dir) => dir,
 //!     Node::File(_) => unreachable!("css is a directory"),
 //! };
-//! let site = match css.open_at("site.css", OpenOptions { read: true, ..Default::default() })? {
+//! let site = match css.open_at("site.css", OpenOptions::new().read(true))? {
 //!     Node::File(file) => file,
 //!     Node::Dir(_) => unreachable!("site.css is a file"),
 //! };
@@ -88,8 +88,16 @@ impl fmt::Debug for dyn SimpleFile {
     }
 }
 
-/// What [`SimpleFs::metadata`] tells about a path.
+/// What [`SimpleFs::metadata`] tells about a path. Made with [`SimpleMetadata::file`] or
+/// [`SimpleMetadata::dir`] (fields may be added).
+///
+/// ```
+/// use hammertime_vfs::simple::SimpleMetadata;
+/// let m = SimpleMetadata::file(3).with_modified(std::time::SystemTime::UNIX_EPOCH);
+/// assert!(!m.is_dir && m.len == 3 && m.modified.is_some());
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Default)]
+#[non_exhaustive]
 pub struct SimpleMetadata {
     /// Whether the path is a directory (otherwise it is a regular file).
     pub is_dir: bool,
@@ -565,6 +573,7 @@ impl<T: SimpleFs + ?Sized> File for SimpleFileHandle<T> {
 mod tests {
     use super::*;
     use crate::SetTime;
+    use crate::test_support::{dir, file};
     use std::time::Duration;
 
     const READ: OpenOptions =
@@ -578,20 +587,6 @@ mod tests {
         m.insert("css/print.css".to_string(), b"".to_vec());
         m.insert("js/app/main.js".to_string(), b"main()".to_vec());
         m
-    }
-
-    fn file(node: Node) -> Arc<dyn File> {
-        match node {
-            Node::File(f) => f,
-            Node::Dir(_) => panic!("expected a file"),
-        }
-    }
-
-    fn dir(node: Node) -> Arc<dyn Dir> {
-        match node {
-            Node::Dir(d) => d,
-            Node::File(_) => panic!("expected a directory"),
-        }
     }
 
     fn list(d: &dyn Dir, cookie: u64) -> Vec<(String, u64, FileType)> {

@@ -78,7 +78,7 @@
 //! let fs = HostDir::open(tmp.path())?;
 //! let root = fs.root()?;
 //!
-//! let options = OpenOptions { read: true, write: true, create: true, ..Default::default() };
+//! let options = OpenOptions::new().read(true).write(true).create(true);
 //! let Node::File(file) = root.open_at("hello.txt", options)? else {
 //!     return Err("expected a file".into());
 //! };

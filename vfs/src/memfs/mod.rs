@@ -13,11 +13,11 @@
 //!
 //! // What a guest reaches, through the `FileSystem` trait:
 //! let root = fs.root()?;
-//! let Node::Dir(etc) = root.open_at("etc", OpenOptions { directory: true, ..Default::default() })?
+//! let Node::Dir(etc) = root.open_at("etc", OpenOptions::new().directory(true))?
 //! else {
 //!     return Err("etc is not a directory".into());
 //! };
-//! let Node::File(motd) = etc.open_at("motd", OpenOptions { read: true, ..Default::default() })?
+//! let Node::File(motd) = etc.open_at("motd", OpenOptions::new().read(true))?
 //! else {
 //!     return Err("motd is a directory".into());
 //! };

@@ -4,6 +4,7 @@
 mod limits;
 
 use super::*;
+use crate::test_support::{dir, file};
 use crate::{Advice, DirEntry, File, FileType};
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -26,20 +27,6 @@ impl TestClock {
 impl WallClock for TestClock {
     fn now(&self) -> u64 {
         self.0.load(Ordering::SeqCst)
-    }
-}
-
-fn file(node: Node) -> Arc<dyn File> {
-    match node {
-        Node::File(f) => f,
-        Node::Dir(_) => panic!("expected a file"),
-    }
-}
-
-fn dir(node: Node) -> Arc<dyn Dir> {
-    match node {
-        Node::Dir(d) => d,
-        Node::File(_) => panic!("expected a directory"),
     }
 }
 
