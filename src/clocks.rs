@@ -9,6 +9,28 @@ pub use hammertime_vfs::{SystemClock, WallClock};
 
 /// A monotonic clock, in nanoseconds from an arbitrary fixed origin
 /// (`clock_time_get(monotonic)`).
+///
+/// ```
+/// use std::time::Duration;
+/// use hammertime::{WasiCtx, clocks::{HostMonotonicClock, MonotonicClock}};
+///
+/// // The host's clock at twice real speed: a guest's one-second sleep lasts half a second.
+/// struct Double(HostMonotonicClock);
+///
+/// impl MonotonicClock for Double {
+///     fn now(&self) -> u64 {
+///         self.0.now().saturating_mul(2)
+///     }
+///     fn wait_for(&self, nanos: u64) -> Duration {
+///         Duration::from_nanos(nanos / 2)
+///     }
+/// }
+///
+/// let clock = Double(HostMonotonicClock::new());
+/// assert_eq!(clock.wait_for(1_000_000_000), Duration::from_millis(500));
+/// let ctx = WasiCtx::builder().monotonic_clock(clock).build()?;
+/// # Ok::<(), hammertime::BuildError>(())
+/// ```
 pub trait MonotonicClock: Send + Sync + 'static {
     /// Nanoseconds since the clock's origin; never decreases.
     fn now(&self) -> u64;
@@ -28,6 +50,16 @@ pub trait MonotonicClock: Send + Sync + 'static {
 }
 
 /// The host's monotonic clock ([`Instant`], `CLOCK_MONOTONIC`), counted from when the clock was made.
+/// It is the context's default.
+///
+/// ```
+/// use std::time::Duration;
+/// use hammertime::clocks::{HostMonotonicClock, MonotonicClock};
+/// let clock = HostMonotonicClock::new();
+/// let start = clock.now(); // close to 0: the origin is when `new` ran
+/// std::thread::sleep(Duration::from_millis(2));
+/// assert!(clock.now() - start >= 2_000_000);
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct HostMonotonicClock {
     origin: Instant,

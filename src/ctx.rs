@@ -17,7 +17,18 @@ use crate::wait::InterruptHandle;
 /// its descriptors (stdio, preopened directories and sockets).
 ///
 /// Made with [`WasiCtx::builder`]; linked into a [`wasmtime::Linker`] with
-/// [`crate::add_to_linker`]. It is `Send`, so the store that holds it can move between threads.
+/// [`crate::add_to_linker`] (modules) or a component linker with [`crate::p2::add_to_linker`]
+/// (components). It is `Send`, so the store that holds it can move between threads.
+///
+/// ```
+/// use hammertime::{WasiCtx, vfs::MemFs};
+/// let ctx = WasiCtx::builder().args(["prog", "x"]).env("LANG", "C").preopen(MemFs::new(), "/").build()?;
+/// assert_eq!(ctx.args().collect::<Vec<_>>(), ["prog", "x"]);
+/// assert_eq!(ctx.env().collect::<Vec<_>>(), ["LANG=C"]);
+/// let handle = ctx.interrupt_handle(); // ends the guest's waits from another thread
+/// # drop(handle);
+/// # Ok::<(), hammertime::BuildError>(())
+/// ```
 pub struct WasiCtx {
     pub(crate) args: Vec<Vec<u8>>,
     pub(crate) env: Vec<Vec<u8>>,
@@ -103,6 +114,13 @@ impl std::fmt::Debug for WasiCtx {
 }
 
 /// Why [`WasiCtxBuilder::build`] refused a configuration.
+///
+/// ```
+/// use hammertime::{BuildError, WasiCtx};
+/// let err = WasiCtx::builder().env("SECRET", "a\0b").build().unwrap_err();
+/// assert!(matches!(err, BuildError::Nul(_)));
+/// assert_eq!(err.to_string(), "environment variable \"SECRET\" holds a NUL byte");
+/// ```
 #[derive(Debug)]
 #[non_exhaustive]
 pub enum BuildError {

@@ -37,6 +37,16 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// What a guest does with an address, for [`NetworkPolicy::allows`].
+///
+/// ```
+/// use hammertime::net::{AddrPattern, NetworkPolicy, SocketUse};
+/// let policy = NetworkPolicy::none().allow(SocketUse::TcpBind, AddrPattern::any().port(8080));
+/// let addr = "0.0.0.0:8080".parse()?;
+/// assert!(policy.allows(addr, SocketUse::TcpBind));
+/// assert!(!policy.allows(addr, SocketUse::TcpConnect)); // each use is granted on its own
+/// assert!(!policy.allows(addr, SocketUse::UdpBind));
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum SocketUse {
     /// Bind a TCP socket to a local address (to listen on it, or to connect from it).
@@ -159,6 +169,15 @@ fn prefix_eq(a: u128, b: u128, bits: u8, len: u8) -> bool {
 }
 
 /// Why a string is not an [`AddrPattern`].
+///
+/// ```
+/// use hammertime::net::{AddrPattern, PatternError};
+/// let err: PatternError = "10.0.0.0/8:http".parse::<AddrPattern>().unwrap_err();
+/// assert_eq!(err.to_string(), r#"bad address pattern: "10.0.0.0/8:http""#);
+/// let err = AddrPattern::cidr("::1".parse()?, 129).unwrap_err();
+/// assert_eq!(err.to_string(), "bad address pattern: prefix length 129 is longer than 128");
+/// # Ok::<(), std::net::AddrParseError>(())
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PatternError(String);
 

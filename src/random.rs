@@ -1,12 +1,42 @@
 //! Sources of the bytes `random_get` hands the guest.
 
 /// A source of random bytes for `random_get`.
+///
+/// ```
+/// use hammertime::{WasiCtx, random::RandomSource};
+///
+/// // Every byte the same: a guest's "random" output becomes reproducible.
+/// struct Constant(u8);
+///
+/// impl RandomSource for Constant {
+///     fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+///         buf.fill(self.0);
+///         Ok(())
+///     }
+/// }
+///
+/// let mut buf = [0u8; 4];
+/// Constant(0x2a).fill(&mut buf)?;
+/// assert_eq!(buf, [0x2a; 4]);
+/// let ctx = WasiCtx::builder().random(Constant(0x2a)).build()?;
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 pub trait RandomSource: Send + 'static {
     /// Fills `buf` entirely.
     fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()>;
 }
 
-/// The operating system's cryptographically secure generator (`getrandom(2)`).
+/// The operating system's cryptographically secure generator (`getrandom(2)`), the context's
+/// default.
+///
+/// ```
+/// use hammertime::random::{OsRandom, RandomSource};
+/// let (mut a, mut b) = ([0u8; 32], [0u8; 32]);
+/// OsRandom.fill(&mut a)?;
+/// OsRandom.fill(&mut b)?;
+/// assert_ne!(a, b); // equal with probability 2^-256
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct OsRandom;
 

@@ -5,6 +5,13 @@ use std::io::{self, Read, Write};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 /// Which output stream of the context.
+///
+/// ```
+/// use hammertime::{p2::io::OutputStream, stdio::Output};
+/// // The stream a WASI 0.2 guest's `get-stderr` returns.
+/// let stream = OutputStream::Stdio(Output::Stderr);
+/// assert!(matches!(stream, OutputStream::Stdio(out) if out != Output::Stdout));
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Output {
     /// The guest's stdout.
@@ -228,6 +235,15 @@ impl Read for InputBuffer {
 }
 
 /// A reader with nothing in it: the default stdin.
+///
+/// ```
+/// use std::io::Read;
+/// use hammertime::{WasiCtx, stdio::EmptyInput};
+/// let mut buf = [0u8; 8];
+/// assert_eq!(EmptyInput.read(&mut buf)?, 0); // end of file at once
+/// let ctx = WasiCtx::builder().stdin(EmptyInput).build()?; // as with no `stdin` call
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct EmptyInput;
 
@@ -238,6 +254,14 @@ impl Read for EmptyInput {
 }
 
 /// A writer that accepts and discards everything: the default stdout and stderr.
+///
+/// ```
+/// use std::io::Write;
+/// use hammertime::{WasiCtx, stdio::Discard};
+/// assert_eq!(Discard.write(b"dropped")?, 7); // every byte taken, none kept
+/// let ctx = WasiCtx::builder().inherit_stdio().stderr(Discard).build()?; // silence stderr
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[derive(Clone, Copy, Debug, Default)]
 pub struct Discard;
 

@@ -12,6 +12,12 @@
 //! `p2/filesystem.rs`, `wasi:io/streams.write` in `p2/io.rs`, `wasi:cli/exit.exit` in
 //! `p2/cli.rs`, and so on.
 //!
+//! The public types of the package modules (`filesystem::Descriptor`, `io::InputStream`,
+//! `io::Pollable`, `sockets::TcpSocket`, …) are the host side of the WIT resources, named in
+//! [`bindings`] (its `with:` table) so that an embedder can hold a `Resource<T>` of one; they
+//! are opaque: made and used by the host functions only, and kept in the context's resource
+//! table under the [`Limits::resources`](crate::Limits::resources) bound.
+//!
 //! ```
 //! use hammertime::{WasiCtx, stdio::OutputBuffer};
 //! let engine = wasmtime::Engine::default();

@@ -22,9 +22,33 @@ use std::sync::Arc;
 use crate::Errno;
 
 /// The result type of every filesystem method.
+///
+/// ```
+/// use hammertime_vfs::{Errno, FileSystem, MemFs, Result};
+///
+/// fn file_size(fs: &dyn FileSystem, name: &str) -> Result<u64> {
+///     Ok(fs.root()?.stat_at(name)?.size)
+/// }
+///
+/// let fs = MemFs::from_entries([("motd", "hello")])?;
+/// assert_eq!(file_size(&fs, "motd"), Ok(5));
+/// assert_eq!(file_size(&fs, "missing"), Err(Errno::Noent));
+/// # Ok::<(), std::io::Error>(())
+/// ```
 pub type Result<T, E = Errno> = std::result::Result<T, E>;
 
 /// A WASI file type (`filetype`), as reported by `stat` and `readdir`.
+///
+/// ```
+/// use hammertime_vfs::{FileType, MemFs};
+/// let fs = MemFs::from_entries([("docs/a.txt", "abc")])?;
+/// fs.symlink("docs/a.txt", "latest")?;
+/// assert_eq!(fs.metadata("docs")?.filetype, FileType::Directory);
+/// assert_eq!(fs.metadata("docs/a.txt")?.filetype, FileType::RegularFile);
+/// assert_eq!(fs.metadata("latest")?.filetype, FileType::SymbolicLink); // not followed
+/// assert_eq!(FileType::RegularFile.raw(), 4);
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Default)]
 #[repr(u8)]
 pub enum FileType {
@@ -96,6 +120,18 @@ impl Stat {
 }
 
 /// How to change one timestamp in a `set_times` call (POSIX `utimensat` semantics).
+///
+/// ```
+/// use hammertime_vfs::{FileSystem, MemFs, SetTime};
+/// let fs = MemFs::from_entries([("a.txt", "x")])?;
+/// let root = fs.root()?;
+/// root.set_times_at("a.txt", SetTime::At(1_000), SetTime::At(2_000))?;
+/// root.set_times_at("a.txt", SetTime::Omit, SetTime::Now)?;
+/// let st = root.stat_at("a.txt")?;
+/// assert_eq!(st.atim, 1_000); // left as it was
+/// assert!(st.mtim > 2_000); // the filesystem clock's now
+/// # Ok::<(), hammertime_vfs::Errno>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum SetTime {
     /// Leave the timestamp as it is (`UTIME_OMIT`).
@@ -205,6 +241,18 @@ impl OpenOptions {
 }
 
 /// What [`Dir::open_at`] opened.
+///
+/// ```
+/// use hammertime_vfs::{FileSystem, MemFs, Node, OpenOptions};
+/// let fs = MemFs::from_entries([("etc/motd", "hi")])?;
+/// let read = OpenOptions::new().read(true);
+/// let Node::Dir(etc) = fs.root()?.open_at("etc", read)? else { panic!("etc is a directory") };
+/// match etc.open_at("motd", read)? {
+///     Node::File(motd) => assert_eq!(motd.stat()?.size, 2),
+///     Node::Dir(_) => panic!("motd is a file"),
+/// }
+/// # Ok::<(), hammertime_vfs::Errno>(())
+/// ```
 #[derive(Clone)]
 pub enum Node {
     /// A directory handle.
@@ -226,6 +274,27 @@ impl std::fmt::Debug for Node {
 ///
 /// Implemented by [`crate::MemFs`], [`crate::HostDir`], [`crate::ReadOnly`] and
 /// [`crate::SimpleFs`]; implement it (and [`Dir`], [`File`]) to serve your own.
+///
+/// ```
+/// use std::sync::Arc;
+/// use hammertime_vfs::{Dir, Errno, FileSystem, MemFs, Node, OpenOptions, Result};
+///
+/// // Serves one directory of a `MemFs` as a whole filesystem: nothing above it is reachable.
+/// struct Subdir(MemFs, &'static str);
+///
+/// impl FileSystem for Subdir {
+///     fn root(&self) -> Result<Arc<dyn Dir>> {
+///         match self.0.root()?.open_at(self.1, OpenOptions::new().directory(true))? {
+///             Node::Dir(dir) => Ok(dir),
+///             Node::File(_) => Err(Errno::Notdir),
+///         }
+///     }
+/// }
+///
+/// let fs = Subdir(MemFs::from_entries([("www/index.html", "<h1>hi</h1>")])?, "www");
+/// assert_eq!(fs.root()?.stat_at("index.html")?.size, 11);
+/// # Ok::<(), Errno>(())
+/// ```
 pub trait FileSystem: Send + Sync + 'static {
     /// Opens the filesystem's root directory. The handle is the sandbox of the mount: no path
     /// resolved from it leaves it.
@@ -263,6 +332,23 @@ impl<F: FileSystem + ?Sized> FileSystem for Arc<F> {
 ///
 /// Every `name` is a single component, never `.` or `..`, with no `/` or NUL (see the module
 /// docs); methods never follow a symbolic link named by `name`.
+///
+/// ```
+/// use hammertime_vfs::{Errno, FileSystem, MemFs, OpenOptions};
+/// let fs = MemFs::new();
+/// let root = fs.root()?;
+/// root.mkdir_at("docs")?;
+/// root.symlink_at("docs", "link")?;
+/// assert_eq!(root.readlink_at("link")?, "docs");
+/// assert!(matches!(root.open_at("link", OpenOptions::new().read(true)), Err(Errno::Loop)));
+/// let mut names = Vec::new();
+/// root.read_dir(0, &mut |entry| {
+///     names.push(entry.name);
+///     true // keep listing
+/// })?;
+/// assert_eq!(names, ["docs", "link"]);
+/// # Ok::<(), Errno>(())
+/// ```
 pub trait Dir: Send + Sync + 'static {
     /// Attributes of this directory. POSIX `fstat`.
     ///
@@ -432,6 +518,21 @@ pub trait Dir: Send + Sync + 'static {
 ///
 /// The descriptor layer keeps the file position; the backend only does positioned I/O, so one
 /// handle may serve several descriptors.
+///
+/// ```
+/// use hammertime_vfs::{FileSystem, MemFs, Node, OpenOptions};
+/// let fs = MemFs::new();
+/// let options = OpenOptions::new().read(true).write(true).create(true);
+/// let Node::File(file) = fs.root()?.open_at("data", options)? else { unreachable!() };
+/// assert_eq!(file.write_at(b"hello", 2)?, 5); // after a two-byte hole
+/// assert_eq!(file.append(b"!")?, (1, 8));
+/// let mut buf = [0xff; 16];
+/// let n = file.read_at(&mut buf, 0)?;
+/// assert_eq!(&buf[..n], b"\0\0hello!");
+/// file.set_size(4)?;
+/// assert_eq!(file.stat()?.size, 4);
+/// # Ok::<(), hammertime_vfs::Errno>(())
+/// ```
 pub trait File: Send + Sync + 'static {
     /// Attributes of the file. POSIX `fstat`.
     fn stat(&self) -> Result<Stat>;
@@ -543,6 +644,19 @@ pub trait File: Send + Sync + 'static {
 }
 
 /// The access pattern announced by [`File::advise`] (WASI `advice`).
+///
+/// ```
+/// use hammertime_vfs::{Advice, FileSystem, MemFs, Node, OpenOptions};
+/// let fs = MemFs::from_entries([("big.log", vec![b'.'; 4096])])?;
+/// let root = fs.root()?;
+/// let Node::File(log) = root.open_at("big.log", OpenOptions::new().read(true))? else {
+///     unreachable!()
+/// };
+/// // Only a hint: a backend may ignore it (MemFs does), and it changes no data.
+/// log.advise(0, 4096, Advice::Sequential)?;
+/// assert_eq!(log.stat()?.size, 4096);
+/// # Ok::<(), hammertime_vfs::Errno>(())
+/// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Advice {
     /// No advice.

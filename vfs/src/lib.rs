@@ -1,12 +1,13 @@
 //! The virtual filesystem behind [hammertime](https://crates.io/crates/hammertime)'s WASI
-//! preview1.
+//! (preview1 and WASI 0.2).
 //!
 //! - [`FileSystem`], [`Dir`] and [`File`]: the abstraction every backend implements, with the
 //!   errnos of every method documented next to its POSIX counterpart.
 //! - [`resolve`]: the one path resolver, shared by every backend, that walks `.`, `..` and
 //!   symbolic links without ever leaving the directory it starts from.
 //! - Backends: [`MemFs`] (in memory), [`HostDir`] (a sandboxed host directory), [`ReadOnly`]
-//!   (wraps any filesystem), and [`SimpleFsAdapter`] (serves any [`SimpleFs`], a three-method
+//!   and [`Restricted`] (views with fewer permissions, [`DirPerms`] and [`FilePerms`], over any
+//!   filesystem), and [`SimpleFsAdapter`] (serves any [`SimpleFs`], a three-method
 //!   read-only trait).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -29,3 +30,8 @@ pub use hostdir::{HostDir, HostDirBuilder};
 pub use memfs::MemFs;
 pub use perms::{DirPerms, FilePerms, ReadOnly, Restricted};
 pub use simple::{SimpleFs, SimpleFsAdapter};
+
+/// The README's example, compiled and run as a doctest so that it stays true.
+#[cfg(doctest)]
+#[doc = include_str!("../README.md")]
+pub struct ReadmeDoctests;

@@ -51,6 +51,17 @@ pub const MAX_OPEN_DIRS: usize = 32;
 
 /// Where a path led: the directory that holds its last component, and that component.
 /// Made by [`resolve`] only (fields may be added).
+///
+/// ```
+/// use hammertime_vfs::{FileSystem, MemFs, resolve};
+/// let fs = MemFs::new();
+/// fs.write_file("a/b.txt", "x")?;
+/// let r = resolve::resolve(&fs.root()?, "a/./b.txt", false)?;
+/// assert_eq!((r.name.as_deref(), r.trailing_slash), (Some("b.txt"), false));
+/// let r = resolve::resolve(&fs.root()?, "a/..", false)?;
+/// assert_eq!(r.name, None, "the path names the directory itself");
+/// # Ok::<(), Box<dyn std::error::Error>>(())
+/// ```
 #[non_exhaustive]
 pub struct Resolved {
     /// The directory holding the final component; the named directory itself when

@@ -54,6 +54,36 @@ use crate::{Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions,
 /// becomes [`Errno::Noent`], [`io::ErrorKind::NotADirectory`] [`Errno::Notdir`], and so on.
 ///
 /// There are no symbolic links: every entry is a directory or a regular file.
+///
+/// ```
+/// use std::io;
+/// use hammertime_vfs::simple::{SimpleFile, SimpleMetadata};
+/// use hammertime_vfs::{Errno, FileSystem, SimpleFs, SimpleFsAdapter};
+///
+/// // A root directory holding one file, `version`.
+/// struct Version;
+///
+/// impl SimpleFs for Version {
+///     fn metadata(&self, path: &str) -> io::Result<SimpleMetadata> {
+///         match path {
+///             "" => Ok(SimpleMetadata::dir()),
+///             "version" => Ok(SimpleMetadata::file(5)),
+///             _ => Err(io::ErrorKind::NotFound.into()),
+///         }
+///     }
+///     fn read_dir(&self, _dir: &str) -> io::Result<Vec<String>> {
+///         Ok(vec!["version".to_string()])
+///     }
+///     fn open(&self, _file: &str) -> io::Result<Box<dyn SimpleFile>> {
+///         Ok(Box::new("1.2.3"))
+///     }
+/// }
+///
+/// let root = SimpleFsAdapter::new(Version).root()?;
+/// assert_eq!(root.stat_at("version")?.size, 5);
+/// assert_eq!(root.stat_at("missing"), Err(Errno::Noent));
+/// # Ok::<(), Errno>(())
+/// ```
 pub trait SimpleFs: Send + Sync + 'static {
     /// Metadata of `path` (`""` is the root, which must be a directory).
     ///
@@ -76,6 +106,29 @@ pub trait SimpleFs: Send + Sync + 'static {
 ///
 /// Implemented for in-memory contents (`Vec<u8>`, `Box<[u8]>`, `Arc<[u8]>`, `&'static [u8]`,
 /// `String`, `&'static str`, `Cow<'static, [u8]>`) and for [`std::fs::File`].
+///
+/// ```
+/// use std::io;
+/// use hammertime_vfs::simple::SimpleFile;
+///
+/// // `len` zero bytes, made on the fly.
+/// struct Zeros(u64);
+///
+/// impl SimpleFile for Zeros {
+///     fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+///         let n = self.0.saturating_sub(offset).min(buf.len() as u64) as usize;
+///         buf[..n].fill(0);
+///         Ok(n)
+///     }
+/// }
+///
+/// let mut buf = [1u8; 8];
+/// assert_eq!(Zeros(10).read_at(&mut buf, 4)?, 6);
+/// assert_eq!(Zeros(10).read_at(&mut buf, 10)?, 0); // at the end
+/// assert_eq!("hello".read_at(&mut buf, 1)?, 4); // a ready-made implementation
+/// assert_eq!(&buf[..4], b"ello");
+/// # Ok::<(), io::Error>(())
+/// ```
 pub trait SimpleFile: Send + Sync + 'static {
     /// Reads up to `buf.len()` bytes at `offset` into `buf`; returns how many, 0 at or past the
     /// end.
@@ -342,6 +395,26 @@ where
 /// - There are no symbolic links: `readlink_at` answers [`Errno::Inval`] for an existing
 ///   entry, else the lookup's error ([`Errno::Noent`]).
 /// - [`io::Error`]s become errnos with [`Errno::from`].
+///
+/// ```
+/// use std::collections::BTreeMap;
+/// use hammertime_vfs::{Errno, FileSystem, OpenOptions, SimpleFsAdapter};
+///
+/// let assets = BTreeMap::from([("img/logo.svg", "<svg/>"), ("robots.txt", "")]);
+/// let fs = SimpleFsAdapter::new(assets);
+/// let root = fs.root()?;
+/// let mut listing = Vec::new();
+/// root.read_dir(0, &mut |e| {
+///     listing.push((e.name, e.next));
+///     true
+/// })?;
+/// assert_eq!(listing, [("img".to_string(), 1), ("robots.txt".to_string(), 2)]);
+/// assert_eq!(root.stat_at("robots.txt")?.dev, fs.dev());
+/// assert!(fs.is_read_only());
+/// assert_eq!(root.mkdir_at("tmp"), Err(Errno::Rofs));
+/// assert!(matches!(root.open_at("robots.txt", OpenOptions::new().write(true)), Err(Errno::Rofs)));
+/// # Ok::<(), Errno>(())
+/// ```
 pub struct SimpleFsAdapter<T: ?Sized> {
     dev: u64,
     fs: Arc<T>,

@@ -8,9 +8,36 @@
 use super::Errno;
 
 /// The result of a guest-memory access.
+///
+/// ```
+/// use hammertime::{Errno, p1::abi::memory::{GuestMemory, MemResult}};
+///
+/// // The bytes of the first buffer of the iovec array at `iovs`.
+/// fn first_buffer<'m>(mem: &'m GuestMemory<'_>, iovs: u32) -> MemResult<&'m [u8]> {
+///     let (ptr, len) = mem.iovec(iovs, 0)?;
+///     mem.slice(ptr, len)
+/// }
+///
+/// let mut bytes = [8, 0, 0, 0, 3, 0, 0, 0, b'a', b'b', b'c'];
+/// let mem = GuestMemory::new(&mut bytes);
+/// assert_eq!(first_buffer(&mem, 0), Ok(&b"abc"[..]));
+/// assert_eq!(first_buffer(&mem, 4), Err(Errno::Fault)); // the iovec ends past the memory
+/// ```
 pub type MemResult<T> = Result<T, Errno>;
 
 /// A guest's linear memory, borrowed for the length of one host call.
+///
+/// ```
+/// use hammertime::{Errno, p1::abi::memory::GuestMemory};
+/// let mut bytes = vec![0u8; 16];
+/// let mut mem = GuestMemory::new(&mut bytes);
+/// mem.write_u32(5, 0xdead_beef)?; // little-endian, no alignment needed
+/// assert_eq!(mem.read_u16(5)?, 0xbeef);
+/// assert_eq!(mem.read_u32(13), Err(Errno::Fault)); // its last byte is past the end
+/// mem.write_bytes(10, b"hi")?;
+/// assert_eq!(mem.str(10, 2)?, "hi");
+/// # Ok::<(), Errno>(())
+/// ```
 pub struct GuestMemory<'a> {
     bytes: &'a mut [u8],
 }
@@ -149,6 +176,21 @@ impl<'a> GuestMemory<'a> {
 
 /// One call's iovecs, checked by [`GuestMemory::iovecs`]: walk their buffers with
 /// [`Iovecs::iter`]. Small and `Copy`: nothing is allocated for them.
+///
+/// ```
+/// use hammertime::p1::abi::memory::GuestMemory;
+/// let mut bytes = vec![0u8; 64];
+/// let mut mem = GuestMemory::new(&mut bytes);
+/// // Two iovecs at 0: 5 bytes at 32, then 0 bytes, then 10 bytes at 40 (cut to 3 by the limit).
+/// for (i, v) in [32u32, 5, 0, 0, 40, 10].iter().enumerate() {
+///     mem.write_u32(4 * i as u32, *v)?;
+/// }
+/// let list = mem.iovecs(0, 3, 1024, 8)?;
+/// assert_eq!(list.total(), 8);
+/// let mut it = list.iter();
+/// assert_eq!((it.next(&mem), it.next(&mem), it.next(&mem)), (Some((32, 5)), Some((40, 3)), None));
+/// # Ok::<(), hammertime::Errno>(())
+/// ```
 #[derive(Clone, Copy, Debug)]
 pub struct Iovecs {
     at: u32,
@@ -177,7 +219,7 @@ impl Iovecs {
 }
 
 /// A cursor over the buffers of [`Iovecs`]; it borrows the memory only for each step, so the
-/// buffers can be written between steps.
+/// buffers can be written between steps (an example is at [`Iovecs`]).
 #[derive(Debug)]
 pub struct IovecIter {
     at: u32,
