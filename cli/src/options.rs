@@ -39,7 +39,7 @@ pub enum Command {
 
 const RUN_AFTER_HELP: &str = "\
 MODULE is a preview1 module or a WASI 0.2 component (.wasm or .wat), recognised by its header;
-every option applies to both (but --invoke, for core modules only). Components see the preopens
+every option applies to both. Components see the preopens
 through wasi:filesystem/preopens. Preopens get descriptors 3, 4, ... in the order given;
 --tcplisten sockets follow them. Stdio is inherited; argv[0] is MODULE as given.
 
@@ -61,6 +61,7 @@ Examples:
   hammertime run --env RUST_LOG=debug --env HOME --tcplisten 127.0.0.1:8080 app.wasm
   hammertime run -W timeout=10s,fuel=1000000000,max-memory-size=67108864 untrusted.wasm
   hammertime run --invoke add math.wat 1 2
+  hammertime run --invoke 'add(1, 2)' adder.wasm            (a component: WAVE call and results)
   hammertime compile app.wasm -o app.cwasm && hammertime run --allow-precompiled app.cwasm
   hammertime run --trace --no-cache test.wat";
 
@@ -118,8 +119,10 @@ pub struct RunArgs {
     #[arg(long)]
     pub no_cache: bool,
 
-    /// Call the export NAME instead of `_start` (after `_initialize`, if exported), with ARGS
-    /// parsed by its parameter types (i32, i64, f32, f64); print its results, one per line
+    /// Core module: call the export NAME instead of `_start` (after `_initialize`, if exported),
+    /// with ARGS parsed by its parameter types (i32, i64, f32, f64); print its results, one per
+    /// line. Component: NAME is a WAVE call, 'name(arg, ...)', of the one exported function of
+    /// that name (in the component or an exported instance); print its results in WAVE
     #[arg(long, value_name = "NAME")]
     pub invoke: Option<String>,
 

@@ -183,16 +183,15 @@ pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
             fail(ERROR_EXIT, format!("hammertime: cannot compile module {module_name}: {}", chain(&e)))
         })?),
     };
-    if run.invoke.is_some() && matches!(loaded, Loaded::Component(_)) {
-        return Err(fail(USAGE_EXIT, "hammertime: --invoke calls exports of core modules only, not of components"));
-    }
-
     let interrupt = ctx.interrupt_handle();
     let mut store = make_store(&engine, ctx, &opts)?;
     let watchdog = opts.timeout.map(|t| Watchdog::start(&engine, interrupt, t, &module_name));
     let outcome = match loaded {
         Loaded::Module(module) => run_module(&mut store, &module, run.invoke.as_deref(), &args[1..]),
-        Loaded::Component(component) => run_component(&mut store, &component),
+        Loaded::Component(component) => match run.invoke.as_deref() {
+            None => run_component(&mut store, &component),
+            Some(call) => invoke_component(&mut store, &component, call),
+        },
     };
     let timed_out = watchdog.is_some_and(Watchdog::stop);
     match outcome {
@@ -412,6 +411,81 @@ fn run_component(store: &mut Store<Host>, component: &Component) -> Result<i32, 
     hammertime::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
     let command = hammertime::p2::bindings::Command::instantiate(&mut *store, component, &linker)?;
     Ok(hammertime::p2::exit_status(command.wasi_cli_run().call_run(&mut *store))?)
+}
+
+/// Instantiates a component and calls the export that `call` names, with the arguments it
+/// gives, both in WAVE (`'add(1, 2)'`, `'greet("you")'`), as `wasmtime run --invoke` does: the
+/// function is looked up by its own name among the exports of the component and of its exported
+/// instances (it must be the only one of that name), and its results are printed in WAVE.
+fn invoke_component(store: &mut Store<Host>, component: &Component, call: &str) -> Result<i32, Outcome> {
+    use wasmtime::component::wasm_wave::{untyped::UntypedFuncCall, wasm::DisplayFuncResults, wasm::WasmFunc};
+    use wasmtime::component::{Val, types::ComponentItem};
+
+    let parsed = UntypedFuncCall::parse(call)
+        .map_err(|e| Outcome::Usage(format!("--invoke {call:?}: not a WAVE function call `name(args…)`: {e}")))?;
+    let name = parsed.name().to_string();
+    // Every exported function whose own name is `name`, with the export path that leads to it.
+    let mut found = Vec::new();
+    let mut pending: Vec<(Vec<String>, ComponentItem)> =
+        vec![(Vec::new(), ComponentItem::Component(component.component_type()))];
+    let engine = store.engine().clone();
+    while let Some((path, item)) = pending.pop() {
+        let exports: Vec<(String, ComponentItem)> = match &item {
+            ComponentItem::Component(c) => c.exports(&engine).map(|(n, e)| (n.to_string(), e.ty)).collect(),
+            ComponentItem::ComponentInstance(c) => c.exports(&engine).map(|(n, e)| (n.to_string(), e.ty)).collect(),
+            ComponentItem::ComponentFunc(func) => {
+                if path.last() == Some(&name) {
+                    found.push((path, func.clone()));
+                }
+                continue;
+            }
+            _ => continue,
+        };
+        for (export, item) in exports {
+            let mut next = path.clone();
+            next.push(export);
+            pending.push((next, item));
+        }
+    }
+    let (path, ty) = match found.len() {
+        0 => return Err(Outcome::Usage(format!("--invoke: the component exports no function `{name}`"))),
+        1 => found.remove(0),
+        _ => {
+            let mut all: Vec<String> = found.iter().map(|(p, _)| p.join("#")).collect();
+            all.sort();
+            return Err(Outcome::Usage(format!(
+                "--invoke: several exports are named `{name}` ({}); the component must export one",
+                all.join(", ")
+            )));
+        }
+    };
+    let param_types: Vec<_> = WasmFunc::params(&ty).collect();
+    let params: Vec<Val> = parsed
+        .to_wasm_params(&param_types)
+        .map_err(|e| Outcome::Usage(format!("--invoke {call:?}: the arguments do not fit `{name}`: {e}")))?;
+    let index = path
+        .iter()
+        .try_fold(None, |instance: Option<wasmtime::component::ComponentExportIndex>, export| {
+            component.get_export_index(instance.as_ref(), export).map(Some)
+        })
+        .flatten();
+    let Some(index) = index else {
+        return Err(Outcome::Usage(format!("--invoke: cannot find export `{}`", path.join("#"))));
+    };
+
+    let mut linker = wasmtime::component::Linker::new(store.engine());
+    hammertime::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    let instance = linker.instantiate(&mut *store, component)?;
+    let Some(func) = instance.get_func(&mut *store, index) else {
+        return Err(Outcome::Usage(format!("--invoke: `{}` is not a function", path.join("#"))));
+    };
+    let mut results = vec![Val::Bool(false); ty.results().len()];
+    if let Err(e) = func.call(&mut *store, &params, &mut results) {
+        // `exit` in the call is its exit status; anything else stays an error.
+        return Ok(hammertime::exit_status(Err(e))?);
+    }
+    let _ = writeln!(std::io::stdout().lock(), "{}", DisplayFuncResults(&results));
+    Ok(0)
 }
 
 /// Ends a run after its timeout: increments the engine's epoch (the guest's code traps at its

@@ -592,10 +592,69 @@ fn invoke_calls_an_export_after_initialize_and_prints_results() {
     let (code, _, stderr) = outcome(&out);
     assert_eq!(code, Some(1));
     assert!(stderr.contains("no `_start` export"), "{stderr}");
-    // Components are run through wasi:cli/run only.
-    let component = concat!(env!("CARGO_MANIFEST_DIR"), "/../guests/p2/hello.wasm");
-    let out = run(&["run", "--invoke", "run", component]);
-    assert_eq!(out.status.code(), Some(2));
+}
+
+/// A component exporting `add(u32, u32) -> u32`, `flip(bool) -> bool` and `nothing()` at its
+/// top level, `mul(s64, s64) -> s64` in the instance `docs:calc/ops@0.1.0`, a `twice` in both,
+/// `boom()` that traps, and `bye()` that calls `wasi:cli/exit.exit(err)`.
+const COMPONENT_WAT: &str = r#"(component
+  (import "wasi:cli/exit@0.2.0" (instance $exit
+    (export "exit" (func (param "status" (result))))))
+  (core func $exit (canon lower (func $exit "exit")))
+  (core module $m
+    (import "host" "exit" (func $exit (param i32)))
+    (func (export "add") (param i32 i32) (result i32) (i32.add (local.get 0) (local.get 1)))
+    (func (export "flip") (param i32) (result i32) (i32.eqz (local.get 0)))
+    (func (export "nothing"))
+    (func (export "mul") (param i64 i64) (result i64) (i64.mul (local.get 0) (local.get 1)))
+    (func (export "twice") (param i32) (result i32) (i32.mul (local.get 0) (i32.const 2)))
+    (func (export "boom") unreachable)
+    (func (export "bye") (call $exit (i32.const 1))))
+  (core instance $host (export "exit" (func $exit)))
+  (core instance $i (instantiate $m (with "host" (instance $host))))
+  (func (export "add") (param "a" u32) (param "b" u32) (result u32) (canon lift (core func $i "add")))
+  (func (export "flip") (param "b" bool) (result bool) (canon lift (core func $i "flip")))
+  (func (export "nothing") (canon lift (core func $i "nothing")))
+  (func (export "twice") (param "x" u32) (result u32) (canon lift (core func $i "twice")))
+  (func (export "boom") (canon lift (core func $i "boom")))
+  (func (export "bye") (canon lift (core func $i "bye")))
+  (func $mul (param "a" s64) (param "b" s64) (result s64) (canon lift (core func $i "mul")))
+  (func $twice2 (param "x" u32) (result u32) (canon lift (core func $i "twice")))
+  (instance $ops (export "mul" (func $mul)) (export "twice" (func $twice2)))
+  (export "docs:calc/ops@0.1.0" (instance $ops)))"#;
+
+#[test]
+fn invoke_calls_a_component_export_in_wave() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(&dir, "calc.wat", COMPONENT_WAT);
+    for (call, expected) in
+        [("add(2, 40)", "42\n"), ("flip(true)", "false\n"), ("nothing()", "()\n"), ("mul(-3, 7)", "-21\n")]
+    {
+        let out = run(&["run", "--invoke", call, &wat]);
+        assert_eq!(outcome(&out), (Some(0), expected.into(), String::new()), "{call}");
+    }
+    // exit(err) is status 1; a trap is 134 with its wasm backtrace.
+    let out = run(&["run", "--invoke", "bye()", &wat]);
+    assert_eq!(outcome(&out), (Some(1), String::new(), String::new()));
+    let out = run(&["run", "--invoke", "boom()", &wat]);
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!((code, stdout.as_str()), (Some(134), ""));
+    assert!(stderr.contains("unreachable"), "{stderr}");
+    // Usage errors: one line, status 2.
+    for (call, needle) in [
+        ("add", "not a WAVE function call"),
+        ("add(1)", "the arguments do not fit `add`"),
+        ("add(-1, 2)", "the arguments do not fit `add`"),
+        ("flip(1)", "the arguments do not fit `flip`"),
+        ("nope()", "the component exports no function `nope`"),
+        ("twice(2)", "several exports are named `twice` (docs:calc/ops@0.1.0#twice, twice)"),
+    ] {
+        let out = run(&["run", "--invoke", call, &wat]);
+        let (code, stdout, stderr) = outcome(&out);
+        assert_eq!((code, stdout.as_str()), (Some(2), ""), "{call}: {stderr}");
+        assert!(stderr.starts_with("hammertime: --invoke") && stderr.contains(needle), "{call}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{call}: {stderr}");
+    }
 }
 
 #[test]
