@@ -57,6 +57,7 @@ Examples:
   hammertime run hello.wasm
   hammertime run --dir . cat.wasm notes.txt
   hammertime run --dir /srv/site::/www --ro-dir /etc/ssl::/ssl server.wasm
+  hammertime run --dir site.tar.gz::/www --dir stdlib.zip::/lib server.wasm
   hammertime run --mem-dir ./fixtures::/data --mem-dir /tmp app.wasm --verbose
   hammertime run --env RUST_LOG=debug --env HOME --tcplisten 127.0.0.1:8080 app.wasm
   hammertime run -W timeout=10s,fuel=1000000000,max-memory-size=67108864 untrusted.wasm
@@ -78,11 +79,12 @@ pub struct WasmArgs {
 #[derive(Args, Debug)]
 #[command(after_help = RUN_AFTER_HELP)]
 pub struct RunArgs {
-    /// Preopen host directory HOST read-write at GUEST (default HOST)
+    /// Preopen host directory HOST read-write at GUEST (default HOST); a tar, tar.gz or zip
+    /// file HOST (recognised by its content) is served read-only, in memory
     #[arg(long = "dir", value_name = "HOST[::GUEST]", value_parser = parse_host_dir)]
     pub dirs: Vec<DirSpec>,
 
-    /// Preopen host directory HOST read-only at GUEST (default HOST)
+    /// Preopen host directory (or archive) HOST read-only at GUEST (default HOST)
     #[arg(long = "ro-dir", value_name = "HOST[::GUEST]", value_parser = parse_host_dir)]
     pub ro_dirs: Vec<DirSpec>,
 

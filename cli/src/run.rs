@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::ArgMatches;
-use hammertime::vfs::{HostDir, MemFs};
+use hammertime::vfs::{HostDir, MemFs, archive::Archive};
 use hammertime::{BuildError, InterruptHandle, WasiCtx};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Func, Linker, Module, Precompiled, Store, StoreLimits, StoreLimitsBuilder, Trap, Val, ValType};
@@ -256,6 +256,12 @@ fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<W
     }
     for mount in mounts_in_order(run, matches) {
         match mount {
+            Mount::Host { spec, .. } if spec.host.is_file() => {
+                let archive = std::fs::read(&spec.host).and_then(Archive::open).map_err(|e| {
+                    fail(ERROR_EXIT, format!("hammertime: cannot open archive {}: {e}", spec.host.display()))
+                })?;
+                builder.preopen(archive, spec.guest);
+            }
             Mount::Host { spec, read_only } => {
                 let opened = if read_only { HostDir::open_read_only(&spec.host) } else { HostDir::open(&spec.host) };
                 let dir = opened.map_err(|e| {

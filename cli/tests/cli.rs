@@ -866,3 +866,57 @@ fn trap_prints_the_wasm_backtrace_with_function_names() {
     assert!(lines[2].ends_with(" - <unknown>!inner") && lines[3].ends_with(" - <unknown>!outer"), "{stderr}");
     assert!(!stderr.contains("stack backtrace") && !stderr.contains("Caused by"), "{stderr}");
 }
+
+/// A tar holding `index.html` and `css/site.css`, gzip-compressed when `gz`.
+fn site_tar(gz: bool) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    for (name, data) in [("index.html", &b"<h1>hi</h1>\n"[..]), ("css/site.css", b"h1 {}\n")] {
+        let mut h = tar::Header::new_ustar();
+        h.set_size(data.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, name, data).unwrap();
+    }
+    let tar = b.into_inner().unwrap();
+    if !gz {
+        return tar;
+    }
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+    std::io::Write::write_all(&mut enc, &tar).unwrap();
+    enc.finish().unwrap()
+}
+
+#[test]
+fn dir_mounts_archives_read_only() {
+    let dir = tempfile::tempdir().unwrap();
+    let tar = dir.path().join("site.tar");
+    std::fs::write(&tar, site_tar(false)).unwrap();
+    let tgz = dir.path().join("site.tgz");
+    std::fs::write(&tgz, site_tar(true)).unwrap();
+    let zip = dir.path().join("lib.zip");
+    let mut w = zip::ZipWriter::new(std::io::Cursor::new(Vec::new()));
+    let deflated = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+    w.start_file("os.py", deflated).unwrap();
+    std::io::Write::write_all(&mut w, &b"import posix\n".repeat(50)).unwrap();
+    std::fs::write(&zip, w.finish().unwrap().into_inner()).unwrap();
+
+    for archive in [&tar, &tgz] {
+        let mount = format!("{}::/www", archive.display());
+        let out = run(&["run", "--dir", &mount, &guest("cat"), "/www/css/site.css"]);
+        assert_eq!(outcome(&out), (Some(0), "h1 {}\n".into(), String::new()), "{mount}");
+        let out = run(&["run", "--ro-dir", &mount, &guest("write_file"), "/www/index.html", "x"]);
+        let (code, _, stderr) = outcome(&out);
+        assert_eq!((code, stderr.as_str()), (Some(1), "write_file: /www/index.html: Read-only file system\n"));
+    }
+    let mount = format!("{}::/lib", zip.display());
+    let out = run(&["run", "--dir", &mount, &guest("cat"), "/lib/os.py"]);
+    assert_eq!(outcome(&out), (Some(0), "import posix\n".repeat(50), String::new()));
+
+    let bad = dir.path().join("bad.tar");
+    std::fs::write(&bad, b"not an archive at all").unwrap();
+    let out = run(&["run", "--dir", &format!("{}::/x", bad.display()), &guest("cat"), "/x/y"]);
+    let (code, stdout, stderr) = outcome(&out);
+    assert_eq!((code, stdout.as_str()), (Some(1), ""));
+    assert!(stderr.starts_with("hammertime: cannot open archive") && stderr.contains("not a tar"), "{stderr}");
+    assert_eq!(tar.metadata().unwrap().len(), site_tar(false).len() as u64, "the archive is never written");
+}

@@ -1,6 +1,6 @@
 //! [`Archive`]: a tar (plain or gzip-compressed) or zip archive served in place, read-only.
 //!
-//! The archive is indexed once, when it is opened: every entry's name, type, size, mode and
+//! The archive is indexed once, when it is opened: every entry's name, type, size and
 //! modification time, directories implied by the names, hard links sharing their target's
 //! inode. Reads of a tar's files, and of a zip's stored entries, are copies out of the buffer
 //! the archive came in (no other copy is made); a gzip-compressed tar is unpacked once when it
