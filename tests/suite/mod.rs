@@ -53,6 +53,9 @@ pub enum Mode {
     CliP2Dir,
     /// The adapted component through the CLI with `--mem-dir ROOT::/`.
     CliP2MemDir,
+    /// In-process, root served by a `vfs::archive::Archive` of a tar of the fixture (read-only:
+    /// the ratchet lists the tests that write nothing).
+    Archive,
 }
 
 impl Mode {
@@ -66,6 +69,7 @@ impl Mode {
             Mode::P2HostDir => "p2-hostdir",
             Mode::CliP2Dir => "cli-p2-dir",
             Mode::CliP2MemDir => "cli-p2-mem-dir",
+            Mode::Archive => "archive",
         }
     }
 
@@ -194,6 +198,16 @@ fn root_copy(spec: &Spec) -> Result<Option<tempfile::TempDir>, String> {
     Ok(Some(tmp))
 }
 
+/// A tar of the tree at `dir` (links stored as links), served as an [`Archive`].
+///
+/// [`Archive`]: hammertime::vfs::archive::Archive
+fn tar_of(dir: &Path) -> std::io::Result<hammertime::vfs::archive::Archive> {
+    let mut builder = tar::Builder::new(Vec::new());
+    builder.follow_symlinks(false);
+    builder.append_dir_all(".", dir)?;
+    hammertime::vfs::archive::Archive::open(builder.into_inner()?)
+}
+
 /// What one run produced.
 pub struct Outcome {
     pub exit: Result<i32, String>,
@@ -266,7 +280,9 @@ fn run_with(spec: &Spec, mode: Mode, run: impl FnOnce(WasiCtx) -> Result<i32, St
         let mut b = WasiCtx::builder();
         b.args(spec.argv()).envs(spec.guest_env()).stdout(stdout.clone()).stderr(stderr.clone());
         if let Some(copy) = &copy {
-            if mode.host_dir() {
+            if mode == Mode::Archive {
+                b.preopen(tar_of(copy.path()).map_err(|e| format!("archive: {e}"))?, "/");
+            } else if mode.host_dir() {
                 b.preopen(HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?, "/");
             } else {
                 b.preopen(MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?, "/");
