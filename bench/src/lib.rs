@@ -211,6 +211,52 @@ pub fn prepare_memfs(host_dir: &Path, setup: &str) -> wasmtime::Result<MemFs> {
     Ok(fs)
 }
 
+/// A tar of the entries `setup` names (as [`prepare_memfs`] reads it) under `host_dir`, built in
+/// memory and served as an [`Archive`](hammertime::vfs::archive::Archive).
+pub fn prepare_archive(host_dir: &Path, setup: &str) -> wasmtime::Result<hammertime::vfs::archive::Archive> {
+    let mut tar = tar::Builder::new(Vec::new());
+    for name in setup.split(',').filter(|n| !n.is_empty() && *n != "-") {
+        let host = host_dir.join(name);
+        if host.is_dir() {
+            tar.append_dir_all(name, &host)?;
+        } else {
+            tar.append_path_with_name(&host, name)?;
+        }
+    }
+    Ok(hammertime::vfs::archive::Archive::open(tar.into_inner()?)?)
+}
+
+/// Runs a guest command under hammertime with `fs` at `/data` (see [`run_guest`]).
+pub fn run_guest_on(
+    engine: &Engine,
+    module: &Module,
+    fs: impl hammertime::vfs::FileSystem,
+    argv: &[String],
+) -> wasmtime::Result<String> {
+    let mut b = WasiCtx::builder();
+    b.preopen(fs, GUEST_DIR);
+    run_ht(engine, module, b, argv)
+}
+
+/// Runs a guest command under hammertime with the context `b` (plus `argv`, stdout discarded,
+/// stderr captured): the exit code and the stderr.
+fn run_ht(
+    engine: &Engine,
+    module: &Module,
+    mut b: hammertime::WasiCtxBuilder,
+    argv: &[String],
+) -> wasmtime::Result<String> {
+    let err = OutputBuffer::new();
+    let ctx = b.args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
+    // The documented fast path for a command in the embedder's own store.
+    let mut store = Store::new(engine, HtState { wasi: ctx });
+    let code = hammertime::run_in_store(&mut store, module, |s: &mut HtState| &mut s.wasi)?;
+    if code != 0 {
+        return Err(wasmtime::format_err!("guest exited with {code}: {}", err.to_string_lossy()));
+    }
+    Ok(err.to_string_lossy())
+}
+
 /// Store data of the hammertime runs.
 pub struct HtState {
     /// The WASI context.
@@ -258,15 +304,7 @@ pub fn run_guest(
     argv: &[String],
 ) -> wasmtime::Result<String> {
     let (code, stderr) = match rt {
-        Runtime::MemFs | Runtime::HostDir => {
-            let err = OutputBuffer::new();
-            let ctx =
-                ht_ctx(rt, host_dir, memfs).args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
-            // The documented fast path for a command in the embedder's own store.
-            let mut store = Store::new(engine, HtState { wasi: ctx });
-            let code = hammertime::run_in_store(&mut store, module, |s: &mut HtState| &mut s.wasi)?;
-            (code, err.to_string_lossy())
-        }
+        Runtime::MemFs | Runtime::HostDir => return run_ht(engine, module, ht_ctx(rt, host_dir, memfs), argv),
         Runtime::Wasi | Runtime::WasiBlocking => {
             let err = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
             let mut b = ww_ctx(rt, host_dir)?;
@@ -860,6 +898,12 @@ mod tests {
                 assert_eq!(samples.len(), 2, "{} under {rt:?}: {out}", w.id);
                 checks.push((rt.id(), samples[0].check.clone()));
                 assert_eq!(samples[0].check, samples[1].check);
+            }
+            if w.memfs_setup != "-" {
+                // The archive rows: the same files in a tar served in place.
+                let archive = prepare_archive(data.path(), w.memfs_setup).unwrap();
+                let out = run_guest_on(&engine, &module, archive, &guest_argv(&w, 1, GUEST_DIR)).unwrap();
+                checks.push(("archive", parse_samples(&out)[0].check.clone()));
             }
             if have_native {
                 let argv = guest_argv(&w, 1, data.path().to_str().unwrap());

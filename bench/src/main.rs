@@ -5,7 +5,8 @@
 //!   --quick          tiny sizes, one repetition (checks that everything runs)
 //!   --reps N         repetitions of each measurement (default 5; the median is reported)
 //!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
-//!                    startup, hostcall, memory, process: the workloads as whole processes)
+//!                    startup, hostcall, memory, process: the workloads as whole processes,
+//!                    archive: reads from a tar served in place against MemFs)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
 //!   --api p1|p2|both only the preview1 modules, only their WASI 0.2 components, or both (default)
 //!
@@ -149,6 +150,14 @@ fn child(cmd: &str, a: &[String]) -> wasmtime::Result<()> {
                 run_guest(&engine, &module, rt, host_dir, memfs.as_ref(), &a[4..])?
             };
             print!("{out}");
+        }
+        // __guest-archive CWASM HOST_DIR SETUP ARGV...: the guest with /data an Archive (a tar of
+        // SETUP under HOST_DIR, built in memory first).
+        "__guest-archive" => {
+            let (engine, module) = load(&a[0])?;
+            let archive = prepare_archive(Path::new(&a[1]), &a[2])?;
+            reset_peak_rss();
+            print!("{}", run_guest_on(&engine, &module, archive, &a[3..])?);
         }
         // __startup RUNTIME CWASM HOST_DIR ITERS REPS MODE(0 new linker|1 InstancePre|2 one-call runner)
         "__startup" => {
@@ -579,6 +588,10 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
     if opts.p1 && opts.wants("cli-cache") {
         eprintln!("CLI start-up with the compilation cache:");
         println!("{}", cli_cache(&exe, opts.quick, reps));
+    }
+    if opts.p1 && opts.wants("archive") {
+        eprintln!("archives (a tar served in place) against MemFs:");
+        println!("{}", archive_rows(&exe, &cwasm, &data, &sizes, reps));
     }
     if opts.p1 && opts.wants("process") && native_ok {
         eprintln!("whole processes, `hammertime run` against native:");
@@ -1124,6 +1137,42 @@ fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
     let _ = writeln!(s, "| `--no-cache` | {} |", ms(none));
     if let (Some(c), Some(w)) = (cold, warm) {
         let _ = writeln!(s, "\nThe cached run takes {:.1} % of the first.", w as f64 * 100.0 / c as f64);
+    }
+    s
+}
+
+/// The read workloads with `/data` a tar served in place (`vfs::archive::Archive`) against the
+/// same files in a `MemFs`, preview1, in process (each in its own child).
+fn archive_rows(exe: &Path, cwasm: &BTreeMap<&str, PathBuf>, data: &Path, sizes: &Sizes, reps: u64) -> String {
+    let mut s = String::from(
+        "| Workload | MemFs | Archive (tar) | Archive ÷ MemFs (time) | peak RSS MemFs / Archive |\n|---|---:|---:|---:|---:|\n",
+    );
+    for w in guest_workloads(sizes).into_iter().filter(|w| matches!(w.id, "read-big" | "read-small" | "walk")) {
+        let argv = guest_argv(&w, reps, GUEST_DIR);
+        let mut mem = Command::new(exe);
+        mem.arg("__guest").arg(Runtime::MemFs.id()).arg(&cwasm[w.guest]).arg(data).arg(w.memfs_setup).args(&argv);
+        let mem = measure(mem, false, "hammertime MemFs");
+        let mut arc = Command::new(exe);
+        arc.arg("__guest-archive").arg(&cwasm[w.guest]).arg(data).arg(w.memfs_setup).args(&argv);
+        let arc = measure(arc, false, "hammertime Archive (tar)");
+        let unit = match w.bytes {
+            Some(bytes) => Unit::MBps(bytes),
+            None => Unit::Ms,
+        };
+        let line = match (mem.median(), arc.median()) {
+            (Some(m), Some(a)) => format!(
+                "| {} | {} | {} | {:.2} | {} / {} MiB |",
+                w.title,
+                unit.show(m),
+                unit.show(a),
+                a as f64 / m as f64,
+                mem.max_rss >> 20,
+                arc.max_rss >> 20
+            ),
+            _ => format!("| {} | error | error | | |", w.title),
+        };
+        s.push_str(&line);
+        s.push('\n');
     }
     s
 }
