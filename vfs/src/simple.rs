@@ -44,6 +44,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use crate::perms::RestrictedDir;
 use crate::{Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, Stat};
 
 /// A read-only filesystem in three methods, served to guests by [`SimpleFsAdapter`].
@@ -468,7 +469,9 @@ impl<T: SimpleFs + ?Sized> FileSystem for SimpleFsAdapter<T> {
         if !meta.is_dir {
             return Err(Errno::Notdir);
         }
-        Ok(Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path: String::new() }))
+        // The read-only view decides every change's errno, as for any read-only mount.
+        let root: Arc<dyn Dir> = Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path: String::new() });
+        Ok(Arc::new(RestrictedDir::read_only(root)))
     }
 
     fn is_read_only(&self) -> bool {
@@ -543,23 +546,15 @@ impl<T: SimpleFs + ?Sized> Dir for SimpleDir<T> {
         Ok(to_stat(self.dev, &path, &self.metadata(&path)?))
     }
 
+    /// Opens `name` for reading: [`RestrictedDir::read_only`], which serves the adapter, has
+    /// already refused or dropped `write`, `truncate` and `create`.
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
         let path = self.join(name)?;
-        if options.write || options.truncate {
+        if options.write || options.truncate || options.create {
             return Err(Errno::Rofs);
         }
-        let meta = match self.metadata(&path) {
-            Ok(meta) => meta,
-            Err(Errno::Noent) if options.create => return Err(Errno::Rofs),
-            Err(e) => return Err(e),
-        };
-        if options.create && options.exclusive {
-            return Err(Errno::Exist);
-        }
+        let meta = self.metadata(&path)?;
         if meta.is_dir {
-            if options.create {
-                return Err(Errno::Isdir);
-            }
             return Ok(Node::Dir(Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path })));
         }
         if options.directory {
