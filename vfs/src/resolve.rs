@@ -85,6 +85,25 @@ impl std::fmt::Debug for Resolved {
     }
 }
 
+/// Checks the one name component a backend's `*_at` method receives: the contract promises one
+/// (the resolver never sends another), but a bad name must never reach a backend's tree.
+/// [`Errno::Nametoolong`] past [`MAX_NAME_LEN`], [`Errno::Noent`] for an empty name,
+/// [`Errno::Inval`] for `.`, `..`, or a name holding `/` or NUL. Backends without a tree of
+/// their own to protect (HostDir, whose kernel answers, and the simple adapter) check names as
+/// their host does.
+pub(crate) fn check_name(name: &str) -> Result<()> {
+    if name.len() > MAX_NAME_LEN {
+        return Err(Errno::Nametoolong);
+    }
+    if name.is_empty() {
+        return Err(Errno::Noent);
+    }
+    if name == "." || name == ".." || name.contains(['/', '\0']) {
+        return Err(Errno::Inval);
+    }
+    Ok(())
+}
+
 /// Checks a whole path before walking it: not empty, no NUL, not too long, relative.
 fn check_path(path: &str) -> Result<()> {
     if path.is_empty() {

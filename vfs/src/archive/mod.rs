@@ -261,9 +261,7 @@ impl ArchiveDir {
 
     /// The node `name` names in this directory.
     fn lookup(&self, name: &str) -> Result<usize> {
-        if name.is_empty() || name == "." || name == ".." || name.contains(['/', '\0']) {
-            return Err(if name.is_empty() { Errno::Noent } else { Errno::Inval });
-        }
+        crate::resolve::check_name(name)?;
         let children = self.children();
         match children.binary_search_by(|(n, _)| n.as_str().cmp(name)) {
             Ok(i) => Ok(children[i].1),

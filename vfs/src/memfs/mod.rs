@@ -135,6 +135,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use self::dir::MemDir;
 use self::file::MemFile;
 use self::inode::{DirInode, FileInode, Inode, Shared, lookup_in};
+use crate::resolve::check_name;
 use crate::{Dir, Errno, FileSystem, Node, OpenOptions, Result, SetTime, Stat, WallClock};
 
 /// The largest size a [`MemFs`] file can reach: 4 GiB (`1 << 32` bytes).
@@ -147,7 +148,7 @@ pub const MAX_FILE_SIZE: u64 = 1 << 32;
 
 /// The longest entry name, in bytes (POSIX `NAME_MAX`); longer names answer
 /// [`Errno::Nametoolong`].
-pub const NAME_MAX: usize = 255;
+pub const NAME_MAX: usize = crate::resolve::MAX_NAME_LEN;
 
 /// The longest symbolic-link target, in bytes (POSIX `PATH_MAX`); longer targets answer
 /// [`Errno::Nametoolong`].
@@ -177,21 +178,6 @@ fn mlock<T>(lock: &Mutex<T>) -> MutexGuard<'_, T> {
 /// A length as `u64` (lossless on every supported target).
 fn len64(len: usize) -> u64 {
     u64::try_from(len).unwrap_or(u64::MAX)
-}
-
-/// Checks one name component: the contract promises one, but a bad name must not corrupt the
-/// tree.
-fn check_name(name: &str) -> Result<()> {
-    if name.len() > NAME_MAX {
-        return Err(Errno::Nametoolong);
-    }
-    if name.is_empty() {
-        return Err(Errno::Noent);
-    }
-    if name == "." || name == ".." || name.contains('/') || name.contains('\0') {
-        return Err(Errno::Inval);
-    }
-    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------------
