@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use crate::{Dir, File, Node};
+use crate::{Dir, DirEntry, File, Node};
 
 /// The file `node` is; panics on a directory.
 pub(crate) fn file(node: Node) -> Arc<dyn File> {
@@ -18,4 +18,22 @@ pub(crate) fn dir(node: Node) -> Arc<dyn Dir> {
         Node::Dir(d) => d,
         Node::File(_) => panic!("expected a directory"),
     }
+}
+
+/// Every entry of `d`, listed from cookie 0.
+pub(crate) fn list(d: &dyn Dir) -> Vec<DirEntry> {
+    let mut out = Vec::new();
+    d.read_dir(0, &mut |e| {
+        out.push(e);
+        true
+    })
+    .expect("read_dir");
+    out
+}
+
+/// The names `d` lists, sorted.
+pub(crate) fn names(d: &dyn Dir) -> Vec<String> {
+    let mut v: Vec<String> = list(d).into_iter().map(|e| e.name).collect();
+    v.sort();
+    v
 }

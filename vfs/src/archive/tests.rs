@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use super::*;
 use crate::resolve;
-use crate::test_support::{dir, file};
+use crate::test_support::{dir, file, list};
 
 const READ: OpenOptions = OpenOptions::new().read(true);
 
@@ -87,14 +87,9 @@ fn read_all(root: &Arc<dyn Dir>, path: &str) -> std::result::Result<Vec<u8>, Err
     }
 }
 
+/// The listing of `d` in its order: name, cookie, type.
 fn names(d: &dyn Dir) -> Vec<(String, u64, FileType)> {
-    let mut out = Vec::new();
-    d.read_dir(0, &mut |e| {
-        out.push((e.name, e.next, e.filetype));
-        true
-    })
-    .unwrap();
-    out
+    list(d).into_iter().map(|e| (e.name, e.next, e.filetype)).collect()
 }
 
 fn error_of(result: io::Result<Archive>) -> String {

@@ -13,6 +13,7 @@ use rustix::io::Errno as HostErrno;
 use super::dir::HostDirHandle;
 use super::file::HostFile;
 use super::{HostDir, cache};
+use crate::test_support::{list, names};
 use crate::{Advice, Dir, DirEntry, Errno, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
 mod io;
@@ -69,22 +70,6 @@ fn open_err(d: &dyn Dir, name: &str, options: OpenOptions) -> Errno {
         Ok(node) => panic!("open_at({name}) succeeded: {node:?}"),
         Err(e) => e,
     }
-}
-
-fn list(d: &dyn Dir) -> Vec<DirEntry> {
-    let mut out = Vec::new();
-    d.read_dir(0, &mut |e| {
-        out.push(e);
-        true
-    })
-    .expect("read_dir");
-    out
-}
-
-fn names(d: &dyn Dir) -> Vec<String> {
-    let mut v: Vec<String> = list(d).into_iter().map(|e| e.name).collect();
-    v.sort();
-    v
 }
 
 fn host_names(path: &Path) -> Vec<String> {

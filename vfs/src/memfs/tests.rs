@@ -4,7 +4,7 @@
 mod limits;
 
 use super::*;
-use crate::test_support::{dir, file};
+use crate::test_support::{dir, file, list, names};
 use crate::{Advice, DirEntry, File, FileType};
 use std::any::Any;
 use std::collections::BTreeSet;
@@ -51,23 +51,6 @@ fn read_all(f: &dyn File) -> Vec<u8> {
 
 fn open_err(d: &dyn Dir, name: &str, o: OpenOptions) -> Errno {
     d.open_at(name, o).map(|_| ()).unwrap_err()
-}
-
-/// Every entry of `d`, listed from cookie 0.
-fn list(d: &dyn Dir) -> Vec<DirEntry> {
-    let mut out = Vec::new();
-    d.read_dir(0, &mut |e| {
-        out.push(e);
-        true
-    })
-    .unwrap();
-    out
-}
-
-fn names(d: &dyn Dir) -> Vec<String> {
-    let mut v: Vec<String> = list(d).into_iter().map(|e| e.name).collect();
-    v.sort();
-    v
 }
 
 fn assert_send_sync<T: Send + Sync>() {}

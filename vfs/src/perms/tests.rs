@@ -2,7 +2,7 @@
 //! and over real backends.
 
 use super::*;
-use crate::test_support::{dir, file};
+use crate::test_support::{dir, file, names};
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 /// A writable test filesystem: every mutating call "succeeds" and is counted, so the tests
@@ -412,17 +412,6 @@ fn restricted(d: DirPerms, f: FilePerms) -> (crate::MemFs, Arc<dyn Dir>) {
     let fs = memfs();
     let root = Restricted::new(fs.clone(), d, f).root().unwrap();
     (fs, root)
-}
-
-fn names(d: &dyn Dir) -> Vec<String> {
-    let mut out = Vec::new();
-    d.read_dir(0, &mut |e| {
-        out.push(e.name);
-        true
-    })
-    .unwrap();
-    out.sort();
-    out
 }
 
 #[test]
