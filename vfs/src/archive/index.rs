@@ -55,7 +55,6 @@ pub(crate) struct Unpacked {
     /// Bytes of unpacked entries alive (cached or held by open files).
     live: Arc<AtomicU64>,
     max_live: u64,
-    max_size: u64,
     /// Recently unpacked entries, most recent last.
     cache: Mutex<Vec<(usize, Arc<Chunk>)>>,
 }
@@ -148,10 +147,15 @@ impl Index {
             // Counted before unpacking, so racing opens cannot pass the limit together.
             u.live.fetch_add(size, Ordering::Relaxed);
         }
-        let unpacked = self.read_zip_entry(entry, size);
-        u.live.fetch_sub(size, Ordering::Relaxed);
-        let data = unpacked?;
-        u.live.fetch_add(data.len() as u64, Ordering::Relaxed);
+        let data = match self.read_zip_entry(entry, size) {
+            Ok(data) => data,
+            Err(e) => {
+                u.live.fetch_sub(size, Ordering::Relaxed);
+                return Err(e);
+            }
+        };
+        // The reservation becomes the chunk's count (it unpacked to exactly `size` bytes), which
+        // its drop gives back.
         let chunk = Arc::new(Chunk { data, live: u.live.clone() });
         let mut cache = u.cache.lock().unwrap_or_else(PoisonError::into_inner);
         if cache.len() >= CACHE_ENTRIES {
@@ -164,9 +168,7 @@ impl Index {
     /// Unpacks zip entry `entry`, which must give exactly `size` bytes and a matching checksum.
     fn read_zip_entry(&self, entry: usize, size: u64) -> Result<Vec<u8>> {
         let Some(zip) = &self.zip else { return Err(Errno::Io) };
-        if size > self.unpacked.max_size {
-            return Err(Errno::Nomem);
-        }
+        // `size` is at most the builder's `max_unpacked_size`: the index refused larger entries.
         let mut zip = zip.lock().unwrap_or_else(PoisonError::into_inner);
         let file = zip.by_index(entry).map_err(|_| Errno::Io)?;
         let mut data = Vec::with_capacity(usize::try_from(size).map_err(|_| Errno::Nomem)?);
@@ -356,7 +358,6 @@ impl Tree {
             unpacked: Unpacked {
                 live: Arc::new(AtomicU64::new(0)),
                 max_live: limits.max_unpacked_in_memory,
-                max_size: limits.max_unpacked_size,
                 cache: Mutex::new(Vec::new()),
             },
         }
