@@ -94,9 +94,11 @@ pub fn run_in<T: 'static>(store: &mut Store<T>, linker: &Linker<T>, module: &Mod
 }
 
 /// Runs a command module in the embedder's `store` (with its limits, fuel, epoch deadline…) and
-/// returns its exit status, as fast as [`run`]: the instance is linked with the WASI functions
-/// only (found through `get`, as in [`crate::add_to_linker`]), and while its `_start` runs,
-/// calls use its memory without looking it up. No other instance can make WASI calls during
+/// returns its exit status, its WASI calls as fast as [`run`]'s: the instance is linked with the
+/// WASI functions only (found through `get`, as in [`crate::add_to_linker`]), and while its
+/// `_start` runs, calls use its memory without looking it up. The linker is made for each call
+/// (unlike [`run`], which keeps one per engine): for many short runs, link once and use
+/// [`run_in`]. No other instance can make WASI calls during
 /// that time — the module imports nothing but WASI, and WASI calls call no guest — so other
 /// instances already in the store keep using their own memories, during and after. (The one
 /// way around is the embedder's: a store callback, such as an epoch-deadline callback, that

@@ -5,8 +5,8 @@
 //! opening never panics, and refuses with `InvalidData` only; an opened archive can be walked
 //! whole — every listed name a valid component, listed once, with a `stat` whose type matches
 //! the listing; every file read to its end in at most `size` bytes (never more than it
-//! declares); every symbolic link resolved without leaving the root (`EPERM` above it, never
-//! a name outside); all within the limits below (1 MiB unpacked, 4096 entries).
+//! declares); every symbolic link followed without a panic (the resolver's own tests prove it
+//! stays inside); all within the limits below (1 MiB unpacked, 4096 entries).
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -58,10 +58,8 @@ pub fn check(data: &[u8]) -> bool {
                 FileType::SymbolicLink => {
                     let target = dir.readlink_at(&e.name).expect("a link has a target");
                     assert_eq!(target.len() as u64, st.size);
-                    // Following it stays inside: a node, or an errno, never a panic.
-                    match resolve::open(&root, &full, true, read) {
-                        Ok(_) | Err(_) => {}
-                    }
+                    // Following it gives a node or an errno, never a panic.
+                    let _ = resolve::open(&root, &full, true, read);
                 }
                 _ => match dir.open_at(&e.name, read) {
                     Ok(Node::File(f)) => {

@@ -546,13 +546,10 @@ impl<T: SimpleFs + ?Sized> Dir for SimpleDir<T> {
         Ok(to_stat(self.dev, &path, &self.metadata(&path)?))
     }
 
-    /// Opens `name` for reading: [`RestrictedDir::read_only`], which serves the adapter, has
+    /// Opens `name` for reading: [`RestrictedDir::read_only`], the only way to this handle, has
     /// already refused or dropped `write`, `truncate` and `create`.
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
         let path = self.join(name)?;
-        if options.write || options.truncate || options.create {
-            return Err(Errno::Rofs);
-        }
         let meta = self.metadata(&path)?;
         if meta.is_dir {
             return Ok(Node::Dir(Arc::new(SimpleDir { fs: self.fs.clone(), dev: self.dev, path })));
