@@ -1,6 +1,7 @@
 //! The official wasi-testsuite, in-process: every test with its root served by `MemFs` (seeded
-//! from the fixture), by `HostDir` (on a temporary copy) and by an `Archive` of a tar of it (the
-//! tests that write nothing), Rust tests in strict errno mode.
+//! from the fixture), by `HostDir` (on a temporary copy), by an `Archive` of a tar of it (the
+//! tests that write nothing) and by an `Overlay` of a `MemFs` over a read-only `HostDir` on the
+//! copy (which must be unchanged afterwards), Rust tests in strict errno mode.
 //!
 //! A plain binary (`harness = false`) so that its per-test lines are always shown. The list of
 //! tests expected to pass is `tests/conformance-expected.txt` (a ratchet: a listed test that
@@ -16,7 +17,7 @@ use suite::Mode;
 fn main() {
     let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
     let engine = suite::engine();
-    suite::main("conformance", workspace, &[Mode::MemFs, Mode::HostDir, Mode::Archive], |specs| {
+    suite::main("conformance", workspace, &[Mode::MemFs, Mode::HostDir, Mode::Archive, Mode::Overlay], |specs| {
         let mut modules = Vec::new();
         for spec in specs {
             match wasmtime::Module::from_file(&engine, &spec.wasm) {

@@ -12,7 +12,7 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use hammertime::stdio::OutputBuffer;
-use hammertime::vfs::{HostDir, MemFs};
+use hammertime::vfs::{HostDir, MemFs, Overlay, ReadOnly};
 use hammertime::{WasiCtx, run_in};
 
 /// The time a test may take (the official runner's limit).
@@ -56,6 +56,11 @@ pub enum Mode {
     /// In-process, root served by a `vfs::archive::Archive` of a tar of the fixture (read-only:
     /// the ratchet lists the tests that write nothing).
     Archive,
+    /// In-process, root served by an `Overlay` of a `MemFs` over a read-only `HostDir` on the
+    /// temporary copy; the run fails if the copy changed in any byte, time or name.
+    Overlay,
+    /// The adapted component in-process through `hammertime::p2`, root served as in `Overlay`.
+    P2Overlay,
 }
 
 impl Mode {
@@ -70,7 +75,14 @@ impl Mode {
             Mode::CliP2Dir => "cli-p2-dir",
             Mode::CliP2MemDir => "cli-p2-mem-dir",
             Mode::Archive => "archive",
+            Mode::Overlay => "overlay",
+            Mode::P2Overlay => "p2-overlay",
         }
+    }
+
+    /// Whether the root is an `Overlay` of a `MemFs` over the read-only copy.
+    pub fn overlay(self) -> bool {
+        matches!(self, Mode::Overlay | Mode::P2Overlay)
     }
 
     /// Whether the root is a `HostDir` on the temporary copy (else a `MemFs` seeded from it).
@@ -208,6 +220,29 @@ fn tar_of(dir: &Path) -> std::io::Result<hammertime::vfs::archive::Archive> {
     hammertime::vfs::archive::Archive::open(builder.into_inner()?)
 }
 
+/// Everything about the tree at `dir` that a write could change: per path, the type, the
+/// content or link target, the size and the modification time.
+fn tree_state(dir: &Path) -> std::io::Result<std::collections::BTreeMap<PathBuf, String>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut todo = vec![dir.to_path_buf()];
+    while let Some(d) = todo.pop() {
+        for entry in std::fs::read_dir(&d)? {
+            let path = entry?.path();
+            let meta = std::fs::symlink_metadata(&path)?;
+            let what = if meta.is_dir() {
+                todo.push(path.clone());
+                "dir".to_string()
+            } else if meta.file_type().is_symlink() {
+                format!("link {:?}", std::fs::read_link(&path)?)
+            } else {
+                format!("file {:?}", std::fs::read(&path)?)
+            };
+            out.insert(path, format!("{what} {} {:?}", meta.len(), meta.modified()?));
+        }
+    }
+    Ok(out)
+}
+
 /// What one run produced.
 pub struct Outcome {
     pub exit: Result<i32, String>,
@@ -282,14 +317,30 @@ fn run_with(spec: &Spec, mode: Mode, run: impl FnOnce(WasiCtx) -> Result<i32, St
         if let Some(copy) = &copy {
             if mode == Mode::Archive {
                 b.preopen(tar_of(copy.path()).map_err(|e| format!("archive: {e}"))?, "/");
+            } else if mode.overlay() {
+                let lower = ReadOnly::new(HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?);
+                let overlay = Overlay::new(MemFs::new(), lower).map_err(|e| format!("Overlay: {e}"))?;
+                b.preopen(overlay, "/");
             } else if mode.host_dir() {
                 b.preopen(HostDir::open(copy.path()).map_err(|e| format!("HostDir: {e}"))?, "/");
             } else {
                 b.preopen(MemFs::from_host_dir(copy.path()).map_err(|e| format!("MemFs: {e}"))?, "/");
             }
         }
+        let lower_before = match (&copy, mode) {
+            (Some(copy), mode) if mode.overlay() => {
+                Some(tree_state(copy.path()).map_err(|e| format!("reading the copy: {e}"))?)
+            }
+            _ => None,
+        };
         let ctx = b.build().map_err(|e| format!("build: {e}"))?;
         let result = run(ctx);
+        if let (Some(copy), Some(before)) = (&copy, lower_before) {
+            let after = tree_state(copy.path()).map_err(|e| format!("reading the copy: {e}"))?;
+            if after != before {
+                return Err("the overlay's lower layer changed".into());
+            }
+        }
         if let Some(copy) = &copy {
             remove_cleanup(copy.path());
         }

@@ -673,6 +673,23 @@ pub enum Advice {
     NoReuse,
 }
 
+/// What [`Dir::open_at`] answers, in Linux's order, for an *existing* entry of type `filetype`
+/// before opening it: [`Errno::Exist`] for `create` + `exclusive`, [`Errno::Loop`] for a symbolic
+/// link, [`Errno::Isdir`] for a directory with `create`, `write` or `truncate`, [`Errno::Notdir`]
+/// for a non-directory with `directory`.
+pub(crate) fn check_open_existing(filetype: FileType, options: OpenOptions) -> Result<()> {
+    if options.create && options.exclusive {
+        return Err(Errno::Exist);
+    }
+    match filetype {
+        FileType::SymbolicLink => Err(Errno::Loop),
+        FileType::Directory if options.create || options.write || options.truncate => Err(Errno::Isdir),
+        FileType::Directory => Ok(()),
+        _ if options.directory => Err(Errno::Notdir),
+        _ => Ok(()),
+    }
+}
+
 /// The buffers of a vectored write joined into one.
 fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bufs.iter().map(|b| b.len()).sum());

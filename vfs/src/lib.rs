@@ -8,7 +8,8 @@
 //! - Backends: [`MemFs`] (in memory), [`HostDir`] (a sandboxed host directory), [`ReadOnly`]
 //!   and [`Restricted`] (views with fewer permissions, [`DirPerms`] and [`FilePerms`], over any
 //!   filesystem), and [`SimpleFsAdapter`] (serves any [`SimpleFs`], a three-method
-//!   read-only trait).
+//!   read-only trait), [`Overlay`] (a copy-on-write union of two filesystems) and
+//!   [`archive::Archive`] (a tar or zip served in place).
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
@@ -18,6 +19,7 @@ mod errno;
 mod fs;
 pub mod hostdir;
 pub mod memfs;
+pub mod overlay;
 pub mod perms;
 pub mod resolve;
 pub mod simple;
@@ -29,6 +31,7 @@ pub use errno::Errno;
 pub use fs::{Advice, Dir, DirEntry, File, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 pub use hostdir::{HostDir, HostDirBuilder};
 pub use memfs::MemFs;
+pub use overlay::Overlay;
 pub use perms::{DirPerms, FilePerms, ReadOnly, Restricted};
 pub use simple::{SimpleFs, SimpleFsAdapter};
 

@@ -13,6 +13,7 @@ use super::inode::{
     replaced,
 };
 use super::{FIRST_BATCH, MAX_BATCH, SYMLINK_MAX, check_name, len64, mlock, rlock, wlock};
+use crate::fs::check_open_existing;
 use crate::{Dir, DirEntry, Errno, Node, OpenOptions, Result, SetTime, Stat};
 
 /// An open [`super::MemFs`] directory.
@@ -171,19 +172,11 @@ impl Dir for MemDir {
             lookup_in(&self.dir, name)?
         };
         // No lock is held from here on.
+        check_open_existing(node.filetype(), OpenOptions { exclusive: false, ..options })?;
         match node {
             Inode::Link(_) => Err(Errno::Loop),
-            Inode::Dir(dir) => {
-                if options.create || options.write || options.truncate {
-                    Err(Errno::Isdir)
-                } else {
-                    Ok(Node::Dir(Arc::new(MemDir { dir })))
-                }
-            }
+            Inode::Dir(dir) => Ok(Node::Dir(Arc::new(MemDir { dir }))),
             Inode::File(file) => {
-                if options.directory {
-                    return Err(Errno::Notdir);
-                }
                 if options.truncate {
                     let mut data = wlock(&file.data);
                     data.set_size(&file.c.fs, 0)?;
