@@ -59,6 +59,7 @@ Examples:
   hammertime run --dir /srv/site::/www --ro-dir /etc/ssl::/ssl server.wasm
   hammertime run --dir site.tar.gz::/www --dir stdlib.zip::/lib server.wasm
   hammertime run --mem-dir ./fixtures::/data --mem-dir /tmp app.wasm --verbose
+  hammertime run --overlay python-stdlib.tar::/lib --overlay .::/work build.wasm
   hammertime run --env RUST_LOG=debug --env HOME --tcplisten 127.0.0.1:8080 app.wasm
   hammertime run -W timeout=10s,fuel=1000000000,max-memory-size=67108864 untrusted.wasm
   hammertime run --invoke add math.wat 1 2
@@ -88,16 +89,24 @@ pub struct RunArgs {
     #[arg(long = "ro-dir", value_name = "HOST[::GUEST]", value_parser = parse_host_dir)]
     pub ro_dirs: Vec<DirSpec>,
 
+    /// Preopen LOWER (a host directory, or a tar, tar.gz or zip file) read-only at GUEST (default
+    /// LOWER) under an in-memory layer that takes the guest's changes (copy-on-write, dropped at
+    /// exit; bounded by --mem-dir-size and --mem-dir-inodes)
+    #[arg(long = "overlay", value_name = "LOWER[::GUEST]", value_parser = parse_host_dir)]
+    pub overlays: Vec<DirSpec>,
+
     /// Preopen an in-memory directory at GUEST, seeded with a copy of HOST
     #[arg(long = "mem-dir", value_name = "[HOST::]GUEST", value_parser = parse_mem_dir)]
     pub mem_dirs: Vec<MemDirSpec>,
 
-    /// The most bytes (data, names and link targets) each --mem-dir holds, with an optional
+    /// The most bytes (data, names and link targets) each --mem-dir (and each --overlay's
+    /// in-memory layer) holds, with an optional
     /// K, M or G suffix (powers of 1024); past it the guest gets ENOSPC
     #[arg(long = "mem-dir-size", value_name = "SIZE", default_value = "1G", value_parser = parse_size)]
     pub mem_dir_size: u64,
 
-    /// The most files, directories and links each --mem-dir holds (ENOSPC past it)
+    /// The most files, directories and links each --mem-dir (and each --overlay's in-memory
+    /// layer) holds (ENOSPC past it)
     #[arg(long = "mem-dir-inodes", value_name = "N", default_value_t = 1 << 20)]
     pub mem_dir_inodes: u64,
 
@@ -167,7 +176,7 @@ pub struct CompileArgs {
     pub module: PathBuf,
 }
 
-/// `--dir` and `--ro-dir`.
+/// `--dir`, `--ro-dir` and `--overlay`.
 #[derive(Clone, Debug)]
 pub struct DirSpec {
     /// The host directory.

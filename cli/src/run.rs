@@ -10,7 +10,7 @@ use std::sync::mpsc;
 use std::time::Duration;
 
 use clap::ArgMatches;
-use hammertime::vfs::{HostDir, MemFs, archive::Archive};
+use hammertime::vfs::{FileSystem, HostDir, MemFs, Overlay, archive::Archive};
 use hammertime::{BuildError, InterruptHandle, WasiCtx};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Func, Linker, Module, Precompiled, Store, StoreLimits, StoreLimitsBuilder, Trap, Val, ValType};
@@ -32,6 +32,7 @@ struct Host {
 enum Mount {
     Host { spec: DirSpec, read_only: bool },
     Mem(MemDirSpec),
+    Overlay(DirSpec),
 }
 
 /// The directory preopens in the order they appeared on the command line.
@@ -46,6 +47,9 @@ fn mounts_in_order(run: &RunArgs, matches: &ArgMatches) -> Vec<Mount> {
     }
     for (i, spec) in indices("mem_dirs").into_iter().zip(&run.mem_dirs) {
         mounts.push((i, Mount::Mem(spec.clone())));
+    }
+    for (i, spec) in indices("overlays").into_iter().zip(&run.overlays) {
+        mounts.push((i, Mount::Overlay(spec.clone())));
     }
     mounts.sort_by_key(|(i, _)| *i);
     mounts.into_iter().map(|(_, m)| m).collect()
@@ -232,6 +236,21 @@ fn report(module_name: &str, e: &wasmtime::Error, fuel: Option<u64>) -> Failure 
     fail(TRAP_EXIT, message)
 }
 
+/// What `--dir`, `--ro-dir` and `--overlay` mount from `spec.host`: an archive file (read into
+/// memory, always read-only) or a host directory.
+fn host_fs(spec: &DirSpec, read_only: bool) -> Result<Arc<dyn FileSystem>, Failure> {
+    if spec.host.is_file() {
+        let archive = std::fs::read(&spec.host)
+            .and_then(Archive::open)
+            .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot open archive {}: {e}", spec.host.display())))?;
+        return Ok(Arc::new(archive));
+    }
+    let opened = if read_only { HostDir::open_read_only(&spec.host) } else { HostDir::open(&spec.host) };
+    let dir = opened
+        .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot open directory {}: {e}", spec.host.display())))?;
+    Ok(Arc::new(dir))
+}
+
 /// The WASI context from the command line.
 fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<WasiCtx, Failure> {
     let mut builder = WasiCtx::builder();
@@ -254,23 +273,19 @@ fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<W
             }
         }
     }
+    let mem_fs = || MemFs::builder().quota(run.mem_dir_size).max_inodes(run.mem_dir_inodes).build();
     for mount in mounts_in_order(run, matches) {
         match mount {
-            Mount::Host { spec, .. } if spec.host.is_file() => {
-                let archive = std::fs::read(&spec.host).and_then(Archive::open).map_err(|e| {
-                    fail(ERROR_EXIT, format!("hammertime: cannot open archive {}: {e}", spec.host.display()))
-                })?;
-                builder.preopen(archive, spec.guest);
-            }
             Mount::Host { spec, read_only } => {
-                let opened = if read_only { HostDir::open_read_only(&spec.host) } else { HostDir::open(&spec.host) };
-                let dir = opened.map_err(|e| {
-                    fail(ERROR_EXIT, format!("hammertime: cannot open directory {}: {e}", spec.host.display()))
-                })?;
-                builder.preopen(dir, spec.guest);
+                builder.preopen(host_fs(&spec, read_only)?, spec.guest);
+            }
+            Mount::Overlay(spec) => {
+                let overlay = Overlay::new(mem_fs(), host_fs(&spec, true)?)
+                    .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot open {}: {e}", spec.host.display())))?;
+                builder.preopen(overlay, spec.guest);
             }
             Mount::Mem(MemDirSpec { host, guest }) => {
-                let fs = MemFs::builder().quota(run.mem_dir_size).max_inodes(run.mem_dir_inodes).build();
+                let fs = mem_fs();
                 if let Some(host) = host {
                     fs.copy_from_host_dir(&host, "").map_err(|e| {
                         fail(ERROR_EXIT, format!("hammertime: cannot copy directory {}: {e}", host.display()))

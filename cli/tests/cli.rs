@@ -319,6 +319,7 @@ fn help_documents_every_option() {
         "--dir <HOST[::GUEST]>",
         "--ro-dir <HOST[::GUEST]>",
         "--mem-dir <[HOST::]GUEST>",
+        "--overlay <LOWER[::GUEST]>",
         "--env <KEY[=VALUE]>",
         "--inherit-env",
         "--tcplisten <ADDR>",
@@ -919,4 +920,34 @@ fn dir_mounts_archives_read_only() {
     assert_eq!((code, stdout.as_str()), (Some(1), ""));
     assert!(stderr.starts_with("hammertime: cannot open archive") && stderr.contains("not a tar"), "{stderr}");
     assert_eq!(tar.metadata().unwrap().len(), site_tar(false).len() as u64, "the archive is never written");
+}
+
+#[test]
+fn overlay_takes_writes_in_memory_over_a_directory_or_an_archive() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("f.txt"), "original").unwrap();
+    let spec = format!("{}::/w", dir.path().display());
+    let out = run(&["run", "--overlay", &spec, &guest("write_file"), "/w/f.txt", "changed"]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "--overlay", &spec, &guest("write_file"), "/w/new.txt", "new"]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    // The lower directory is untouched, and the next run starts from it again.
+    assert_eq!(std::fs::read_to_string(dir.path().join("f.txt")).unwrap(), "original");
+    let names: Vec<_> = std::fs::read_dir(dir.path()).unwrap().map(|e| e.unwrap().file_name()).collect();
+    assert_eq!(names, ["f.txt"]);
+    let out = run(&["run", "--overlay", &spec, &guest("cat"), "/w/f.txt"]);
+    assert_eq!(outcome(&out), (Some(0), "original".into(), String::new()));
+    // The in-memory layer has --mem-dir-size as its limit.
+    let big = "x".repeat(5000);
+    let out = run(&["run", "--overlay", &spec, "--mem-dir-size", "1K", &guest("write_file"), "/w/f.txt", &big]);
+    assert_eq!(outcome(&out), (Some(1), String::new(), "write_file: /w/f.txt: No space left on device\n".into()));
+
+    let tar = dir.path().join("site.tar");
+    std::fs::write(&tar, site_tar(false)).unwrap();
+    let mount = format!("{}::/www", tar.display());
+    let out = run(&["run", "--overlay", &mount, &guest("write_file"), "/www/index.html", "x"]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "--overlay", &mount, &guest("cat"), "/www/css/site.css"]);
+    assert_eq!(outcome(&out), (Some(0), "h1 {}\n".into(), String::new()));
+    assert_eq!(std::fs::read(&tar).unwrap(), site_tar(false), "the archive is never written");
 }
