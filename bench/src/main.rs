@@ -6,7 +6,8 @@
 //!   --reps N         repetitions of each measurement (default 5; the median is reported)
 //!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
 //!                    startup, hostcall, memory, process: the workloads as whole processes,
-//!                    archive: reads from a tar served in place against MemFs)
+//!                    archive: reads from a tar served in place against MemFs, snapshot:
+//!                    MemFs::snapshot's costs and reads through a snapshot against MemFs)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
 //!   --api p1|p2|both only the preview1 modules, only their WASI 0.2 components, or both (default)
 //!
@@ -159,6 +160,16 @@ fn child(cmd: &str, a: &[String]) -> wasmtime::Result<()> {
             reset_peak_rss();
             print!("{}", run_guest_on(&engine, &module, archive, &a[3..])?);
         }
+        // __guest-snapshot CWASM HOST_DIR SETUP ARGV...: the guest with /data a snapshot of a
+        // MemFs holding SETUP (`MemFs::snapshot`: an overlay of a MemFs over the frozen one).
+        "__guest-snapshot" => {
+            let (engine, module) = load(&a[0])?;
+            let snapshot = prepare_memfs(Path::new(&a[1]), &a[2])?.snapshot()?;
+            reset_peak_rss();
+            print!("{}", run_guest_on(&engine, &module, snapshot, &a[3..])?);
+        }
+        // __snapshot FILES BYTES COUNT: what snapshots of a prepared tree cost.
+        "__snapshot" => print!("{}", snapshot_costs(a[0].parse()?, a[1].parse()?, a[2].parse()?)?),
         // __startup RUNTIME CWASM HOST_DIR ITERS REPS MODE(0 new linker|1 InstancePre|2 one-call runner)
         "__startup" => {
             let rt = rt(&a[0])?;
@@ -592,6 +603,10 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
     if opts.p1 && opts.wants("archive") {
         eprintln!("archives (a tar served in place) against MemFs:");
         println!("{}", archive_rows(&exe, &cwasm, &data, &sizes, reps));
+    }
+    if opts.p1 && opts.wants("snapshot") {
+        eprintln!("snapshots of a MemFs:");
+        println!("{}", snapshot_rows(&exe, &cwasm, &data, &sizes, opts.quick, reps));
     }
     if opts.p1 && opts.wants("process") && native_ok {
         eprintln!("whole processes, `hammertime run` against native:");
@@ -1144,8 +1159,65 @@ fn cli_cache(exe: &Path, quick: bool, reps: u64) -> String {
 /// The read workloads with `/data` a tar served in place (`vfs::archive::Archive`) against the
 /// same files in a `MemFs`, preview1, in process (each in its own child).
 fn archive_rows(exe: &Path, cwasm: &BTreeMap<&str, PathBuf>, data: &Path, sizes: &Sizes, reps: u64) -> String {
+    layer_rows(exe, cwasm, data, sizes, reps, "__guest-archive", "Archive (tar)", "Archive")
+}
+
+/// What snapshots cost ([`snapshot_costs`]: 10,000 files, 100 MiB, 100 snapshots; tiny with
+/// `--quick`), then the read workloads with `/data` a snapshot of the `MemFs` against the
+/// `MemFs` itself.
+fn snapshot_rows(
+    exe: &Path,
+    cwasm: &BTreeMap<&str, PathBuf>,
+    data: &Path,
+    sizes: &Sizes,
+    quick: bool,
+    reps: u64,
+) -> String {
+    let (files, bytes, count) = if quick { (100, 1 << 20, 10) } else { (10_000, 100 << 20, 100) };
+    let mut cmd = Command::new(exe);
+    cmd.arg("__snapshot").arg(files.to_string()).arg(bytes.to_string()).arg(count.to_string());
+    let line = run_process(cmd, false)
+        .ok()
+        .filter(|p| p.ok)
+        .and_then(|p| p.stdout.lines().find(|l| l.starts_with("snapshot ")).map(String::from));
+    let get = |k: &str| -> Option<u64> {
+        line.as_deref()?.split_whitespace().find_map(|f| f.strip_prefix(k)?.strip_prefix('=')?.parse().ok())
+    };
     let mut s = String::from(
-        "| Workload | MemFs | Archive (tar) | Archive ÷ MemFs (time) | peak RSS MemFs / Archive |\n|---|---:|---:|---:|---:|\n",
+        "| Prepared tree | Deep copy (every file) | `snapshot()` | First write to a file of a snapshot (copy-up) | RSS added by the snapshots, each changing one file |\n|---|---:|---:|---:|---:|\n",
+    );
+    match (get("copy_ns"), get("snapshot_ns"), get("change_ns"), get("rss_delta")) {
+        (Some(copy), Some(snap), Some(change), Some(rss)) => s.push_str(&format!(
+            "| {files} files, {} MiB, in 100 directories | {:.1} ms | {:.2} µs | {:.1} µs | {count} snapshots: {:.2} MiB ({:.1} KiB each) |\n",
+            bytes >> 20,
+            copy as f64 / 1e6,
+            snap as f64 / 1e3,
+            change as f64 / 1e3,
+            rss as f64 / (1 << 20) as f64,
+            rss as f64 / 1024.0 / count as f64,
+        )),
+        _ => s.push_str("| error | | | | |\n"),
+    }
+    s.push('\n');
+    s.push_str(&layer_rows(exe, cwasm, data, sizes, reps, "__guest-snapshot", "its snapshot", "Snapshot"));
+    s
+}
+
+/// The read workloads with `/data` served by the child `sub` (column `column`) against the same
+/// files in a `MemFs`, preview1, in process (each in its own child).
+#[allow(clippy::too_many_arguments)]
+fn layer_rows(
+    exe: &Path,
+    cwasm: &BTreeMap<&str, PathBuf>,
+    data: &Path,
+    sizes: &Sizes,
+    reps: u64,
+    sub: &str,
+    column: &str,
+    short: &str,
+) -> String {
+    let mut s = format!(
+        "| Workload | MemFs | {column} | {short} ÷ MemFs (time) | peak RSS MemFs / {short} |\n|---|---:|---:|---:|---:|\n",
     );
     for w in guest_workloads(sizes).into_iter().filter(|w| matches!(w.id, "read-big" | "read-small" | "walk")) {
         let argv = guest_argv(&w, reps, GUEST_DIR);
@@ -1153,8 +1225,8 @@ fn archive_rows(exe: &Path, cwasm: &BTreeMap<&str, PathBuf>, data: &Path, sizes:
         mem.arg("__guest").arg(Runtime::MemFs.id()).arg(&cwasm[w.guest]).arg(data).arg(w.memfs_setup).args(&argv);
         let mem = measure(mem, false, "hammertime MemFs");
         let mut arc = Command::new(exe);
-        arc.arg("__guest-archive").arg(&cwasm[w.guest]).arg(data).arg(w.memfs_setup).args(&argv);
-        let arc = measure(arc, false, "hammertime Archive (tar)");
+        arc.arg(sub).arg(&cwasm[w.guest]).arg(data).arg(w.memfs_setup).args(&argv);
+        let arc = measure(arc, false, &format!("hammertime {column}"));
         let unit = match w.bytes {
             Some(bytes) => Unit::MBps(bytes),
             None => Unit::Ms,

@@ -328,6 +328,15 @@ impl RestrictedDir {
         RestrictedDir { inner: dir, perms: Perms::READ_ONLY }
     }
 
+    /// `dir` wrapped read-only, unless it is a view that allows no change already (then `dir`
+    /// itself: one wrapper, not two, on every handle opened through it).
+    pub(crate) fn read_only_view(dir: Arc<dyn Dir>) -> Arc<dyn Dir> {
+        match dir.as_any().downcast_ref::<RestrictedDir>() {
+            Some(view) if view.perms.read_only() => dir,
+            _ => Arc::new(RestrictedDir::read_only(dir)),
+        }
+    }
+
     /// The wrapped handle of another directory given to `rename_at` or `link_at`, if that
     /// directory may change; a directory of no view is passed as it is.
     fn target<'a>(&self, other: &'a dyn Dir) -> Result<&'a dyn Dir> {

@@ -147,6 +147,9 @@ impl Dir for MemDir {
     }
 
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+        if options.create || options.write || options.truncate {
+            self.fs().writable()?;
+        }
         check_name(name)?;
         let now = if options.create || options.truncate { self.fs().now() } else { 0 };
         let node = if options.create {
@@ -221,6 +224,7 @@ impl Dir for MemDir {
     }
 
     fn mkdir_at(&self, name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         let fs = self.fs();
         let now = fs.now();
@@ -243,6 +247,7 @@ impl Dir for MemDir {
     }
 
     fn rmdir_at(&self, name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         let fs = self.fs();
         let now = fs.now();
@@ -271,6 +276,7 @@ impl Dir for MemDir {
     }
 
     fn unlink_at(&self, name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         let fs = self.fs();
         let now = fs.now();
@@ -292,6 +298,7 @@ impl Dir for MemDir {
     }
 
     fn symlink_at(&self, target: &str, name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         if target.is_empty() {
             return Err(Errno::Noent);
@@ -330,6 +337,7 @@ impl Dir for MemDir {
     }
 
     fn rename_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         check_name(new_name)?;
         let dst = self.same_instance(new_dir)?;
@@ -344,6 +352,7 @@ impl Dir for MemDir {
     /// A hard link costs its name's bytes and, as on tmpfs, one inode unit (each name pins
     /// memory), given back when the name goes.
     fn link_at(&self, name: &str, new_dir: &dyn Dir, new_name: &str) -> Result<()> {
+        self.fs().writable()?;
         check_name(name)?;
         check_name(new_name)?;
         let dst = self.same_instance(new_dir)?;
@@ -386,12 +395,14 @@ impl Dir for MemDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()> {
+        self.fs().writable()?;
         // Looked up first: no lock is held when `set_times` reads the clock.
         lookup_in(&self.dir, name)?.common().set_times(atime, mtime);
         Ok(())
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()> {
+        self.fs().writable()?;
         self.dir.c.set_times(atime, mtime);
         Ok(())
     }

@@ -18,6 +18,7 @@ impl MemFile {
     /// returns the bytes written and the size after. The clock is read before the lock.
     fn write(&self, bufs: &[IoSlice<'_>], offset: Option<u64>) -> Result<(usize, u64)> {
         let file = &self.file;
+        file.c.fs.writable()?;
         if bufs.iter().all(|buf| buf.is_empty()) {
             // Nothing to write: no time changes (and no clock call).
             return Ok((0, rlock(&file.data).size()));
@@ -62,6 +63,7 @@ impl File for MemFile {
 
     /// Truncates (freeing the chunks past the end) or extends with a hole (no quota taken).
     fn set_size(&self, size: u64) -> Result<()> {
+        self.file.c.fs.writable()?;
         let now = self.file.c.fs.now();
         let mut data = wlock(&self.file.data);
         data.set_size(&self.file.c.fs, size)?;
@@ -70,6 +72,7 @@ impl File for MemFile {
     }
 
     fn set_times(&self, atime: SetTime, mtime: SetTime) -> Result<()> {
+        self.file.c.fs.writable()?;
         self.file.c.set_times(atime, mtime);
         Ok(())
     }
@@ -80,6 +83,7 @@ impl File for MemFile {
     /// end past the maximum size [`Errno::Fbig`], a reservation over quota [`Errno::Nospc`]
     /// (nothing reserved).
     fn allocate(&self, offset: u64, len: u64) -> Result<()> {
+        self.file.c.fs.writable()?;
         if len == 0 {
             return Err(Errno::Inval);
         }

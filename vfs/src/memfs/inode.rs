@@ -25,6 +25,8 @@ pub(super) struct Shared {
     pub(super) max_file_size: u64,
     /// The tree lock (see the module docs).
     pub(super) tree: RwLock<()>,
+    /// Set by [`super::MemFs::snapshot`]: every change answers [`Errno::Rofs`] from then on.
+    pub(super) frozen: std::sync::atomic::AtomicBool,
 }
 
 impl Shared {
@@ -35,6 +37,11 @@ impl Shared {
             (Some(clock), _) | (None, Some(clock)) => clock.now(),
             (None, None) => SystemClock.now(),
         }
+    }
+
+    /// [`Errno::Rofs`] once the filesystem is frozen.
+    pub(super) fn writable(&self) -> Result<()> {
+        if self.frozen.load(Ordering::Acquire) { Err(Errno::Rofs) } else { Ok(()) }
     }
 
     pub(super) fn alloc_ino(&self) -> Result<u64> {

@@ -266,6 +266,7 @@ impl MemFsBuilder {
             inodes: AtomicU64::new(1),
             max_file_size: self.max_file_size,
             tree: RwLock::new(()),
+            frozen: std::sync::atomic::AtomicBool::new(false),
         });
         let now = shared.now();
         MemFs { root: Arc::new(DirInode::new(&shared, 1, Weak::new(), now)) }
@@ -322,6 +323,7 @@ fn io_error(errno: Errno) -> io::Error {
         Errno::Nametoolong => K::InvalidFilename,
         Errno::Busy => K::ResourceBusy,
         Errno::Perm | Errno::Acces => K::PermissionDenied,
+        Errno::Rofs => K::ReadOnlyFilesystem,
         _ => K::Other,
     };
     io::Error::new(kind, errno)
@@ -586,6 +588,58 @@ impl MemFs {
         self.root.c.fs.dev
     }
 
+    /// A new, independent, writable filesystem with the contents this one has now, made in
+    /// constant time: prepare a tree once, then hand each run its own snapshot.
+    ///
+    /// The snapshot is an [`Overlay`](crate::Overlay) of a new, empty `MemFs` — with this one's
+    /// quota, inode limit and maximum file size, which then bound what the snapshot changes, and
+    /// the clock given to its builder, if any (else that of the context it is mounted in) —
+    /// over this filesystem, so nothing is copied until a snapshot changes something,
+    /// and then only what is changed: the directories on the way, and a file's data when the
+    /// file is first written (a quota counts that copy). Snapshots never see each other's
+    /// changes.
+    ///
+    /// So that they never see a change of this filesystem either, the first snapshot **freezes
+    /// it**: from then on every change through it, its clones or its handles answers
+    /// [`Errno::Rofs`] (the path helpers fail with [`io::ErrorKind::ReadOnlyFilesystem`]), and
+    /// it mounts read-only. Changes already under way on other threads may still complete;
+    /// take the snapshots once the tree is ready.
+    ///
+    /// Errors: none in practice (a `MemFs` root always opens); typed as [`Overlay::new`](crate::Overlay::new).
+    ///
+    /// ```
+    /// use hammertime_vfs::{FileSystem, MemFs};
+    ///
+    /// let base = MemFs::from_entries([("lib/std.py", "def f(): pass"), ("data/in.txt", "1 2 3")])?;
+    /// let run_a = base.snapshot()?;
+    /// let run_b = base.snapshot()?;
+    /// run_a.root()?.unlink_at("lib").unwrap_err(); // a directory
+    /// run_a.upper().write_file("data/out.txt", "6")?; // or through a guest
+    ///
+    /// assert_eq!(run_b.root()?.stat_at("lib")?.filetype, hammertime_vfs::FileType::Directory);
+    /// assert!(run_b.root()?.stat_at("data").is_ok());
+    /// assert!(base.write_file("x", "y").is_err()); // frozen
+    /// assert!(base.is_frozen());
+    /// # Ok::<(), Box<dyn std::error::Error>>(())
+    /// ```
+    pub fn snapshot(&self) -> Result<crate::Overlay<MemFs, MemFs>> {
+        let fs = &self.root.c.fs;
+        fs.frozen.store(true, Ordering::Release);
+        let upper = MemFsBuilder {
+            clock: fs.clock.clone(),
+            quota: fs.quota,
+            max_inodes: fs.max_inodes,
+            max_file_size: fs.max_file_size,
+        }
+        .build();
+        crate::Overlay::new(upper, self.clone())
+    }
+
+    /// Whether the filesystem is frozen (see [`MemFs::snapshot`]).
+    pub fn is_frozen(&self) -> bool {
+        self.root.c.fs.frozen.load(Ordering::Acquire)
+    }
+
     /// The directory at `components`, every one of which must exist and be a directory.
     fn walk_dirs(&self, components: &[&str]) -> io::Result<Arc<DirInode>> {
         let mut dir = Arc::clone(&self.root);
@@ -663,8 +717,18 @@ fn write_new(dir: &MemDir, name: &str, contents: &[u8]) -> io::Result<Arc<FileIn
 }
 
 impl FileSystem for MemFs {
+    /// The root; once the filesystem is frozen ([`MemFs::snapshot`]), served read-only (as a
+    /// read-only mount answers: [`Errno::Rofs`] for every change).
     fn root(&self) -> Result<Arc<dyn Dir>> {
-        Ok(Arc::new(MemDir { dir: Arc::clone(&self.root) }))
+        let root = Arc::new(MemDir { dir: Arc::clone(&self.root) });
+        if self.is_frozen() {
+            return Ok(Arc::new(crate::perms::RestrictedDir::read_only(root)));
+        }
+        Ok(root)
+    }
+
+    fn is_read_only(&self) -> bool {
+        self.is_frozen()
     }
 
     /// Takes the clock of the first context it is mounted in, unless the builder gave one.

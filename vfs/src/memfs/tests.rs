@@ -2,6 +2,7 @@
 //! inodes, clock re-entrancy, vectored writes) in `limits`.
 
 mod limits;
+mod snapshot;
 
 use super::*;
 use crate::test_support::{dir, file, list, names};

@@ -42,11 +42,12 @@ impl OverlayDir {
 
     /// Whether this directory is `other` or inside it.
     fn is_within(&self, other: &OverlayDir) -> bool {
-        // A walk longer than the number of directories known would repeat one: a parent
-        // recorded before the upper layer was changed behind the overlay's back.
-        let bound = mlock(&self.shared.dirs).len() + mlock(&self.shared.uppers).len() + 2;
+        // Merged directories end at the root; a walk through more upper-only directories than
+        // are known would repeat one (a parent recorded before the upper layer was changed
+        // behind the overlay's back).
+        let mut upper_steps = mlock(&self.shared.uppers).len() + 1;
         let mut at = self.as_parent();
-        for _ in 0..bound {
+        loop {
             let same = match (&at, &other.kind) {
                 (Parent::Merged(a), Kind::Merged(b)) => Arc::ptr_eq(a, b),
                 (Parent::Upper(a), Kind::Upper(b)) => Arc::ptr_eq(a, b),
@@ -60,10 +61,15 @@ impl OverlayDir {
                     Some(parent) => Parent::Merged(parent.clone()),
                     None => return false,
                 },
-                Parent::Upper(node) => mlock(&node.parent).clone(),
+                Parent::Upper(node) => {
+                    upper_steps = match upper_steps.checked_sub(1) {
+                        Some(n) => n,
+                        None => return false,
+                    };
+                    mlock(&node.parent).clone()
+                }
             };
         }
-        false
     }
 
     /// The directory `name`, served as `found` says.
@@ -146,7 +152,7 @@ impl OverlayDir {
     /// The merged directory `name` (its lower entry is a visible directory).
     fn child(&self, name: &str) -> Result<OverlayDir> {
         let node = self.node().ok_or(Errno::Io)?;
-        Ok(OverlayDir::merged(&self.shared, self.shared.child_node(node, name)?))
+        Ok(OverlayDir::merged(&self.shared, self.shared.child_node(node, name, None)?))
     }
 
     /// Wraps what the upper layer opened for a name with no visible lower copy (`lower_ino`:
@@ -297,6 +303,19 @@ impl Dir for OverlayDir {
             _shared = self.shared.read();
         }
         self.live()?;
+        if let Some(node) = self.node().filter(|n| !changes && n.upper.get().is_none() && !n.is_hidden(name)) {
+            // A lookup in a directory not copied up: the lower layer answers, in one step.
+            return match node.lower.open_at(name, options)? {
+                Node::Dir(dir) => Ok(Node::Dir(Arc::new(OverlayDir::merged(
+                    &self.shared,
+                    self.shared.child_node(node, name, Some(dir))?,
+                )))),
+                Node::File(opened) => {
+                    let file = node.lower_file(name, || Ok(FileNode::lower(node.clone(), name, opened)))?;
+                    Ok(Node::File(Arc::new(OverlayFile::new(&self.shared, file, None))))
+                }
+            };
+        }
         let found = self.find(name)?;
         let (node, lower) = match (self.node(), found.lower()) {
             (Some(node), Some(lower)) => (node, lower),
@@ -327,8 +346,7 @@ impl Dir for OverlayDir {
                 self.wrap_upper(up.open_at(name, plain)?, ino)
             }
             _ => {
-                let path = node.child_path(name);
-                let file = self.shared.lower_file(path, || match node.lower.open_at(name, plain)? {
+                let file = node.lower_file(name, || match node.lower.open_at(name, plain)? {
                     Node::File(file) => Ok(FileNode::lower(node.clone(), name, file)),
                     Node::Dir(_) => Err(Errno::Isdir),
                 })?;

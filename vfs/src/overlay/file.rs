@@ -4,23 +4,16 @@
 use std::any::Any;
 use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, OnceLock};
 
 use super::{DirNode, Shared, UPPER_INO};
 use crate::{Advice, Errno, File, FileType, Result, SetTime, Stat};
 
-/// The layer a file is served from.
-#[derive(Clone)]
-pub(crate) enum Layer {
-    /// The lower copy, read-only (not copied up yet).
-    Lower(Arc<dyn File>),
-    /// The upper copy.
-    Upper(Arc<dyn File>),
-}
-
-/// What every handle on one file shares: the layer serving it, which a copy-up changes.
+/// What every handle on one file shares: the lower copy it was opened on, if any, and the
+/// upper copy once there is one (set once: a copy-up).
 pub(crate) struct FileNode {
-    layer: RwLock<Layer>,
+    lower: Option<Arc<dyn File>>,
+    upper: OnceLock<Arc<dyn File>>,
     /// For a lower file: the directory and name its copy-up goes to.
     origin: Option<(Arc<DirNode>, String)>,
     /// Set when the name of a lower file was removed while it was open: it can no longer be
@@ -30,34 +23,30 @@ pub(crate) struct FileNode {
 
 impl FileNode {
     pub(super) fn upper(file: Arc<dyn File>) -> Arc<FileNode> {
-        Arc::new(FileNode { layer: RwLock::new(Layer::Upper(file)), origin: None, detached: AtomicBool::new(false) })
+        Arc::new(FileNode { lower: None, upper: OnceLock::from(file), origin: None, detached: AtomicBool::new(false) })
     }
 
     pub(super) fn lower(dir: Arc<DirNode>, name: &str, file: Arc<dyn File>) -> Arc<FileNode> {
         Arc::new(FileNode {
-            layer: RwLock::new(Layer::Lower(file)),
+            lower: Some(file),
+            upper: OnceLock::new(),
             origin: Some((dir, name.to_string())),
             detached: AtomicBool::new(false),
         })
     }
 
-    fn layer(&self) -> Layer {
-        self.layer.read().unwrap_or_else(PoisonError::into_inner).clone()
-    }
-
-    pub(super) fn set_layer(&self, layer: Layer) {
-        *self.layer.write().unwrap_or_else(PoisonError::into_inner) = layer;
+    /// Serves the file from its upper copy `file` from now on.
+    pub(super) fn set_upper(&self, file: Arc<dyn File>) {
+        let _ = self.upper.set(file);
     }
 
     pub(super) fn detach(&self) {
         self.detached.store(true, Ordering::Release);
     }
 
-    /// The file serving reads.
-    fn current(&self) -> Arc<dyn File> {
-        match self.layer() {
-            Layer::Lower(file) | Layer::Upper(file) => file,
-        }
+    /// The file serving reads: the upper copy if there is one, else the lower one.
+    fn current(&self) -> Result<&Arc<dyn File>> {
+        self.upper.get().or(self.lower.as_ref()).ok_or(Errno::Io)
     }
 }
 
@@ -65,8 +54,9 @@ impl FileNode {
 pub(crate) struct OverlayFile {
     shared: Arc<Shared>,
     node: Arc<FileNode>,
-    /// The inode number reported: the lower copy's where there is one (fixed at open, so that it
-    /// survives a copy-up), else the upper one's with bit 63 set.
+    /// The inode number reported, where it was known at open: the lower copy's (so that it
+    /// survives a copy-up). Else that of the lower file the handle was opened on, if any, else
+    /// the upper one's with bit 63 set.
     lower_ino: Option<u64>,
 }
 
@@ -79,13 +69,13 @@ impl OverlayFile {
     ///
     /// Errors: those of the copy-up; [`Errno::Rofs`] for a lower file whose name was removed
     /// while it was open (there is no name left to copy it to).
-    fn writable(&self) -> Result<Arc<dyn File>> {
-        if let Layer::Upper(file) = self.node.layer() {
+    fn writable(&self) -> Result<&Arc<dyn File>> {
+        if let Some(file) = self.node.upper.get() {
             return Ok(file);
         }
         let Some((dir, name)) = &self.node.origin else { return Err(Errno::Rofs) };
         let _held = self.shared.write();
-        if let Layer::Upper(file) = self.node.layer() {
+        if let Some(file) = self.node.upper.get() {
             return Ok(file);
         }
         if self.node.detached.load(Ordering::Acquire) {
@@ -94,33 +84,36 @@ impl OverlayFile {
         dir.live()?;
         let lower = dir.lower.stat_at(name)?;
         self.shared.copy_up(dir, name, &lower)?;
-        if let Layer::Upper(file) = self.node.layer() {
-            return Ok(file);
-        }
-        // Not reached through the table of lower files: open the copy for this handle.
-        let up = dir.upper.get().ok_or(Errno::Io)?;
-        match up.open_at(name, crate::OpenOptions::new().read(true).write(true))? {
-            crate::Node::File(file) => {
-                self.node.set_layer(Layer::Upper(file.clone()));
-                Ok(file)
+        if self.node.upper.get().is_none() {
+            // Not reached through the table of lower files: open the copy for this handle.
+            let up = dir.upper.get().ok_or(Errno::Io)?;
+            match up.open_at(name, crate::OpenOptions::new().read(true).write(true))? {
+                crate::Node::File(file) => self.node.set_upper(file),
+                crate::Node::Dir(_) => return Err(Errno::Isdir),
             }
-            crate::Node::Dir(_) => Err(Errno::Isdir),
         }
+        self.node.upper.get().ok_or(Errno::Io)
     }
 }
 
 impl File for OverlayFile {
     fn stat(&self) -> Result<Stat> {
-        let st = self.node.current().stat()?;
-        Ok(self.shared.restat(st, self.lower_ino.unwrap_or(st.ino | UPPER_INO)))
+        let st = self.node.current()?.stat()?;
+        let ino = match (self.lower_ino, &self.node.lower) {
+            (Some(ino), _) => ino,
+            (None, Some(_)) if self.node.upper.get().is_none() => st.ino & !UPPER_INO,
+            (None, Some(lower)) => lower.stat()?.ino & !UPPER_INO,
+            (None, None) => st.ino | UPPER_INO,
+        };
+        Ok(self.shared.restat(st, ino))
     }
 
     fn filetype(&self) -> Result<FileType> {
-        self.node.current().filetype()
+        self.node.current()?.filetype()
     }
 
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        self.node.current().read_at(buf, offset)
+        self.node.current()?.read_at(buf, offset)
     }
 
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
@@ -148,11 +141,11 @@ impl File for OverlayFile {
     }
 
     fn sync(&self) -> Result<()> {
-        self.node.current().sync()
+        self.node.current()?.sync()
     }
 
     fn datasync(&self) -> Result<()> {
-        self.node.current().datasync()
+        self.node.current()?.datasync()
     }
 
     fn allocate(&self, offset: u64, len: u64) -> Result<()> {
@@ -160,7 +153,7 @@ impl File for OverlayFile {
     }
 
     fn advise(&self, offset: u64, len: u64, advice: Advice) -> Result<()> {
-        self.node.current().advise(offset, len, advice)
+        self.node.current()?.advise(offset, len, advice)
     }
 
     fn as_any(&self) -> &dyn Any {

@@ -91,7 +91,7 @@ use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockReadGuard, RwLockWriteGuard, Weak};
 
 use self::dir::OverlayDir;
-use self::file::{FileNode, Layer};
+use self::file::FileNode;
 use crate::perms::RestrictedDir;
 use crate::{Dir, Errno, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
@@ -146,25 +146,25 @@ impl<U: FileSystem, L: FileSystem> Overlay<U, L> {
     /// Errors: whatever either layer answers when its root is opened.
     pub fn new(upper: U, lower: L) -> Result<Overlay<U, L>> {
         let upper_root = upper.root()?;
-        let lower_root: Arc<dyn Dir> = Arc::new(RestrictedDir::read_only(lower.root()?));
+        let lower_root = RestrictedDir::read_only_view(lower.root()?);
         let lower_ino = lower_root.stat()?.ino;
         let root = Arc::new(DirNode {
-            path: String::new(),
             parent: None,
             name: String::new(),
             lower: lower_root,
             lower_ino,
             upper: OnceLock::from(upper_root),
             hidden: Mutex::new(HashSet::new()),
+            any_hidden: AtomicBool::new(false),
+            children: Mutex::new(HashMap::new()),
+            files: Mutex::new(Files::default()),
             removed: AtomicBool::new(false),
         });
         let shared = Arc::new(Shared {
             dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
             lock: RwLock::new(()),
             root,
-            dirs: Mutex::new(HashMap::new()),
             uppers: Mutex::new(HashMap::new()),
-            files: Mutex::new(Files::default()),
         });
         Ok(Overlay { upper, lower, shared })
     }
@@ -203,19 +203,16 @@ pub(crate) struct Shared {
     /// Exclusive for changes of names and copy-ups, shared for lookups.
     lock: RwLock<()>,
     root: Arc<DirNode>,
-    /// Merged directories by path (merged directories never move: renaming one is EXDEV).
-    dirs: Mutex<HashMap<String, Arc<DirNode>>>,
     /// Upper-only directories by upper `(dev, ino)`, with their parents: what a rename needs to
     /// tell whether one directory is inside another.
     uppers: Mutex<HashMap<(u64, u64), Arc<UpperNode>>>,
-    /// Files opened while only their lower copy existed, by path, so that a copy-up reaches
-    /// every handle on them.
-    files: Mutex<Files>,
 }
 
+/// The files of one directory opened while only their lower copy existed, by name, so that a
+/// copy-up reaches every handle on them.
 #[derive(Default)]
 struct Files {
-    by_path: HashMap<String, Weak<FileNode>>,
+    by_name: HashMap<String, Weak<FileNode>>,
     /// Dead entries are dropped when the table reaches this size.
     prune_at: usize,
 }
@@ -236,15 +233,18 @@ impl Shared {
         st
     }
 
-    /// The merged directory `name` of `parent`, whose lower entry is a visible directory.
-    fn child_node(&self, parent: &Arc<DirNode>, name: &str) -> Result<Arc<DirNode>> {
-        let path = if parent.path.is_empty() { name.to_string() } else { format!("{}/{name}", parent.path) };
-        if let Some(node) = mlock(&self.dirs).get(&path) {
+    /// The merged directory `name` of `parent`, whose lower entry is a visible directory (`lower`,
+    /// if the caller opened it already).
+    fn child_node(&self, parent: &Arc<DirNode>, name: &str, lower: Option<Arc<dyn Dir>>) -> Result<Arc<DirNode>> {
+        if let Some(node) = mlock(&parent.children).get(name) {
             return Ok(node.clone());
         }
-        let lower = match parent.lower.open_at(name, OpenOptions::new().directory(true))? {
-            Node::Dir(dir) => dir,
-            Node::File(_) => return Err(Errno::Notdir),
+        let lower = match lower {
+            Some(dir) => dir,
+            None => match parent.lower.open_at(name, OpenOptions::new().directory(true))? {
+                Node::Dir(dir) => dir,
+                Node::File(_) => return Err(Errno::Notdir),
+            },
         };
         let lower_ino = lower.stat()?.ino;
         let upper = OnceLock::new();
@@ -258,16 +258,18 @@ impl Shared {
             }
         }
         let node = Arc::new(DirNode {
-            path: path.clone(),
             parent: Some(parent.clone()),
             name: name.to_string(),
             lower,
             lower_ino,
             upper,
             hidden: Mutex::new(HashSet::new()),
+            any_hidden: AtomicBool::new(false),
+            children: Mutex::new(HashMap::new()),
+            files: Mutex::new(Files::default()),
             removed: AtomicBool::new(false),
         });
-        Ok(mlock(&self.dirs).entry(path).or_insert(node).clone())
+        Ok(mlock(&parent.children).entry(name.to_string()).or_insert(node).clone())
     }
 
     /// The upper directory of `node`, created (with its missing ancestors, each with the times
@@ -306,7 +308,7 @@ impl Shared {
     /// layer. Called with the lock held exclusively.
     fn copy_up(&self, node: &Arc<DirNode>, name: &str, lower: &Stat) -> Result<()> {
         match lower.filetype {
-            FileType::Directory => self.ensure_upper(&self.child_node(node, name)?).map(drop),
+            FileType::Directory => self.ensure_upper(&self.child_node(node, name, None)?).map(drop),
             FileType::SymbolicLink => {
                 let up = self.ensure_upper(node)?;
                 let target = node.lower.readlink_at(name)?;
@@ -327,9 +329,8 @@ impl Shared {
                     .and_then(|()| dst.set_times(SetTime::At(lower.atim), SetTime::At(lower.mtim)));
                 undo_on_error(copied, &*up, name)?;
                 // Handles opened on the lower copy now read and write the upper one.
-                let path = node.child_path(name);
-                if let Some(file) = mlock(&self.files).by_path.remove(&path).and_then(|w| w.upgrade()) {
-                    file.set_layer(Layer::Upper(dst));
+                if let Some(file) = mlock(&node.files).by_name.remove(name).and_then(|w| w.upgrade()) {
+                    file.set_upper(dst);
                 }
                 Ok(())
             }
@@ -348,29 +349,14 @@ impl Shared {
         // As overlayfs stores its whiteouts there: the directory is merged from now on.
         self.ensure_upper(node)?;
         mlock(&node.hidden).insert(name.to_string());
-        let path = node.child_path(name);
-        if let Some(child) = mlock(&self.dirs).remove(&path) {
+        node.any_hidden.store(true, Ordering::Release);
+        if let Some(child) = mlock(&node.children).remove(name) {
             child.removed.store(true, Ordering::Release);
         }
-        if let Some(file) = mlock(&self.files).by_path.remove(&path).and_then(|w| w.upgrade()) {
+        if let Some(file) = mlock(&node.files).by_name.remove(name).and_then(|w| w.upgrade()) {
             file.detach();
         }
         Ok(())
-    }
-
-    /// The node shared by every handle opened on the lower copy of the file at `path`.
-    fn lower_file(&self, path: String, open: impl FnOnce() -> Result<Arc<FileNode>>) -> Result<Arc<FileNode>> {
-        let mut files = mlock(&self.files);
-        if let Some(file) = files.by_path.get(&path).and_then(Weak::upgrade) {
-            return Ok(file);
-        }
-        if files.by_path.len() >= files.prune_at {
-            files.by_path.retain(|_, w| w.strong_count() > 0);
-            files.prune_at = (files.by_path.len() * 2).max(64);
-        }
-        let file = open()?;
-        files.by_path.insert(path, Arc::downgrade(&file));
-        Ok(file)
     }
 }
 
@@ -407,8 +393,6 @@ fn copy_data(src: &dyn crate::File, dst: &dyn crate::File, size: u64) -> Result<
 
 /// A directory whose lower copy exists (a merged directory, or a lower one not copied up yet).
 pub(crate) struct DirNode {
-    /// Its path from the overlay's root ("" for the root).
-    path: String,
     parent: Option<Arc<DirNode>>,
     name: String,
     /// The lower directory, read-only.
@@ -419,17 +403,35 @@ pub(crate) struct DirNode {
     /// Names whose lower entry was removed through the overlay (only names the lower directory
     /// has).
     hidden: Mutex<HashSet<String>>,
+    /// Whether `hidden` has any name (so that lookups skip its lock while it has none).
+    any_hidden: AtomicBool,
+    /// The directories of `lower` met so far (merged directories never move: renaming one is
+    /// EXDEV), kept while they exist: they hold the hidden names.
+    children: Mutex<HashMap<String, Arc<DirNode>>>,
+    /// Files opened on their lower copy.
+    files: Mutex<Files>,
     /// Set when the directory was removed (hidden in its parent).
     removed: AtomicBool,
 }
 
 impl DirNode {
-    fn child_path(&self, name: &str) -> String {
-        if self.path.is_empty() { name.to_string() } else { format!("{}/{name}", self.path) }
+    fn is_hidden(&self, name: &str) -> bool {
+        self.any_hidden.load(Ordering::Acquire) && mlock(&self.hidden).contains(name)
     }
 
-    fn is_hidden(&self, name: &str) -> bool {
-        mlock(&self.hidden).contains(name)
+    /// The node shared by every handle opened on the lower copy of the file `name`.
+    fn lower_file(&self, name: &str, open: impl FnOnce() -> Result<Arc<FileNode>>) -> Result<Arc<FileNode>> {
+        let mut files = mlock(&self.files);
+        if let Some(file) = files.by_name.get(name).and_then(Weak::upgrade) {
+            return Ok(file);
+        }
+        if files.by_name.len() >= files.prune_at {
+            files.by_name.retain(|_, w| w.strong_count() > 0);
+            files.prune_at = (files.by_name.len() * 2).max(16);
+        }
+        let file = open()?;
+        files.by_name.insert(name.to_string(), Arc::downgrade(&file));
+        Ok(file)
     }
 
     fn live(&self) -> Result<()> {
