@@ -79,7 +79,8 @@
 //! One lock per overlay: operations that change names or copy take it exclusively (so a
 //! copy-up, its rename and its whiteout are one step to every observer), lookups take it
 //! shared; reads and writes of open files and listings do not take it. It is never held while
-//! a [`Dir::read_dir`] sink runs.
+//! a [`Dir::read_dir`] sink runs. It is held while the layers work, so the upper layer's clock
+//! (read by a `MemFs` when it stamps a change) must not call back into the same overlay.
 
 mod dir;
 mod file;

@@ -367,3 +367,38 @@ fn an_archive_can_be_the_lower_layer() {
     www.mkdir_at("new").unwrap();
     assert_eq!(names(&*www), ["index.html", "new"]);
 }
+
+#[test]
+fn a_host_directory_can_be_the_upper_layer() {
+    let lower = lower();
+    let tmp = tempfile::tempdir().unwrap();
+    let ov = Overlay::new(crate::HostDir::open(tmp.path()).unwrap(), ReadOnly::new(lower.clone())).unwrap();
+    let root = ov.root().unwrap();
+    let etc = at(&root, "etc");
+    file(etc.open_at("motd", WRITE).unwrap()).write_at(b"J", 0).unwrap();
+    etc.unlink_at("hosts").unwrap();
+    for i in 0..50 {
+        file(etc.open_at(&format!("new{i}"), WRITE.create(true)).unwrap());
+    }
+    assert_eq!(std::fs::read(tmp.path().join("etc/motd")).unwrap(), b"Jello");
+    assert!(!tmp.path().join("etc/hosts").exists());
+    // The merged listing, resumed from every cookie, lists each entry once.
+    let all = list(&*etc);
+    assert_eq!(all.len(), 51);
+    for (k, e) in all.iter().enumerate() {
+        let mut rest = 0;
+        etc.read_dir(e.next, &mut |_| {
+            rest += 1;
+            true
+        })
+        .unwrap();
+        assert_eq!(rest, all.len() - k - 1, "after {}", e.name);
+    }
+    let mut sorted: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 51);
+    root.rename_at("top.txt", &*etc, "top").unwrap();
+    assert_eq!(read(&etc, "top"), b"top");
+    assert_eq!(lower.read_file("top.txt").unwrap(), b"top");
+}
