@@ -57,8 +57,8 @@ impl OverlayDir {
                 return true;
             }
             at = match &at {
-                Parent::Merged(node) => match &node.parent {
-                    Some(parent) => Parent::Merged(parent.clone()),
+                Parent::Merged(node) => match node.parent() {
+                    Some(parent) => Parent::Merged(parent),
                     None => return false,
                 },
                 Parent::Upper(node) => {

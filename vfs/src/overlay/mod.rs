@@ -259,7 +259,7 @@ impl Shared {
             }
         }
         let node = Arc::new(DirNode {
-            parent: Some(parent.clone()),
+            parent: Some(Arc::downgrade(parent)),
             name: name.to_string(),
             lower,
             lower_ino,
@@ -281,14 +281,14 @@ impl Shared {
         }
         // The chain of ancestors without an upper directory, nearest first; the root has one.
         let mut chain = vec![node.clone()];
-        while let Some(parent) = chain.last().and_then(|n| n.parent.clone()) {
+        while let Some(parent) = chain.last().and_then(|n| n.parent()) {
             if parent.upper.get().is_some() {
                 break;
             }
             chain.push(parent);
         }
         for n in chain.iter().rev() {
-            let parent = n.parent.as_ref().ok_or(Errno::Io)?;
+            let parent = n.parent().ok_or(Errno::Noent)?;
             let parent_up = parent.upper.get().ok_or(Errno::Io)?;
             match parent_up.mkdir_at(&n.name) {
                 Ok(()) | Err(Errno::Exist) => {}
@@ -394,7 +394,8 @@ fn copy_data(src: &dyn crate::File, dst: &dyn crate::File, size: u64) -> Result<
 
 /// A directory whose lower copy exists (a merged directory, or a lower one not copied up yet).
 pub(crate) struct DirNode {
-    parent: Option<Arc<DirNode>>,
+    /// Weak: a parent holds its children (in `children`), not the other way round.
+    parent: Option<Weak<DirNode>>,
     name: String,
     /// The lower directory, read-only.
     lower: Arc<dyn Dir>,
@@ -416,6 +417,11 @@ pub(crate) struct DirNode {
 }
 
 impl DirNode {
+    /// The directory this one is in (`None` for the root, or once both were removed).
+    fn parent(&self) -> Option<Arc<DirNode>> {
+        self.parent.as_ref().and_then(Weak::upgrade)
+    }
+
     fn is_hidden(&self, name: &str) -> bool {
         self.any_hidden.load(Ordering::Acquire) && mlock(&self.hidden).contains(name)
     }

@@ -402,3 +402,63 @@ fn a_host_directory_can_be_the_upper_layer() {
     assert_eq!(read(&etc, "top"), b"top");
     assert_eq!(lower.read_file("top.txt").unwrap(), b"top");
 }
+
+/// A lower layer that counts its live directory handles (each holds a clone of `token`).
+struct Counted {
+    fs: MemFs,
+    token: Arc<()>,
+}
+
+struct CountedDir {
+    inner: Arc<dyn Dir>,
+    _token: Arc<()>,
+}
+
+impl FileSystem for Counted {
+    fn root(&self) -> Result<Arc<dyn Dir>> {
+        Ok(Arc::new(CountedDir { inner: self.fs.root()?, _token: self.token.clone() }))
+    }
+}
+
+impl Dir for CountedDir {
+    fn stat(&self) -> Result<Stat> {
+        self.inner.stat()
+    }
+    fn stat_at(&self, name: &str) -> Result<Stat> {
+        self.inner.stat_at(name)
+    }
+    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+        Ok(match self.inner.open_at(name, options)? {
+            Node::Dir(inner) => Node::Dir(Arc::new(CountedDir { inner, _token: self._token.clone() })),
+            file => file,
+        })
+    }
+    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
+        self.inner.read_dir(cookie, sink)
+    }
+    fn readlink_at(&self, name: &str) -> Result<String> {
+        self.inner.readlink_at(name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn a_dropped_overlay_frees_everything_it_held() {
+    let token = Arc::new(());
+    let lower = Counted { fs: lower(), token: token.clone() };
+    {
+        let ov = Overlay::new(MemFs::new(), lower).unwrap();
+        let root = ov.root().unwrap();
+        let py = at(&root, "lib/py");
+        file(py.open_at("os.py", WRITE).unwrap()).write_at(b"x", 0).unwrap();
+        let _reader = file(py.open_at("re.py", READ).unwrap());
+        py.unlink_at("re.py").unwrap();
+        root.mkdir_at("new").unwrap();
+        at(&root, "new").mkdir_at("sub").unwrap();
+        root.rename_at("new", &*at(&root, "etc"), "moved").unwrap();
+        assert!(Arc::strong_count(&token) > 3);
+    }
+    assert_eq!(Arc::strong_count(&token), 1, "directory handles of the lower layer outlived the overlay");
+}
