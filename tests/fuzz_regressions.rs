@@ -6,6 +6,8 @@
 
 #[path = "../fuzz/harness/archive.rs"]
 mod archive;
+#[path = "../fuzz/harness/overlay.rs"]
+mod overlay;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -32,4 +34,17 @@ fn archive_regressions_pass_the_harness() {
         // The seeds are valid archives: they must open and be walked, or the harness checks nothing.
         assert!(opened || !name.contains("/corpus/archive/seed-"), "{name} did not open");
     }
+}
+
+#[test]
+fn overlay_regressions_pass_the_harness() {
+    let inputs = inputs("overlay");
+    assert!(inputs.len() >= 3, "the overlay seeds are missing ({} inputs)", inputs.len());
+    let mut ops = 0;
+    for (name, data) in inputs {
+        eprintln!("replaying {name}");
+        ops += overlay::check(&data);
+    }
+    // The corpus drives real sequences, not one operation each.
+    assert!(ops >= 100, "{ops} operations");
 }

@@ -6,8 +6,8 @@ use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::{DirNode, Shared, UPPER_INO};
-use crate::{Advice, Errno, File, FileType, Result, SetTime, Stat};
+use super::{DirNode, Shared, UPPER_INO, copy_data};
+use crate::{Advice, Errno, File, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
 /// What every handle on one file shares: the lower copy it was opened on, if any, and the
 /// upper copy once there is one (set once: a copy-up).
@@ -16,8 +16,8 @@ pub(crate) struct FileNode {
     upper: OnceLock<Arc<dyn File>>,
     /// For a lower file: the directory and name its copy-up goes to.
     origin: Option<(Arc<DirNode>, String)>,
-    /// Set when the name of a lower file was removed while it was open: it can no longer be
-    /// copied up.
+    /// Set when the name of a lower file was removed while it was open: a copy-up then makes an
+    /// unnamed copy.
     detached: AtomicBool,
 }
 
@@ -67,8 +67,7 @@ impl OverlayFile {
 
     /// The upper copy, made first if the file is still served from the lower layer.
     ///
-    /// Errors: those of the copy-up; [`Errno::Rofs`] for a lower file whose name was removed
-    /// while it was open (there is no name left to copy it to).
+    /// Errors: those of the copy-up.
     fn writable(&self) -> Result<&Arc<dyn File>> {
         if let Some(file) = self.node.upper.get() {
             return Ok(file);
@@ -79,7 +78,7 @@ impl OverlayFile {
             return Ok(file);
         }
         if self.node.detached.load(Ordering::Acquire) {
-            return Err(Errno::Rofs);
+            return self.copy_up_orphan(dir);
         }
         dir.live()?;
         let lower = dir.lower.stat_at(name)?;
@@ -87,12 +86,41 @@ impl OverlayFile {
         if self.node.upper.get().is_none() {
             // Not reached through the table of lower files: open the copy for this handle.
             let up = dir.upper.get().ok_or(Errno::Io)?;
-            match up.open_at(name, crate::OpenOptions::new().read(true).write(true))? {
-                crate::Node::File(file) => self.node.set_upper(file),
-                crate::Node::Dir(_) => return Err(Errno::Isdir),
+            match up.open_at(name, OpenOptions::new().read(true).write(true))? {
+                Node::File(file) => self.node.set_upper(file),
+                Node::Dir(_) => return Err(Errno::Isdir),
             }
         }
         self.node.upper.get().ok_or(Errno::Io)
+    }
+}
+
+impl OverlayFile {
+    /// Copies a lower file whose name was removed while this handle was open to an unnamed upper
+    /// file (created under a temporary name in the upper copy of `dir`, then unlinked), as
+    /// overlayfs copies an unlinked file to a `O_TMPFILE`: the handle then reads and writes the
+    /// copy, as a handle on a removed `MemFs` file would. With the lock held exclusively.
+    fn copy_up_orphan(&self, dir: &Arc<DirNode>) -> Result<&Arc<dyn File>> {
+        let lower = self.node.lower.as_ref().ok_or(Errno::Io)?;
+        let st = lower.stat()?;
+        let up = self.shared.ensure_upper(dir)?;
+        let create = OpenOptions::new().read(true).write(true).create(true).exclusive(true);
+        for _ in 0..16 {
+            let name = format!(".hammertime-orphan-{}", self.shared.orphans.fetch_add(1, Ordering::Relaxed));
+            let dst = match up.open_at(&name, create) {
+                Ok(Node::File(file)) => file,
+                Ok(Node::Dir(_)) | Err(Errno::Exist) => continue,
+                Err(e) => return Err(e),
+            };
+            let copied = copy_data(&**lower, &*dst, st.size)
+                .and_then(|()| dst.set_times(SetTime::At(st.atim), SetTime::At(st.mtim)));
+            let unlinked = up.unlink_at(&name);
+            copied?;
+            unlinked?;
+            self.node.set_upper(dst);
+            return self.node.upper.get().ok_or(Errno::Io);
+        }
+        Err(Errno::Exist)
     }
 }
 

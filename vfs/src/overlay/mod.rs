@@ -49,7 +49,10 @@
 //!   hard link (each name is copied on its own), as overlayfs without `index` does. Entries of
 //!   other types (devices, sockets of a host directory) cannot be copied: [`Errno::Notsup`].
 //! - **Handles see the copy**: a file opened for reading before another handle copied it up
-//!   reads the upper copy from then on.
+//!   reads the upper copy from then on. A lower file removed while open stays readable through
+//!   its handles; a change through one copies it to an unnamed upper file (made under a
+//!   temporary name `.hammertime-orphan-N`, unlinked at once, as overlayfs uses an `O_TMPFILE`),
+//!   so it stays writable as a removed `MemFs` file does.
 //! - **Removal** of a lower entry hides its name (its directory becomes merged, created in the
 //!   upper layer if needed, as overlayfs's whiteouts need). `rmdir` of a merged or lower directory needs it
 //!   empty as the guest sees it (hidden lower entries do not count).
@@ -166,6 +169,7 @@ impl<U: FileSystem, L: FileSystem> Overlay<U, L> {
             lock: RwLock::new(()),
             root,
             uppers: Mutex::new(HashMap::new()),
+            orphans: AtomicU64::new(0),
         });
         Ok(Overlay { upper, lower, shared })
     }
@@ -207,6 +211,8 @@ pub(crate) struct Shared {
     /// Upper-only directories by upper `(dev, ino)`, with their parents: what a rename needs to
     /// tell whether one directory is inside another.
     uppers: Mutex<HashMap<(u64, u64), Arc<UpperNode>>>,
+    /// Numbers the temporary names of unnamed copies (see `OverlayFile::copy_up_orphan`).
+    orphans: AtomicU64,
 }
 
 /// The files of one directory opened while only their lower copy existed, by name, so that a

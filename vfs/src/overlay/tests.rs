@@ -338,7 +338,7 @@ fn a_full_upper_layer_fails_a_copy_up_and_leaves_nothing() {
 }
 
 #[test]
-fn an_unlinked_lower_file_stays_readable_through_its_handle() {
+fn an_unlinked_lower_file_stays_readable_and_writable_through_its_handle() {
     let lower = lower();
     let ov = overlay(&lower);
     let root = ov.root().unwrap();
@@ -346,8 +346,17 @@ fn an_unlinked_lower_file_stays_readable_through_its_handle() {
     root.unlink_at("top.txt").unwrap();
     let mut buf = [0; 8];
     assert_eq!(f.read_at(&mut buf, 0), Ok(3));
-    assert_eq!(f.write_at(b"x", 0), Err(Errno::Rofs));
+    // A change copies it to an unnamed upper file, as a removed MemFs file stays writable.
+    assert_eq!(f.write_at(b"T", 0), Ok(1));
+    assert_eq!(f.read_at(&mut buf, 0), Ok(3));
+    assert_eq!(&buf[..3], b"Top");
+    assert_eq!(f.stat().unwrap().size, 3);
     assert_eq!(root.stat_at("top.txt"), Err(Errno::Noent));
+    assert!(!names(&*root).iter().any(|n| n.starts_with(".hammertime")));
+    assert_eq!(ov.upper().read_dir("").unwrap(), Vec::<String>::new());
+    assert_eq!(lower.read_file("top.txt").unwrap(), b"top");
+    drop(f);
+    assert_eq!(ov.upper().used_bytes(), 0, "the copy goes with its last handle");
 }
 
 #[test]
