@@ -126,7 +126,11 @@ impl OverlayFile {
 
 impl File for OverlayFile {
     fn stat(&self) -> Result<Stat> {
-        let st = self.node.current()?.stat()?;
+        let mut st = self.node.current()?.stat()?;
+        if self.node.upper.get().is_none() && self.node.detached.load(Ordering::Acquire) {
+            // Its name is gone: no link is left (the lower copy still has its own).
+            st.nlink = 0;
+        }
         let ino = match (self.lower_ino, &self.node.lower) {
             (Some(ino), _) => ino,
             (None, Some(_)) if self.node.upper.get().is_none() => st.ino & !UPPER_INO,

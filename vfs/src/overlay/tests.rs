@@ -346,6 +346,7 @@ fn an_unlinked_lower_file_stays_readable_and_writable_through_its_handle() {
     root.unlink_at("top.txt").unwrap();
     let mut buf = [0; 8];
     assert_eq!(f.read_at(&mut buf, 0), Ok(3));
+    assert_eq!(f.stat().unwrap().nlink, 0);
     // A change copies it to an unnamed upper file, as a removed MemFs file stays writable.
     assert_eq!(f.write_at(b"T", 0), Ok(1));
     assert_eq!(f.read_at(&mut buf, 0), Ok(3));
