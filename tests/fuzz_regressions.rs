@@ -6,8 +6,12 @@
 
 #[path = "../fuzz/harness/archive.rs"]
 mod archive;
+#[path = "../fuzz/harness/ops.rs"]
+mod ops;
 #[path = "../fuzz/harness/overlay.rs"]
 mod overlay;
+#[path = "../fuzz/harness/resolve.rs"]
+mod resolve;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -36,15 +40,25 @@ fn archive_regressions_pass_the_harness() {
     }
 }
 
-#[test]
-fn overlay_regressions_pass_the_harness() {
-    let inputs = inputs("overlay");
-    assert!(inputs.len() >= 3, "the overlay seeds are missing ({} inputs)", inputs.len());
+/// Replays the inputs of a sequence target through `check`; they must run at least 100
+/// operations together, or the replay proves little.
+fn replay_sequences(target: &str, check: fn(&[u8]) -> usize) {
+    let inputs = inputs(target);
+    assert!(inputs.len() >= 3, "the {target} seeds are missing ({} inputs)", inputs.len());
     let mut ops = 0;
     for (name, data) in inputs {
         eprintln!("replaying {name}");
-        ops += overlay::check(&data);
+        ops += check(&data);
     }
-    // The corpus drives real sequences, not one operation each.
     assert!(ops >= 100, "{ops} operations");
+}
+
+#[test]
+fn overlay_regressions_pass_the_harness() {
+    replay_sequences("overlay", overlay::check);
+}
+
+#[test]
+fn resolve_regressions_pass_the_harness() {
+    replay_sequences("resolve", resolve::check);
 }

@@ -4,6 +4,8 @@
 
 #[path = "../harness/overlay.rs"]
 mod harness;
+#[path = "../harness/ops.rs"]
+mod ops;
 
 libfuzzer_sys::fuzz_target!(|data: &[u8]| {
     harness::check(data);
