@@ -472,3 +472,61 @@ fn a_dropped_overlay_frees_everything_it_held() {
     }
     assert_eq!(Arc::strong_count(&token), 1, "directory handles of the lower layer outlived the overlay");
 }
+
+#[test]
+fn concurrent_copy_ups_removals_and_listings_agree() {
+    let lower = MemFs::new();
+    for i in 0..200 {
+        lower.write_file(&format!("d/f{i:03}"), format!("{i}")).unwrap();
+    }
+    let ov = overlay(&lower);
+    let root = ov.root().unwrap();
+    std::thread::scope(|s| {
+        // Copies up the even files, removes every fifth, renames every seventh.
+        s.spawn(|| {
+            let d = at(&root, "d");
+            for i in 0..200 {
+                let name = format!("f{i:03}");
+                if i % 2 == 0 {
+                    file(d.open_at(&name, WRITE).unwrap()).append(b"!").unwrap();
+                }
+                if i % 5 == 0 {
+                    d.unlink_at(&name).unwrap();
+                } else if i % 7 == 0 {
+                    d.rename_at(&name, &*root, &format!("moved{i:03}")).unwrap();
+                }
+            }
+        });
+        // Lists and reads meanwhile: never an entry twice, never an error.
+        for _ in 0..2 {
+            s.spawn(|| {
+                let d = at(&root, "d");
+                for _ in 0..20 {
+                    let all = list(&*d);
+                    let mut names: Vec<&str> = all.iter().map(|e| e.name.as_str()).collect();
+                    names.sort();
+                    let n = names.len();
+                    names.dedup();
+                    assert_eq!(names.len(), n);
+                    for e in all.iter().take(20) {
+                        match d.open_at(&e.name, READ) {
+                            Ok(Node::File(f)) => {
+                                f.stat().unwrap();
+                            }
+                            Ok(Node::Dir(_)) => panic!("{} is a file", e.name),
+                            Err(Errno::Noent) => {} // removed since it was listed
+                            Err(e) => panic!("{e:?}"),
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let d = at(&root, "d");
+    let left = names(&*d);
+    let want: Vec<String> = (0..200).filter(|i| i % 5 != 0 && i % 7 != 0).map(|i| format!("f{i:03}")).collect();
+    assert_eq!(left, want);
+    assert_eq!(read(&d, "f002"), b"2!");
+    assert_eq!(read(&root, "moved014"), b"14!");
+    assert_eq!(lower.read_dir("d").unwrap().len(), 200);
+}
