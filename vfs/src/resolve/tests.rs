@@ -357,8 +357,162 @@ fn whole_paths_of_plain_names() {
     assert_eq!(joined("a/b").as_deref(), Some("a/b"));
     assert!(matches!(plain_path("a/b/c"), Some(Cow::Borrowed("a/b/c"))));
     assert_eq!(joined("a//b///c").as_deref(), Some("a/b/c"));
+    assert_eq!(joined("a/b//c").as_deref(), Some("a/b/c"), "repeated slashes after a borrowed prefix");
     for p in ["a", "a/", "a/./b", "a/..", "./a/b"] {
         assert_eq!(joined(p), None, "{p}");
     }
     assert_eq!(joined(&format!("a/{}", "x".repeat(MAX_NAME_LEN + 1))), None);
+}
+
+#[test]
+fn name_and_path_limits_are_exact() {
+    let (_m, root) = fs();
+    let create = OpenOptions { create: true, write: true, ..RO };
+    // A name of exactly NAME_MAX bytes is a name; one byte more is too long.
+    let longest = "n".repeat(MAX_NAME_LEN);
+    assert!(open(&root, &longest, false, create).is_ok());
+    assert!(open(&root, &format!("a/../{longest}"), false, RO).is_ok());
+    assert_eq!(open(&root, &format!("{longest}n"), false, RO).err(), Some(Errno::Nametoolong));
+    // A path of exactly PATH_MAX bytes is walked; one byte more is too long.
+    let path = format!("{}to", "./".repeat((MAX_PATH_LEN - 2) / 2));
+    assert_eq!(path.len(), MAX_PATH_LEN);
+    assert_eq!(open(&root, &path, false, RO).err(), Some(Errno::Noent));
+    assert_eq!(open(&root, &format!("{path}p"), false, RO).err(), Some(Errno::Nametoolong));
+    assert_eq!(open(&root, &format!(".{path}"), false, RO).err(), Some(Errno::Nametoolong));
+}
+
+/// A directory whose entry `flip` is a link when opened (`ELOOP`) but no link when read
+/// (`EINVAL`), forever: a host swapping it back and forth faster than the walk.
+struct Flipping {
+    opens: std::sync::atomic::AtomicUsize,
+}
+
+impl Dir for Flipping {
+    fn stat(&self) -> Result<Stat> {
+        Ok(Stat::new(FileType::Directory, 0))
+    }
+    fn stat_at(&self, _name: &str) -> Result<Stat> {
+        Ok(Stat::new(FileType::Directory, 0))
+    }
+    fn open_at(&self, _name: &str, _options: OpenOptions) -> Result<Node> {
+        self.opens.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        Err(Errno::Loop)
+    }
+    fn read_dir(&self, _cookie: u64, _sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
+        Ok(())
+    }
+    fn readlink_at(&self, _name: &str) -> Result<String> {
+        Err(Errno::Inval)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn a_link_flipping_forever_ends_in_eloop_after_the_link_limit() {
+    let flipping = Arc::new(Flipping { opens: Default::default() });
+    let root: Arc<dyn Dir> = flipping.clone();
+    assert_eq!(open(&root, "flip/x", false, RO).err(), Some(Errno::Loop));
+    // The first try and one retry per link the limit allows.
+    assert_eq!(flipping.opens.load(std::sync::atomic::Ordering::Relaxed), MAX_SYMLINK_FOLLOWS + 1);
+}
+
+/// Counts `readlink_at` calls on a MemFs directory.
+struct Readlinks {
+    inner: Arc<dyn Dir>,
+    count: std::sync::atomic::AtomicUsize,
+}
+
+impl Dir for Readlinks {
+    fn stat(&self) -> Result<Stat> {
+        self.inner.stat()
+    }
+    fn stat_at(&self, name: &str) -> Result<Stat> {
+        self.inner.stat_at(name)
+    }
+    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+        self.inner.open_at(name, options)
+    }
+    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
+        self.inner.read_dir(cookie, sink)
+    }
+    fn readlink_at(&self, name: &str) -> Result<String> {
+        self.count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        self.inner.readlink_at(name)
+    }
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+}
+
+#[test]
+fn following_a_name_that_is_no_link_reads_no_link() {
+    let (_m, inner) = fs();
+    let counted = Arc::new(Readlinks { inner, count: Default::default() });
+    let root: Arc<dyn Dir> = counted.clone();
+    assert_eq!(stat(&root, "top", true).unwrap().filetype, FileType::RegularFile);
+    assert_eq!(counted.count.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(stat(&root, "to_f", true).unwrap().size, 4);
+    assert_eq!(counted.count.load(std::sync::atomic::Ordering::Relaxed), 1);
+}
+
+#[test]
+fn a_chain_of_exactly_the_link_limit_resolves_and_one_more_loops() {
+    let m = MemFs::new();
+    m.write_file("file", b"end").unwrap();
+    // l1 -> l2 -> ... -> l40 -> file: 40 links followed.
+    for i in 1..=MAX_SYMLINK_FOLLOWS {
+        let target = if i == MAX_SYMLINK_FOLLOWS { "file".to_string() } else { format!("l{}", i + 1) };
+        m.symlink(&target, &format!("l{i}")).unwrap();
+    }
+    m.symlink("l1", "l0").unwrap();
+    let root = m.root().unwrap();
+    assert_eq!(read(open(&root, "l1", true, RO).unwrap()), b"end");
+    assert_eq!(open(&root, "l0", true, RO).err(), Some(Errno::Loop));
+    assert_eq!(stat(&root, "l0", true).err(), Some(Errno::Loop));
+}
+
+#[test]
+fn create_with_a_trailing_slash_answers_as_linux() {
+    let (_m, root) = fs();
+    let create = OpenOptions { create: true, write: true, ..RO };
+    let exclusive = OpenOptions { exclusive: true, ..create };
+    // O_CREAT on "name/": EISDIR for a directory or a missing name, ENOTDIR for a file.
+    assert_eq!(open(&root, "a/", false, create).err(), Some(Errno::Isdir));
+    assert_eq!(open(&root, "missing/", false, create).err(), Some(Errno::Isdir));
+    assert_eq!(open(&root, "top/", false, create).err(), Some(Errno::Notdir));
+    assert_eq!(open(&root, "to_b/", false, create).err(), Some(Errno::Isdir));
+    // With O_EXCL the entry is refused for existing, whatever it is.
+    assert_eq!(open(&root, "a/", false, exclusive).err(), Some(Errno::Exist));
+    // Without O_CREAT, a trailing slash opens a directory only.
+    assert!(matches!(open(&root, "a/", false, RO), Ok(Node::Dir(_))));
+    assert_eq!(open(&root, "top/", false, RO).err(), Some(Errno::Notdir));
+}
+
+#[test]
+fn dots_and_trailing_slashes_of_the_other_calls_answer_as_linux() {
+    let (_m, root) = fs();
+    // rmdir of a path ending in `..` or `.`: ENOTEMPTY and EINVAL.
+    assert_eq!(rmdir(&root, "a/.."), Err(Errno::Notempty));
+    assert_eq!(rmdir(&root, "a/b/../"), Err(Errno::Notempty));
+    assert_eq!(rmdir(&root, "a/."), Err(Errno::Inval));
+    assert_eq!(rmdir(&root, "."), Err(Errno::Inval));
+    // Opening the directory itself (`.`): read only.
+    let write = OpenOptions { write: true, ..RO };
+    let create = OpenOptions { create: true, ..RO };
+    assert!(matches!(open(&root, "a/.", false, RO), Ok(Node::Dir(_))));
+    assert_eq!(open(&root, "a/.", false, write).err(), Some(Errno::Isdir));
+    assert_eq!(open(&root, "a/.", false, OpenOptions { truncate: true, ..RO }).err(), Some(Errno::Isdir));
+    assert_eq!(open(&root, ".", false, create).err(), Some(Errno::Isdir));
+    assert_eq!(open(&root, ".", false, OpenOptions { exclusive: true, ..create }).err(), Some(Errno::Exist));
+    // set_times with a trailing slash needs a directory.
+    assert_eq!(set_times(&root, "top/", false, SetTime::At(1), SetTime::At(1)), Err(Errno::Notdir));
+    assert_eq!(set_times(&root, "a/", false, SetTime::At(1), SetTime::At(2)), Ok(()));
+    assert_eq!(stat(&root, "a", false).unwrap().mtim, 2);
+    assert_eq!(set_times(&root, "to_b/", false, SetTime::At(1), SetTime::At(3)), Ok(()));
+    assert_eq!(stat(&root, "a/b", false).unwrap().mtim, 3);
+    // link of "name/": EPERM for a directory, ENOTDIR for anything else.
+    assert_eq!(link(&root, "a/", false, &root, "x"), Err(Errno::Perm));
+    assert_eq!(link(&root, "top/", false, &root, "x"), Err(Errno::Notdir));
 }
