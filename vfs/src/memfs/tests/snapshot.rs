@@ -66,6 +66,11 @@ fn the_first_snapshot_freezes_the_base() {
     assert_eq!(root.set_times_at("top", SetTime::Now, SetTime::Now), Err(Errno::Rofs));
     assert_eq!(root.set_times(SetTime::Now, SetTime::Now), Err(Errno::Rofs));
     assert_eq!(root.open_at("new", WRITE.create(true)).err(), Some(Errno::Rofs));
+    // Each flag that would change something alone is refused too.
+    assert_eq!(root.open_at("top", OpenOptions::new().write(true)).err(), Some(Errno::Rofs));
+    assert_eq!(root.open_at("top", OpenOptions::new().truncate(true)).err(), Some(Errno::Rofs));
+    assert_eq!(root.open_at("new", OpenOptions::new().create(true)).err(), Some(Errno::Rofs));
+    assert!(root.open_at("top", OpenOptions::new().read(true)).is_ok());
     // The path helpers fail as on a read-only filesystem.
     assert_eq!(clone.write_file("x", "y").unwrap_err().kind(), io::ErrorKind::ReadOnlyFilesystem);
     assert_eq!(clone.create_dir_all("a/b").unwrap_err().kind(), io::ErrorKind::ReadOnlyFilesystem);
