@@ -286,7 +286,7 @@ fn single_slashes(path: &str, repeated: bool) -> Cow<'_, str> {
 
 /// Opens the directory `name` of `dir` the way a walk does: no link followed, [`Errno::Notdir`]
 /// if it is not a directory.
-fn open_dir(dir: &Arc<dyn Dir>, name: &str) -> Result<Arc<dyn Dir>> {
+pub(crate) fn open_dir(dir: &Arc<dyn Dir>, name: &str) -> Result<Arc<dyn Dir>> {
     let options = OpenOptions { read: true, directory: true, ..OpenOptions::default() };
     match dir.open_at(name, options)? {
         Node::Dir(dir) => Ok(dir),

@@ -78,10 +78,7 @@ impl OverlayDir {
             return self.child(name);
         }
         let up = self.upper().ok_or(Errno::Noent)?;
-        match up.open_at(name, OpenOptions::new().directory(true))? {
-            Node::Dir(dir) => self.upper_child(dir),
-            Node::File(_) => Err(Errno::Notdir),
-        }
+        self.upper_child(crate::resolve::open_dir(&up, name)?)
     }
 
     /// The upper-only directory `dir`, an entry of this one.

@@ -6,7 +6,7 @@ use std::io::IoSlice;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use super::{DirNode, Shared, UPPER_INO, copy_data};
+use super::{DirNode, Shared, UPPER_INO, copy_file};
 use crate::{Advice, Errno, File, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
 /// What every handle on one file shares: the lower copy it was opened on, if any, and the
@@ -93,9 +93,7 @@ impl OverlayFile {
         }
         self.node.upper.get().ok_or(Errno::Io)
     }
-}
 
-impl OverlayFile {
     /// Copies a lower file whose name was removed while this handle was open to an unnamed upper
     /// file (created under a temporary name in the upper copy of `dir`, then unlinked), as
     /// overlayfs copies an unlinked file to a `O_TMPFILE`: the handle then reads and writes the
@@ -104,19 +102,14 @@ impl OverlayFile {
         let lower = self.node.lower.as_ref().ok_or(Errno::Io)?;
         let st = lower.stat()?;
         let up = self.shared.ensure_upper(dir)?;
-        let create = OpenOptions::new().read(true).write(true).create(true).exclusive(true);
         for _ in 0..16 {
             let name = format!(".hammertime-orphan-{}", self.shared.orphans.fetch_add(1, Ordering::Relaxed));
-            let dst = match up.open_at(&name, create) {
-                Ok(Node::File(file)) => file,
-                Ok(Node::Dir(_)) | Err(Errno::Exist) => continue,
+            let dst = match copy_file(&*up, &name, &**lower, &st) {
+                Ok(file) => file,
+                Err(Errno::Exist) => continue,
                 Err(e) => return Err(e),
             };
-            let copied = copy_data(&**lower, &*dst, st.size)
-                .and_then(|()| dst.set_times(SetTime::At(st.atim), SetTime::At(st.mtim)));
-            let unlinked = up.unlink_at(&name);
-            copied?;
-            unlinked?;
+            up.unlink_at(&name)?;
             self.node.set_upper(dst);
             return self.node.upper.get().ok_or(Errno::Io);
         }

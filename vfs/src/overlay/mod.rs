@@ -97,6 +97,7 @@ use std::sync::{Arc, Mutex, MutexGuard, OnceLock, PoisonError, RwLock, RwLockRea
 use self::dir::OverlayDir;
 use self::file::FileNode;
 use crate::perms::RestrictedDir;
+use crate::resolve::open_dir;
 use crate::{Dir, Errno, FileSystem, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
 /// Bit 63 of an inode number: set on upper-only entries.
@@ -151,19 +152,7 @@ impl<U: FileSystem, L: FileSystem> Overlay<U, L> {
     pub fn new(upper: U, lower: L) -> Result<Overlay<U, L>> {
         let upper_root = upper.root()?;
         let lower_root = RestrictedDir::read_only_view(lower.root()?);
-        let lower_ino = lower_root.stat()?.ino;
-        let root = Arc::new(DirNode {
-            parent: None,
-            name: String::new(),
-            lower: lower_root,
-            lower_ino,
-            upper: OnceLock::from(upper_root),
-            hidden: Mutex::new(HashSet::new()),
-            any_hidden: AtomicBool::new(false),
-            children: Mutex::new(HashMap::new()),
-            files: Mutex::new(Files::default()),
-            removed: AtomicBool::new(false),
-        });
+        let root = DirNode::new(None, "", lower_root, OnceLock::from(upper_root))?;
         let shared = Arc::new(Shared {
             dev: NEXT_DEV.fetch_add(1, Ordering::Relaxed),
             lock: RwLock::new(()),
@@ -248,34 +237,19 @@ impl Shared {
         }
         let lower = match lower {
             Some(dir) => dir,
-            None => match parent.lower.open_at(name, OpenOptions::new().directory(true))? {
-                Node::Dir(dir) => dir,
-                Node::File(_) => return Err(Errno::Notdir),
-            },
+            None => open_dir(&parent.lower, name)?,
         };
-        let lower_ino = lower.stat()?.ino;
         let upper = OnceLock::new();
         if let Some(up) = parent.upper.get() {
-            match up.open_at(name, OpenOptions::new().directory(true)) {
-                Ok(Node::Dir(dir)) => {
+            match open_dir(up, name) {
+                Ok(dir) => {
                     let _ = upper.set(dir);
                 }
-                Ok(Node::File(_)) | Err(Errno::Noent) => {}
+                Err(Errno::Noent | Errno::Notdir) => {}
                 Err(e) => return Err(e),
             }
         }
-        let node = Arc::new(DirNode {
-            parent: Some(Arc::downgrade(parent)),
-            name: name.to_string(),
-            lower,
-            lower_ino,
-            upper,
-            hidden: Mutex::new(HashSet::new()),
-            any_hidden: AtomicBool::new(false),
-            children: Mutex::new(HashMap::new()),
-            files: Mutex::new(Files::default()),
-            removed: AtomicBool::new(false),
-        });
+        let node = DirNode::new(Some(parent), name, lower, upper)?;
         Ok(mlock(&parent.children).entry(name.to_string()).or_insert(node).clone())
     }
 
@@ -300,10 +274,7 @@ impl Shared {
                 Ok(()) | Err(Errno::Exist) => {}
                 Err(e) => return Err(e),
             }
-            let up = match parent_up.open_at(&n.name, OpenOptions::new().directory(true))? {
-                Node::Dir(dir) => dir,
-                Node::File(_) => return Err(Errno::Notdir),
-            };
+            let up = open_dir(parent_up, &n.name)?;
             let st = n.lower.stat()?;
             up.set_times(SetTime::At(st.atim), SetTime::At(st.mtim))?;
             let _ = n.upper.set(up);
@@ -328,13 +299,7 @@ impl Shared {
                 let Node::File(src) = node.lower.open_at(name, OpenOptions::new().read(true))? else {
                     return Err(Errno::Isdir);
                 };
-                let create = OpenOptions::new().read(true).write(true).create(true).exclusive(true);
-                let Node::File(dst) = up.open_at(name, create)? else {
-                    return Err(Errno::Isdir);
-                };
-                let copied = copy_data(&*src, &*dst, lower.size)
-                    .and_then(|()| dst.set_times(SetTime::At(lower.atim), SetTime::At(lower.mtim)));
-                undo_on_error(copied, &*up, name)?;
+                let dst = copy_file(&*up, name, &*src, lower)?;
                 // Handles opened on the lower copy now read and write the upper one.
                 if let Some(file) = mlock(&node.files).by_name.remove(name).and_then(|w| w.upgrade()) {
                     file.set_upper(dst);
@@ -373,6 +338,19 @@ fn undo_on_error(result: Result<()>, up: &dyn Dir, name: &str) -> Result<()> {
         let _ = up.unlink_at(name);
     }
     result
+}
+
+/// Creates the file `name` in `up` (which must not have it) with the first `st.size` bytes of
+/// `src` and its access and modification times; removes it again if that fails.
+fn copy_file(up: &dyn Dir, name: &str, src: &dyn crate::File, st: &Stat) -> Result<Arc<dyn crate::File>> {
+    let create = OpenOptions::new().read(true).write(true).create(true).exclusive(true);
+    let Node::File(dst) = up.open_at(name, create)? else {
+        return Err(Errno::Isdir);
+    };
+    let copied =
+        copy_data(src, &*dst, st.size).and_then(|()| dst.set_times(SetTime::At(st.atim), SetTime::At(st.mtim)));
+    undo_on_error(copied, up, name)?;
+    Ok(dst)
 }
 
 /// Copies the first `size` bytes of `src` to `dst` (no more: a lower file does not change).
@@ -423,6 +401,28 @@ pub(crate) struct DirNode {
 }
 
 impl DirNode {
+    /// The node of the lower directory `lower`, entry `name` of `parent` (none for the root),
+    /// with its upper copy if there is one.
+    fn new(
+        parent: Option<&Arc<DirNode>>,
+        name: &str,
+        lower: Arc<dyn Dir>,
+        upper: OnceLock<Arc<dyn Dir>>,
+    ) -> Result<Arc<DirNode>> {
+        Ok(Arc::new(DirNode {
+            parent: parent.map(Arc::downgrade),
+            name: name.to_string(),
+            lower_ino: lower.stat()?.ino,
+            lower,
+            upper,
+            hidden: Mutex::new(HashSet::new()),
+            any_hidden: AtomicBool::new(false),
+            children: Mutex::new(HashMap::new()),
+            files: Mutex::new(Files::default()),
+            removed: AtomicBool::new(false),
+        }))
+    }
+
     /// The directory this one is in (`None` for the root, or once both were removed).
     fn parent(&self) -> Option<Arc<DirNode>> {
         self.parent.as_ref().and_then(Weak::upgrade)
