@@ -2,7 +2,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use super::*;
-use crate::test_support::{dir, file, list, names};
+use crate::test_support::{Counters, Counting, dir, file, list, names};
 use crate::{MemFs, ReadOnly, resolve};
 
 const READ: OpenOptions = OpenOptions::new().read(true);
@@ -413,51 +413,22 @@ fn a_host_directory_can_be_the_upper_layer() {
     assert_eq!(lower.read_file("top.txt").unwrap(), b"top");
 }
 
-/// A lower layer that counts its live directory handles (each holds a clone of `token`).
+/// A lower layer whose directory handles count themselves ([`Counting`]).
 struct Counted {
     fs: MemFs,
-    token: Arc<()>,
-}
-
-struct CountedDir {
-    inner: Arc<dyn Dir>,
-    _token: Arc<()>,
+    counters: Arc<Counters>,
 }
 
 impl FileSystem for Counted {
     fn root(&self) -> Result<Arc<dyn Dir>> {
-        Ok(Arc::new(CountedDir { inner: self.fs.root()?, _token: self.token.clone() }))
-    }
-}
-
-impl Dir for CountedDir {
-    fn stat(&self) -> Result<Stat> {
-        self.inner.stat()
-    }
-    fn stat_at(&self, name: &str) -> Result<Stat> {
-        self.inner.stat_at(name)
-    }
-    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
-        Ok(match self.inner.open_at(name, options)? {
-            Node::Dir(inner) => Node::Dir(Arc::new(CountedDir { inner, _token: self._token.clone() })),
-            file => file,
-        })
-    }
-    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
-        self.inner.read_dir(cookie, sink)
-    }
-    fn readlink_at(&self, name: &str) -> Result<String> {
-        self.inner.readlink_at(name)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
+        Ok(Counting::wrap(self.fs.root()?, &self.counters))
     }
 }
 
 #[test]
 fn a_dropped_overlay_frees_everything_it_held() {
-    let token = Arc::new(());
-    let lower = Counted { fs: lower(), token: token.clone() };
+    let counters = Arc::new(Counters::default());
+    let lower = Counted { fs: lower(), counters: counters.clone() };
     {
         let ov = Overlay::new(MemFs::new(), lower).unwrap();
         let root = ov.root().unwrap();
@@ -468,9 +439,13 @@ fn a_dropped_overlay_frees_everything_it_held() {
         root.mkdir_at("new").unwrap();
         at(&root, "new").mkdir_at("sub").unwrap();
         root.rename_at("new", &*at(&root, "etc"), "moved").unwrap();
-        assert!(Arc::strong_count(&token) > 3);
+        assert!(counters.live.load(std::sync::atomic::Ordering::Relaxed) > 2);
     }
-    assert_eq!(Arc::strong_count(&token), 1, "directory handles of the lower layer outlived the overlay");
+    assert_eq!(
+        counters.live.load(std::sync::atomic::Ordering::Relaxed),
+        0,
+        "directory handles of the lower layer outlived the overlay"
+    );
 }
 
 #[test]

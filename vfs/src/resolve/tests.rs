@@ -2,6 +2,7 @@
 //! and on a host directory.
 
 use super::*;
+use crate::test_support::{Counters, Counting, open_fds};
 use crate::{FileSystem, MemFs};
 
 fn fs() -> (MemFs, Arc<dyn Dir>) {
@@ -126,72 +127,6 @@ fn trailing_slash_rules() {
     assert_eq!(mkdir(&root, ".").err(), Some(Errno::Exist));
     mkdir(&root, "fresh/").unwrap();
     assert_eq!(stat(&root, "fresh", false).unwrap().filetype, FileType::Directory);
-}
-
-/// Counts the directory handles alive and opened through it (every handle opened from a
-/// counting handle counts too), and can call a hook before each open.
-#[derive(Default)]
-struct Counters {
-    live: std::sync::atomic::AtomicUsize,
-    max_live: std::sync::atomic::AtomicUsize,
-    opens: std::sync::atomic::AtomicUsize,
-    /// Host descriptors open, sampled at each open (with `sample_fds`).
-    max_fds: std::sync::atomic::AtomicUsize,
-    sample_fds: bool,
-}
-
-struct Counting {
-    inner: Arc<dyn Dir>,
-    counters: Arc<Counters>,
-}
-
-impl Counting {
-    fn wrap(inner: Arc<dyn Dir>, counters: &Arc<Counters>) -> Arc<dyn Dir> {
-        use std::sync::atomic::Ordering::Relaxed;
-        let live = counters.live.fetch_add(1, Relaxed) + 1;
-        counters.max_live.fetch_max(live, Relaxed);
-        Arc::new(Counting { inner, counters: Arc::clone(counters) })
-    }
-}
-
-impl Drop for Counting {
-    fn drop(&mut self) {
-        self.counters.live.fetch_sub(1, std::sync::atomic::Ordering::Relaxed);
-    }
-}
-
-impl Dir for Counting {
-    fn stat(&self) -> Result<Stat> {
-        self.inner.stat()
-    }
-    fn stat_at(&self, name: &str) -> Result<Stat> {
-        self.inner.stat_at(name)
-    }
-    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
-        use std::sync::atomic::Ordering::Relaxed;
-        self.counters.opens.fetch_add(1, Relaxed);
-        if self.counters.sample_fds {
-            self.counters.max_fds.fetch_max(open_fds(), Relaxed);
-        }
-        match self.inner.open_at(name, options)? {
-            Node::Dir(d) => Ok(Node::Dir(Counting::wrap(d, &self.counters))),
-            file => Ok(file),
-        }
-    }
-    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
-        self.inner.read_dir(cookie, sink)
-    }
-    fn readlink_at(&self, name: &str) -> Result<String> {
-        self.inner.readlink_at(name)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
-/// This process's open descriptors.
-fn open_fds() -> usize {
-    std::fs::read_dir("/proc/self/fd").map_or(0, |d| d.count())
 }
 
 const DEEP: usize = 2000;
@@ -418,43 +353,15 @@ fn a_link_flipping_forever_ends_in_eloop_after_the_link_limit() {
     assert_eq!(flipping.opens.load(std::sync::atomic::Ordering::Relaxed), MAX_SYMLINK_FOLLOWS + 1);
 }
 
-/// Counts `readlink_at` calls on a MemFs directory.
-struct Readlinks {
-    inner: Arc<dyn Dir>,
-    count: std::sync::atomic::AtomicUsize,
-}
-
-impl Dir for Readlinks {
-    fn stat(&self) -> Result<Stat> {
-        self.inner.stat()
-    }
-    fn stat_at(&self, name: &str) -> Result<Stat> {
-        self.inner.stat_at(name)
-    }
-    fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
-        self.inner.open_at(name, options)
-    }
-    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(crate::DirEntry) -> bool) -> Result<()> {
-        self.inner.read_dir(cookie, sink)
-    }
-    fn readlink_at(&self, name: &str) -> Result<String> {
-        self.count.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        self.inner.readlink_at(name)
-    }
-    fn as_any(&self) -> &dyn std::any::Any {
-        self
-    }
-}
-
 #[test]
 fn following_a_name_that_is_no_link_reads_no_link() {
     let (_m, inner) = fs();
-    let counted = Arc::new(Readlinks { inner, count: Default::default() });
-    let root: Arc<dyn Dir> = counted.clone();
+    let counters = Arc::new(Counters::default());
+    let root = Counting::wrap(inner, &counters);
     assert_eq!(stat(&root, "top", true).unwrap().filetype, FileType::RegularFile);
-    assert_eq!(counted.count.load(std::sync::atomic::Ordering::Relaxed), 0);
+    assert_eq!(counters.readlinks.load(std::sync::atomic::Ordering::Relaxed), 0);
     assert_eq!(stat(&root, "to_f", true).unwrap().size, 4);
-    assert_eq!(counted.count.load(std::sync::atomic::Ordering::Relaxed), 1);
+    assert_eq!(counters.readlinks.load(std::sync::atomic::Ordering::Relaxed), 1);
 }
 
 #[test]
