@@ -281,3 +281,30 @@ pub fn snapshot(root: &Arc<dyn Dir>) -> BTreeMap<String, String> {
     tree(root, "", &mut out);
     out
 }
+
+/// Runs the operations `data` encodes on `a`, then on `b`, and checks that each gives the same
+/// result on both (`what` names the pair in a failure) and that both end with the same tree;
+/// `excused(op, a_result, b)` may accept an answer of `a` that `b` would not give, and then `b`
+/// is not asked. Returns the number of operations run.
+pub fn run_both(
+    data: &[u8],
+    a: &mut Side,
+    b: &mut Side,
+    what: &str,
+    excused: impl Fn(&Op, &str, &Side) -> bool,
+) -> usize {
+    let mut input = Bytes(data);
+    let mut ops = 0;
+    while !input.0.is_empty() && ops < MAX_OPS {
+        ops += 1;
+        let op = Op::decode(&mut input);
+        let ra = op.apply(a);
+        if excused(&op, &ra, b) {
+            continue;
+        }
+        let rb = op.apply(b);
+        assert_eq!(ra, rb, "op {ops}: {op}: {what}");
+    }
+    assert_eq!(snapshot(&a.root), snapshot(&b.root), "the trees differ after {ops} operations: {what}");
+    ops
+}
