@@ -690,6 +690,37 @@ pub(crate) fn check_open_existing(filetype: FileType, options: OpenOptions) -> R
     }
 }
 
+/// [`Dir::open_at`] with `create` (and neither `write` nor `truncate`) in a directory that may
+/// not change, answering `refusal` where an entry would have to be made, as a read-only Linux
+/// mount does: a missing name is refused; an existing one with `exclusive` is
+/// [`Errno::Exist`]; an existing directory is [`Errno::Isdir`]; any other existing entry opens
+/// as if `create` were not given.
+pub(crate) fn open_without_creating(dir: &dyn Dir, name: &str, options: OpenOptions, refusal: Errno) -> Result<Node> {
+    if options.exclusive {
+        return match dir.stat_at(name) {
+            Ok(_) => Err(Errno::Exist),
+            Err(Errno::Noent) => Err(refusal),
+            Err(e) => Err(e),
+        };
+    }
+    match dir.open_at(name, OpenOptions { create: false, ..options }) {
+        Ok(Node::Dir(_)) => Err(Errno::Isdir),
+        Err(Errno::Noent) => Err(refusal),
+        other => other,
+    }
+}
+
+/// What a change to the existing entry `name` of `dir` answers when `refusal` (a read-only
+/// filesystem, missing rights) forbids it: the entry is looked up first, as `utimensat(2)`
+/// looks up the whole path before it asks for write access, so a missing name is
+/// [`Errno::Noent`] and an existing one the refusal.
+pub(crate) fn refused_after_lookup(refusal: Result<()>, dir: &dyn Dir, name: &str) -> Result<()> {
+    if refusal.is_err() {
+        dir.stat_at(name)?;
+    }
+    refusal
+}
+
 /// The buffers of a vectored write joined into one.
 fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
     let mut out = Vec::with_capacity(bufs.iter().map(|b| b.len()).sum());

@@ -25,9 +25,11 @@
 //! - Without [`DirPerms::READ`], `stat_at`, `open_at`, `read_dir` and `readlink_at` answer
 //!   [`Errno::Acces`]: nothing below the directory can be reached or listed.
 //! - Without [`DirPerms::MUTATE`], `mkdir_at`, `rmdir_at`, `unlink_at`, `symlink_at`,
-//!   `rename_at`, `link_at`, `set_times_at` and the directory's `set_times` are refused before
-//!   looking at anything (Linux would answer `EEXIST` for an existing `mkdir` target, `ENOENT`
-//!   for a missing `unlink` one…); `rename_at` and `link_at` need it on both directories.
+//!   `rename_at`, `link_at` and the directory's `set_times` are refused before looking at
+//!   anything (Linux would answer `EEXIST` for an existing `mkdir` target, `ENOENT` for a
+//!   missing `unlink` one…); `rename_at` and `link_at` need it on both directories.
+//!   `set_times_at` looks the name up first, as `utimensat(2)` does: a missing name is
+//!   [`Errno::Noent`].
 //! - On files without [`FilePerms::WRITE`], `write_at`, `write_vectored_at`, `append`,
 //!   `append_vectored`, `set_size`, `set_times` and `allocate` are refused; `stat`, `filetype`,
 //!   `sync`, `datasync` and `advise` pass through; `read_at` needs [`FilePerms::READ`].
@@ -390,22 +392,8 @@ impl Dir for RestrictedDir {
         }
         self.denies_file_read(name, options)?;
         if options.create && perms.dir_mutate().is_err() {
-            if options.exclusive {
-                // O_CREAT|O_EXCL: an existing entry (a link too) is EEXIST, a missing one
-                // would have to be created.
-                return match self.inner.stat_at(name) {
-                    Ok(_) => Err(Errno::Exist),
-                    Err(Errno::Noent) => Err(perms.refused()),
-                    Err(e) => Err(e),
-                };
-            }
-            let plain = OpenOptions { create: false, exclusive: false, ..options };
-            return match self.inner.open_at(name, plain) {
-                Ok(Node::Dir(_)) => Err(Errno::Isdir),
-                Ok(node) => Ok(perms.wrap(node)),
-                Err(Errno::Noent) => Err(perms.refused()),
-                Err(e) => Err(e),
-            };
+            return crate::fs::open_without_creating(&*self.inner, name, options, perms.refused())
+                .map(|node| perms.wrap(node));
         }
         self.inner.open_at(name, options).map(|node| perms.wrap(node))
     }
@@ -451,7 +439,7 @@ impl Dir for RestrictedDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()> {
-        self.perms.dir_mutate()?;
+        crate::fs::refused_after_lookup(self.perms.dir_mutate(), &*self.inner, name)?;
         self.inner.set_times_at(name, atime, mtime)
     }
 

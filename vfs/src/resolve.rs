@@ -410,8 +410,13 @@ fn stat_resolved(r: &Resolved) -> Result<Stat> {
 /// existing link answers [`Errno::Exist`]). A path ending in `/` must name a directory.
 ///
 /// Errors: as [`resolve`] and [`Dir::open_at`]; [`Errno::Isdir`] a directory opened for writing
-/// or truncation; [`Errno::Exist`] `create` + `exclusive` on an existing entry, `.` included.
+/// or truncation; [`Errno::Exist`] `create` + `exclusive` on an existing entry, `.` included;
+/// [`Errno::Inval`] `create` with `directory`, before the path is looked at (Linux 6.4 and later
+/// refuse `O_CREAT | O_DIRECTORY` so, whether the entry exists or not).
 pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions) -> Result<Node> {
+    if options.create && options.directory {
+        return Err(Errno::Inval);
+    }
     check_path(path)?;
     // A path of plain names only, in one step if the backend can (it follows no link: a link
     // on the way sends the open down the walk below).
@@ -483,8 +488,13 @@ pub fn stat(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Stat> {
     Ok(st)
 }
 
-/// Sets the access and modification times of `path`, like `utimensat(2)`.
+/// Sets the access and modification times of `path`, like `utimensat(2)`. With both times
+/// [`SetTime::Omit`] there is nothing to do and, as on Linux, the path is not even looked at:
+/// `Ok(())` whether it exists or not (and on a read-only filesystem).
 pub fn set_times(start: &Arc<dyn Dir>, path: &str, follow: bool, atime: SetTime, mtime: SetTime) -> Result<()> {
+    if matches!((atime, mtime), (SetTime::Omit, SetTime::Omit)) {
+        return Ok(());
+    }
     let r = resolve(start, path, follow || path.ends_with('/'))?;
     if r.trailing_slash && stat_resolved(&r)?.filetype != FileType::Directory {
         return Err(Errno::Notdir);

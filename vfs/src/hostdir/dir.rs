@@ -182,6 +182,9 @@ impl Dir for HostDirHandle {
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
         check_name(name)?;
         if self.refuses(options) {
+            if !(options.write || options.truncate) {
+                return crate::fs::open_without_creating(self, name, options, Errno::Rofs);
+            }
             return Err(Errno::Rofs);
         }
         let flags = HostDirHandle::open_flags(options);
@@ -320,7 +323,7 @@ impl Dir for HostDirHandle {
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()> {
         check_name(name)?;
-        self.check_writable()?;
+        crate::fs::refused_after_lookup(self.check_writable(), self, name)?;
         self.check_not_mount_point(name)?;
         Ok(rfs::utimensat(&self.fd.fd, name, &sys::timestamps(atime, mtime), AtFlags::SYMLINK_NOFOLLOW)?)
     }

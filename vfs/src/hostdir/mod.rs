@@ -277,7 +277,8 @@ impl HostDirBuilder {
     }
 
     /// Serve the directory read-only: files open `O_RDONLY` and every change answers
-    /// [`Errno::Rofs`]. Default: `false`.
+    /// [`Errno::Rofs`] (opening an existing file with `create` alone changes nothing, and opens
+    /// it, as on a read-only Linux mount). Default: `false`.
     pub fn read_only(mut self, read_only: bool) -> HostDirBuilder {
         self.read_only = read_only;
         self

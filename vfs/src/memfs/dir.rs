@@ -147,6 +147,11 @@ impl Dir for MemDir {
     }
 
     fn open_at(&self, name: &str, options: OpenOptions) -> Result<Node> {
+        if options.create && options.directory {
+            // O_CREAT | O_DIRECTORY creates no directory (Linux 6.4 and later: EINVAL, whether
+            // the name exists or not).
+            return Err(Errno::Inval);
+        }
         if options.create || options.write || options.truncate {
             self.fs().writable()?;
         }
@@ -163,10 +168,6 @@ impl Dir for MemDir {
                 Some(_) if options.exclusive => return Err(Errno::Exist),
                 Some(node) => node.clone(),
                 None => {
-                    if options.directory {
-                        // O_CREAT | O_DIRECTORY cannot create a directory (Linux: EINVAL).
-                        return Err(Errno::Inval);
-                    }
                     let file = self.create_file(&mut st, name, now)?;
                     return Ok(Node::File(Arc::new(MemFile { file })));
                 }
@@ -395,9 +396,11 @@ impl Dir for MemDir {
     }
 
     fn set_times_at(&self, name: &str, atime: SetTime, mtime: SetTime) -> Result<()> {
+        // Looked up first (as `utimensat(2)` does before it asks for write access), and no
+        // lock is held when `set_times` reads the clock.
+        let node = lookup_in(&self.dir, name)?;
         self.fs().writable()?;
-        // Looked up first: no lock is held when `set_times` reads the clock.
-        lookup_in(&self.dir, name)?.common().set_times(atime, mtime);
+        node.common().set_times(atime, mtime);
         Ok(())
     }
 

@@ -423,3 +423,49 @@ fn dots_and_trailing_slashes_of_the_other_calls_answer_as_linux() {
     assert_eq!(link(&root, "a/", false, &root, "x"), Err(Errno::Perm));
     assert_eq!(link(&root, "top/", false, &root, "x"), Err(Errno::Notdir));
 }
+
+#[test]
+fn create_with_directory_is_einval_before_the_path_is_looked_at() {
+    let o = OpenOptions::new().read(true).create(true).directory(true);
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::create_dir(tmp.path().join("a")).unwrap();
+    // The kernel's own answer, for an existing directory and for a missing name.
+    for name in ["a", "new"] {
+        let raw = rustix::fs::open(
+            tmp.path().join(name),
+            rustix::fs::OFlags::CREATE | rustix::fs::OFlags::DIRECTORY,
+            rustix::fs::Mode::from_raw_mode(0o755),
+        );
+        assert_eq!(raw.err(), Some(rustix::io::Errno::INVAL), "{name}");
+    }
+    let (_m, mem) = fs();
+    let host = crate::HostDir::open(tmp.path()).unwrap().root().unwrap();
+    for root in [mem, host] {
+        for path in ["a", "new", "a/", "", "..", "a\0"] {
+            assert_eq!(open(&root, path, true, o).err(), Some(Errno::Inval), "{path:?}");
+        }
+    }
+    assert!(!tmp.path().join("new").exists());
+}
+
+#[test]
+fn setting_no_time_does_not_look_at_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (_m, mem) = fs();
+    let host = crate::HostDir::open(tmp.path()).unwrap().root().unwrap();
+    std::fs::write(tmp.path().join("top"), "t").unwrap();
+    let ro = crate::ReadOnly::new(fs().0).root().unwrap();
+    let host_ro = crate::HostDir::open_read_only(tmp.path()).unwrap().root().unwrap();
+    let frozen = fs().0;
+    let _snapshot = frozen.snapshot();
+    for (root, read_only) in [(mem, false), (host, false), (ro, true), (host_ro, true), (frozen.root().unwrap(), true)]
+    {
+        for path in ["missing", "missing/x", "top/x", "..", "", "a\0"] {
+            assert_eq!(set_times(&root, path, true, SetTime::Omit, SetTime::Omit), Ok(()), "{path:?}");
+        }
+        // Otherwise the path is looked up before a read-only filesystem refuses the change.
+        assert_eq!(set_times(&root, "missing", true, SetTime::Now, SetTime::Omit), Err(Errno::Noent));
+        let existing = set_times(&root, "top", true, SetTime::Now, SetTime::Omit);
+        assert_eq!(existing, if read_only { Err(Errno::Rofs) } else { Ok(()) });
+    }
+}

@@ -250,4 +250,14 @@ fn a_read_only_instance_answers_changes_through_paths_as_the_walk() {
     }
     assert_eq!(outcome(resolve::open(&fast, "d/new", false, CREATE), node_ino), "err rofs");
     assert!(!fx.mount.join("d/new").exists());
+    // As on a read-only Linux mount, `create` alone opens an existing file (for reading).
+    let create_ro = OpenOptions { read: true, write: false, ..CREATE };
+    assert!(matches!(resolve::open(&fast, "d/f", false, create_ro), Ok(Node::File(_))));
+    assert_eq!(
+        resolve::open(&fast, "d/f", false, OpenOptions { exclusive: true, ..create_ro }).err(),
+        Some(Errno::Exist)
+    );
+    assert_eq!(resolve::open(&fast, "d/e", false, create_ro).err(), Some(Errno::Isdir));
+    assert_eq!(resolve::open(&fast, "d/new", false, create_ro).err(), Some(Errno::Rofs));
+    assert_eq!(resolve::open(&fast, "d/f", false, OpenOptions { write: true, ..create_ro }).err(), Some(Errno::Rofs));
 }
