@@ -10,8 +10,11 @@ mod archive;
 mod ops;
 #[path = "../fuzz/harness/overlay.rs"]
 mod overlay;
+#[path = "../fuzz/harness/preview1.rs"]
+mod preview1;
 #[path = "../fuzz/harness/resolve.rs"]
 mod resolve;
+mod support;
 
 fn inputs(target: &str) -> Vec<(String, Vec<u8>)> {
     let fuzz = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fuzz");
@@ -61,4 +64,9 @@ fn overlay_regressions_pass_the_harness() {
 #[test]
 fn resolve_regressions_pass_the_harness() {
     replay_sequences("resolve", resolve::check);
+}
+
+#[test]
+fn preview1_regressions_pass_the_harness() {
+    replay_sequences("preview1", preview1::check);
 }

@@ -308,3 +308,31 @@ pub fn run_both(
     assert_eq!(snapshot(&a.root), snapshot(&b.root), "the trees differ after {ops} operations: {what}");
     ops
 }
+
+/// A fresh temporary directory holding the root a `HostDir` serves (`root`) and, beside it, a
+/// file `x` (what the link target `../x` names from the root): what a harness checks nothing
+/// escaped to.
+pub struct HostRoot {
+    base: tempfile::TempDir,
+    pub root: std::path::PathBuf,
+}
+
+impl HostRoot {
+    pub fn create() -> HostRoot {
+        let base = tempfile::tempdir().expect("a temporary directory");
+        std::fs::write(base.path().join("x"), "outside").expect("the file outside");
+        let root = base.path().join("root");
+        std::fs::create_dir(&root).expect("the root");
+        HostRoot { base, root }
+    }
+
+    /// Panics if anything outside the root changed: the file `x`, or the directory holding both.
+    pub fn check_outside(&self) {
+        let outside = std::fs::read(self.base.path().join("x")).expect("the file outside");
+        assert_eq!(outside, b"outside", "a change outside the root");
+        let mut names: Vec<_> =
+            std::fs::read_dir(self.base.path()).expect("list").map(|e| e.expect("entry").file_name()).collect();
+        names.sort();
+        assert_eq!(names, ["root", "x"], "an entry created outside the root");
+    }
+}
