@@ -10,6 +10,9 @@ mod archive;
 mod ops;
 #[path = "../fuzz/harness/overlay.rs"]
 mod overlay;
+#[path = "../fuzz/harness/p2.rs"]
+mod p2;
+mod p2_calls;
 #[path = "../fuzz/harness/preview1.rs"]
 mod preview1;
 #[path = "../fuzz/harness/resolve.rs"]
@@ -69,4 +72,9 @@ fn resolve_regressions_pass_the_harness() {
 #[test]
 fn preview1_regressions_pass_the_harness() {
     replay_sequences("preview1", preview1::check);
+}
+
+#[test]
+fn p2_regressions_pass_the_harness() {
+    replay_sequences("p2", p2::check);
 }
