@@ -287,6 +287,14 @@ fn nlink_counts_with_dirs_and_hard_links() {
     assert_eq!(b.readlink_at("sl2").as_deref(), Ok("file"));
     assert_eq!(a.stat_at("sl").unwrap().nlink, 2);
     assert_eq!(b.stat_at("sl2").unwrap().filetype, FileType::SymbolicLink);
+    // Renaming one name of a link onto another name of the same link does nothing (rename(2)
+    // on two links to one inode), in one directory and across two.
+    a.link_at("sl", &*a, "sl3").unwrap();
+    a.rename_at("sl", &*a, "sl3").unwrap();
+    a.rename_at("sl3", &*b, "sl2").unwrap();
+    assert_eq!(a.stat_at("sl").unwrap().nlink, 3);
+    assert_eq!(a.stat_at("sl3").unwrap().nlink, 3);
+    a.unlink_at("sl3").unwrap();
 
     a.unlink_at("file").unwrap();
     assert_eq!(f.stat().unwrap().nlink, 2);

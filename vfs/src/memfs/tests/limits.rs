@@ -656,3 +656,48 @@ fn many_small_appends() {
     let all = read_all(&*f);
     assert!(all.chunks(16).all(|c| c == record));
 }
+
+/// A link racing an unlink of its source (the link count check after the lookup answers
+/// `ENOENT`) gives back the quota and the inode unit it took: once everything is removed,
+/// nothing is charged. A third thread keeps the destination directory busy, which widens the
+/// window between the link's lookup and its check.
+#[test]
+fn a_link_losing_a_race_with_an_unlink_gives_its_charge_back() {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    let fs = MemFs::builder().quota(1 << 20).max_inodes(1000).build();
+    let root = fs.root().unwrap();
+    root.mkdir_at("d").unwrap();
+    let Node::Dir(d) = root.open_at("d", OpenOptions::new().directory(true)).unwrap() else { panic!() };
+    let (base_bytes, base_inodes) = (fs.used_bytes(), fs.used_inodes());
+    let done = Arc::new(AtomicBool::new(false));
+    let create = OpenOptions::new().write(true).create(true);
+    let busy = {
+        let (d, done) = (d.clone(), done.clone());
+        std::thread::spawn(move || {
+            while !done.load(Ordering::Relaxed) {
+                drop(d.open_at("busy", create).unwrap());
+                d.unlink_at("busy").unwrap();
+            }
+        })
+    };
+    let linker = {
+        let (root, d) = (root.clone(), d.clone());
+        std::thread::spawn(move || {
+            for _ in 0..20_000 {
+                match root.link_at("f", &*d, "g") {
+                    Ok(()) => d.unlink_at("g").unwrap(),
+                    Err(Errno::Noent) => {}
+                    Err(e) => panic!("{e:?}"),
+                }
+            }
+        })
+    };
+    for _ in 0..20_000 {
+        drop(root.open_at("f", create).unwrap());
+        root.unlink_at("f").unwrap();
+    }
+    linker.join().unwrap();
+    done.store(true, Ordering::Relaxed);
+    busy.join().unwrap();
+    assert_eq!((fs.used_bytes(), fs.used_inodes()), (base_bytes, base_inodes));
+}
