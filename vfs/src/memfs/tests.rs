@@ -989,3 +989,48 @@ fn bad_names_are_refused() {
     assert_eq!(root.symlink_at("a\0b", "l"), Err(Errno::Inval));
     assert!(list(&*root).is_empty());
 }
+
+/// A clock that ticks once per reading.
+struct Ticking(AtomicU64);
+
+impl WallClock for Ticking {
+    fn now(&self) -> u64 {
+        self.0.fetch_add(1, Ordering::SeqCst) + 1
+    }
+}
+
+#[test]
+fn path_helpers_replace_contents_touch_times_and_map_errors() {
+    let clock = Arc::new(Ticking(AtomicU64::new(0)));
+    let fs = MemFs::builder().clock(clock.clone()).quota(200).build();
+    // A shorter rewrite leaves nothing of the old contents.
+    fs.write_file("f", b"long contents").unwrap();
+    fs.write_file("f", b"x").unwrap();
+    assert_eq!(fs.read_file("f").unwrap(), b"x");
+    // The data is written after the open: the modification time is the later reading.
+    let before = clock.0.load(Ordering::SeqCst);
+    fs.write_file("g", b"data").unwrap();
+    assert_eq!(fs.metadata("g").unwrap().mtim, before + 2, "the open reads the clock once, the write once more");
+    // Errors keep their kinds.
+    use std::io::ErrorKind as K;
+    let small = MemFs::builder().max_file_size(10).build();
+    assert_eq!(small.write_file("big", [1u8; 15]).unwrap_err().kind(), K::FileTooLarge);
+    assert_eq!(fs.read_file("a\0b").unwrap_err().kind(), K::InvalidInput);
+    // A full quota: an error, not a loop; a file left empty keeps the time of its creation.
+    fs.write_file("fill", vec![2u8; 200 - fs.used_bytes() as usize - 8]).unwrap();
+    let before = clock.0.load(Ordering::SeqCst);
+    assert_eq!(fs.write_file("none", b"more").unwrap_err().kind(), K::StorageFull);
+    assert_eq!(fs.metadata("none").map(|s| s.mtim).ok(), Some(before + 1));
+    // Debug shows the limits and the usage.
+    let shown = format!("{:?} {:?}", MemFs::builder().quota(5), fs);
+    assert!(shown.contains("quota: Some(5)") && shown.contains("used_bytes: "), "{shown}");
+}
+
+#[test]
+fn a_memfs_without_a_clock_takes_the_context_s() {
+    let fs = MemFs::new();
+    let stopped: Arc<dyn WallClock> = Arc::new(TestClock(AtomicU64::new(7_000)));
+    fs.mounted_with_clock(&stopped);
+    fs.write_file("f", b"").unwrap();
+    assert_eq!(fs.metadata("f").unwrap().mtim, 7_000);
+}

@@ -701,3 +701,63 @@ fn a_link_losing_a_race_with_an_unlink_gives_its_charge_back() {
     busy.join().unwrap();
     assert_eq!((fs.used_bytes(), fs.used_inodes()), (base_bytes, base_inodes));
 }
+
+/// `allocate` changes the modification time only when it grows the file (as `fallocate(2)`
+/// without `FALLOC_FL_KEEP_SIZE`): not for a range ending at the end, nor inside.
+#[test]
+fn allocate_touches_the_file_only_when_it_grows() {
+    struct Ticking(std::sync::atomic::AtomicU64);
+    impl crate::WallClock for Ticking {
+        fn now(&self) -> u64 {
+            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
+        }
+    }
+    let fs = MemFs::builder().clock(Arc::new(Ticking(0.into()))).build();
+    let root = fs.root().unwrap();
+    let f = new_file(&*root, "f", b"abcd");
+    let mtime = f.stat().unwrap().mtim;
+    f.allocate(0, 4).unwrap();
+    f.allocate(1, 2).unwrap();
+    assert_eq!(f.stat().unwrap().mtim, mtime);
+    f.allocate(2, 4).unwrap();
+    assert!(f.stat().unwrap().mtim > mtime);
+}
+
+/// A write past the end whose quota covers the gap of zeros but not one byte of the data
+/// stores nothing and keeps no quota.
+#[test]
+fn a_write_whose_quota_covers_only_the_gap_takes_nothing() {
+    // The 1-byte name and 10 bytes: the gap before offset 10, not the byte at it.
+    let fs = MemFs::with_quota(11);
+    let root = fs.root().unwrap();
+    let f = new_file(&*root, "f", b"");
+    assert_eq!(f.write_at(b"x", 10), Err(Errno::Nospc));
+    assert_eq!((fs.used_bytes(), f.stat().unwrap().size), (1, 0));
+}
+
+/// Reads that end just before, at and just after a chunk boundary, with data stored past it.
+#[test]
+fn reads_ending_around_a_chunk_boundary_stop_there() {
+    let fs = MemFs::new();
+    let root = fs.root().unwrap();
+    let data: Vec<u8> = (0..2 * CHUNK + 10).map(|i| (i % 251) as u8).collect();
+    let f = new_file(&*root, "f", &data);
+    for (offset, len) in [(0, CHUNK - 1), (1, CHUNK - 1), (0, CHUNK), (1, CHUNK), (5, CHUNK + 1)] {
+        let mut buf = vec![0xAA; len];
+        assert_eq!(f.read_at(&mut buf, offset as u64), Ok(len));
+        assert_eq!(buf, data[offset..offset + len], "{offset} {len}");
+    }
+}
+
+/// `allocate` of ranges ending just before and at a chunk boundary charges exactly their bytes.
+#[test]
+fn allocations_ending_around_a_chunk_boundary_charge_their_bytes() {
+    let fs = MemFs::with_quota(1 << 20);
+    let root = fs.root().unwrap();
+    let f = new_file(&*root, "f", b"");
+    f.allocate(0, CHUNK as u64 - 1).unwrap();
+    assert_eq!(fs.used_bytes(), 1 + CHUNK as u64 - 1);
+    f.allocate(0, CHUNK as u64).unwrap();
+    f.allocate(CHUNK as u64, CHUNK as u64).unwrap();
+    assert_eq!((fs.used_bytes(), f.stat().unwrap().size), (1 + 2 * CHUNK as u64, 2 * CHUNK as u64));
+}
