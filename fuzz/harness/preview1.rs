@@ -32,7 +32,7 @@ use crate::support::{self, Arg, Guest};
 use hammertime::stdio::OutputBuffer;
 use hammertime::vfs::{FileSystem, HostDir, MemFs, ReadOnly};
 use hammertime::{I32Exit, Limits, WasiCtx};
-use wasmtime::{InstancePre, Linker, Module, Store};
+use wasmtime::{InstancePre, Module};
 
 /// The most calls one input makes.
 pub const MAX_CALLS: usize = 150;
@@ -76,10 +76,7 @@ fn instance_pre() -> &'static InstancePre<WasiCtx> {
     static PRE: OnceLock<InstancePre<WasiCtx>> = OnceLock::new();
     PRE.get_or_init(|| {
         let wat = support::wat_for_imports(&hammertime::p1::FUNCTIONS);
-        let module = Module::new(support::engine(), wat).expect("the forwarding module");
-        let mut linker = Linker::new(support::engine());
-        hammertime::add_to_linker(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker");
-        linker.instantiate_pre(&module).expect("instantiate_pre")
+        support::linked(&Module::new(support::engine(), wat).expect("the forwarding module"))
     })
 }
 
@@ -103,11 +100,8 @@ impl Side {
         if let Some(fs) = preopen {
             b.preopen_shared(fs, "/");
         }
-        let ctx = b.build().expect("a context");
-        let mut store = Store::new(support::engine(), ctx);
-        let instance = instance_pre().instantiate(&mut store).expect("instantiate");
-        let memory = instance.get_memory(&mut store, "memory");
-        Side { guest: Guest { store, instance, memory }, stdout, stderr }
+        let guest = Guest::instantiate(instance_pre(), b.build().expect("a context"));
+        Side { guest, stdout, stderr }
     }
 }
 
@@ -284,20 +278,14 @@ fn write_subscription(input: &mut Bytes<'_>, g: &mut Guest, slot: u32) {
     let at = SUBS + 48 * slot;
     let kind = input.byte();
     let b = input.byte();
+    if kind.is_multiple_of(4) {
+        let timeout = [0, 1, 1000, 1_000_000, 1_000_000_000, u64::MAX][usize::from(b) % 6];
+        let (id, flags) = (u32::from(b >> 4) % 5, u16::from(kind >> 7));
+        return support::write_clock_subscription(g, at, u64::from(slot), id, timeout, flags);
+    }
     g.write(at, &[0; 48]);
     g.write_u64(at, u64::from(slot));
     match kind % 4 {
-        0 => {
-            let timeout = [0, 1, 1000, 1_000_000, 1_000_000_000, u64::MAX][usize::from(b) % 6];
-            support::write_clock_subscription(
-                g,
-                at,
-                u64::from(slot),
-                u32::from(b >> 4) % 5,
-                timeout,
-                u16::from(kind >> 7),
-            );
-        }
         1 | 2 => {
             g.write(at + 8, &[kind % 4]);
             g.write_u32(at + 16, u32::from(b % 8));

@@ -14,7 +14,7 @@
 use std::sync::OnceLock;
 
 use hammertime::WasiCtx;
-use wasmtime::{Engine, Instance, Linker, Memory, Module, Store, Val};
+use wasmtime::{Engine, Instance, InstancePre, Linker, Memory, Module, Store, Val};
 
 pub use Arg::{I32, I64};
 
@@ -139,6 +139,13 @@ pub fn wat_for_imports(names: &[&str]) -> String {
     format!("(module\n{imports}  (memory (export \"memory\") 1)\n{funcs})\n")
 }
 
+/// `module` with every WASI function linked, ready to instantiate.
+pub fn linked(module: &Module) -> InstancePre<WasiCtx> {
+    let mut linker = Linker::new(engine());
+    hammertime::add_to_linker(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker");
+    linker.instantiate_pre(module).expect("instantiate_pre")
+}
+
 /// A guest instance with its store (which owns the [`WasiCtx`]) and its exported memory.
 pub struct Guest {
     pub store: Store<WasiCtx>,
@@ -155,10 +162,14 @@ impl Guest {
     /// Instantiates WAT text with every WASI function linked.
     pub fn from_wat(ctx: WasiCtx, wat: &str) -> Guest {
         let module = Module::new(engine(), wat).unwrap_or_else(|e| panic!("bad test module: {e:?}\n{wat}"));
-        let mut linker = Linker::new(engine());
-        hammertime::add_to_linker(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker");
+        Guest::instantiate(&linked(&module), ctx)
+    }
+
+    /// Instantiates a module already linked (see [`linked`]), for a caller that makes many
+    /// guests of one module.
+    pub fn instantiate(pre: &InstancePre<WasiCtx>, ctx: WasiCtx) -> Guest {
         let mut store = Store::new(engine(), ctx);
-        let instance = linker.instantiate(&mut store, &module).expect("instantiate");
+        let instance = pre.instantiate(&mut store).expect("instantiate");
         let memory = instance.get_memory(&mut store, "memory");
         Guest { store, instance, memory }
     }

@@ -706,12 +706,6 @@ fn a_link_losing_a_race_with_an_unlink_gives_its_charge_back() {
 /// without `FALLOC_FL_KEEP_SIZE`): not for a range ending at the end, nor inside.
 #[test]
 fn allocate_touches_the_file_only_when_it_grows() {
-    struct Ticking(std::sync::atomic::AtomicU64);
-    impl crate::WallClock for Ticking {
-        fn now(&self) -> u64 {
-            self.0.fetch_add(1, std::sync::atomic::Ordering::SeqCst) + 1
-        }
-    }
     let fs = MemFs::builder().clock(Arc::new(Ticking(0.into()))).build();
     let root = fs.root().unwrap();
     let f = new_file(&*root, "f", b"abcd");
