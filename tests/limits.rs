@@ -1,7 +1,7 @@
 //! Every [`Limits`] field and the interruptible waits, through real wasm guests (WAT): each
 //! limit answers with its errno (or short count), a wait ends when the context is interrupted,
 //! and waits follow the context's clock. Also the review fixes that go with them (atomic
-//! vectored appends, `fd_close` flush errors, `RECV_PEEK` over several buffers, the CPU-time
+//! vectored appends, `fd_close` flush errors, the largest offset, `RECV_PEEK` over several buffers, the CPU-time
 //! clock, no secret in `BuildError`).
 
 mod support;
@@ -128,6 +128,39 @@ fn bytes_per_call_are_cut_to_a_short_count() {
     g.write_iovecs(IOVS, &[(BUF, 16)]);
     assert_eq!(g.call("fd_pread", &[I32(fd), I32(IOVS), I32(1), I64(0), I32(RES)]), 0);
     assert_eq!(g.u32(RES), 10);
+}
+
+/// The largest offset (`i64::MAX`) bounds positioned reads and writes as on Linux, on every
+/// backend: `EINVAL` if the bytes would end past it (an empty call may start there), and below
+/// it each file system's own answer (nothing to read; `EFBIG` beyond its largest file).
+#[test]
+fn positioned_calls_end_by_the_largest_offset() {
+    const MAX: u64 = i64::MAX as u64;
+    let dir = tempfile::tempdir().unwrap();
+    let backends: [Arc<dyn FileSystem>; 2] = [Arc::new(MemFs::new()), Arc::new(HostDir::open(dir.path()).unwrap())];
+    for fs in backends {
+        let mut g = guest(WasiCtx::builder().preopen(fs, "/").build().unwrap());
+        let (errno, fd) = open_file(&mut g, "f", 0);
+        assert_eq!(errno, 0);
+        g.write(BUF, b"ab");
+        for (call, at, len, expected) in [
+            ("fd_pread", MAX, 1, Errno::Inval),
+            ("fd_pwrite", MAX, 1, Errno::Inval),
+            ("fd_pread", MAX - 1, 2, Errno::Inval),
+            ("fd_pwrite", MAX - 1, 2, Errno::Inval),
+            ("fd_pwrite", MAX - 1, 1, Errno::Fbig),
+            ("fd_pwrite", MAX + 1, 0, Errno::Inval),
+        ] {
+            g.write_iovecs(IOVS, &[(BUF, len)]);
+            assert_eq!(g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]), e(expected), "{call} at {at}");
+        }
+        for (call, at, len) in [("fd_pread", MAX, 0), ("fd_pwrite", MAX, 0), ("fd_pread", MAX - 1, 1)] {
+            g.write_iovecs(IOVS, &[(BUF, len)]);
+            g.write_u32(RES, 7);
+            assert_eq!(g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]), 0, "{call} at {at}");
+            assert_eq!(g.u32(RES), 0);
+        }
+    }
 }
 
 /// The alias loop: 1024 iovecs over one 16 MiB buffer ask for 16 GiB in one call; the call

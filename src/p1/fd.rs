@@ -475,7 +475,7 @@ pub fn fd_write(
 /// The file of a positioned read or write (`fd_pread`, `fd_pwrite`) at `offset`: `EISDIR` a
 /// directory; `ESPIPE` anything else not a file; `EBADF` without `access` (`FD_READ` or
 /// `FD_WRITE`); `ENOTCAPABLE` without `FD_SEEK`; `EINVAL` an offset past `i64::MAX`. Returns the
-/// file and the descriptor's flags.
+/// file and the descriptor's flags. See also [`within_offsets`].
 fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(&dyn crate::vfs::File, u16), Errno> {
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
@@ -493,6 +493,15 @@ fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(
     Ok((file, d.flags))
 }
 
+/// `EINVAL` where the bytes of a positioned call would end past `i64::MAX`, as Linux checks
+/// before any file system sees the call (an empty one may start there).
+fn within_offsets(offset: u64, list: &Iovecs) -> Result<(), Errno> {
+    match offset.checked_add(list.total()) {
+        Some(end) if i64::try_from(end).is_ok() => Ok(()),
+        _ => Err(Errno::Inval),
+    }
+}
+
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
 /// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
 pub fn fd_pread(
@@ -507,6 +516,7 @@ pub fn fd_pread(
     mem.check(nread, 4)?;
     let (file, _) = positioned_file(ctx, fd, rights::FD_READ, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
+    within_offsets(offset, &list)?;
     let n = read_file_iovs(file, mem, &list, offset)?;
     store_count(mem, nread, n)
 }
@@ -526,6 +536,7 @@ pub fn fd_pwrite(
     mem.check(nwritten, 4)?;
     let (file, flags) = positioned_file(ctx, fd, rights::FD_WRITE, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
+    within_offsets(offset, &list)?;
     let append = flags & fdflags::APPEND != 0;
     let (n, _) = write_file_iovs(file, mem, &list, offset, append)?;
     sync_after_write(file, flags)?;

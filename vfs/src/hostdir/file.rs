@@ -72,6 +72,14 @@ impl HostFile {
     }
 }
 
+/// [`Errno::Fbig`] if `len` bytes at `offset` would end past [`MAX_OFFSET`].
+fn ends_by_the_largest_offset(offset: u64, len: u64) -> Result<()> {
+    match offset.checked_add(len) {
+        Some(end) if end <= MAX_OFFSET => Ok(()),
+        _ => Err(Errno::Fbig),
+    }
+}
+
 impl File for HostFile {
     fn stat(&self) -> Result<Stat> {
         Ok(sys::to_stat(&rfs::fstat(&self.fd)?))
@@ -81,34 +89,33 @@ impl File for HostFile {
         Ok(self.filetype)
     }
 
+    /// One `pread`, cut where it would pass the largest offset (the kernel refuses such a read
+    /// with `EINVAL`; past the end of any file there is nothing to read).
     fn read_at(&self, buf: &mut [u8], offset: u64) -> Result<usize> {
-        if offset > MAX_OFFSET {
-            // Past the end of any host file.
-            return Ok(0);
-        }
-        Ok(rustix::io::pread(&self.fd, buf, offset)?)
+        let Some(room) = MAX_OFFSET.checked_sub(offset) else { return Ok(0) };
+        let len = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        Ok(rustix::io::pread(&self.fd, &mut buf[..len], offset)?)
     }
 
+    /// One `pwrite`; [`Errno::Fbig`] where it would pass the largest offset (where the kernel
+    /// would say `EINVAL`), as for any file grown beyond its maximum size.
     fn write_at(&self, buf: &[u8], offset: u64) -> Result<usize> {
         self.check_writable()?;
-        if offset > MAX_OFFSET {
-            return Err(Errno::Fbig);
-        }
+        ends_by_the_largest_offset(offset, buf.len() as u64)?;
         Ok(rustix::io::pwrite(&self.fd, buf, offset)?)
     }
 
     /// One `pwritev` of the buffers (joined first if there are more than 1,024). Should the
     /// kernel write less without an error (out of room part-way, or a write over 2 GiB), the
     /// rest is written after it; the first error after a partial write ends it with the count.
+    /// [`Errno::Fbig`] where the buffers would pass the largest offset, as [`File::write_at`].
     fn write_vectored_at(&self, bufs: &[IoSlice<'_>], offset: u64) -> Result<usize> {
         self.check_writable()?;
-        if offset > MAX_OFFSET {
-            return Err(Errno::Fbig);
-        }
+        let total = bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len()));
+        ends_by_the_largest_offset(offset, total as u64)?;
         if bufs.len() > IOV_MAX {
             return self.write_at(&join(bufs), offset);
         }
-        let total = bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len()));
         let mut written = rustix::io::pwritev(&self.fd, bufs, offset)?;
         if written == 0 || written >= total {
             return Ok(written);
@@ -117,11 +124,8 @@ impl File for HostFile {
         let mut rest = &mut rest[..];
         IoSlice::advance_slices(&mut rest, written);
         while !rest.is_empty() {
-            let at = match u64::try_from(written).ok().and_then(|w| offset.checked_add(w)) {
-                Some(at) if at <= MAX_OFFSET => at,
-                _ => break,
-            };
-            match rustix::io::pwritev(&self.fd, rest, at) {
+            // Within the largest offset: `written` is less than `total`.
+            match rustix::io::pwritev(&self.fd, rest, offset.saturating_add(written as u64)) {
                 Ok(0) | Err(_) => break,
                 Ok(n) => {
                     written += n;
@@ -171,10 +175,7 @@ impl File for HostFile {
 
     fn allocate(&self, offset: u64, len: u64) -> Result<()> {
         self.check_writable()?;
-        match offset.checked_add(len) {
-            Some(end) if end <= MAX_OFFSET => {}
-            _ => return Err(Errno::Fbig),
-        }
+        ends_by_the_largest_offset(offset, len)?;
         Ok(rfs::fallocate(&self.fd, rfs::FallocateFlags::empty(), offset, len)?)
     }
 

@@ -181,3 +181,70 @@ fn vectored_appends_are_atomic() {
     // The fallback (kernels without RWF_APPEND) is atomic between the appends of one handle.
     run(true, &f, &f);
 }
+
+/// The host's largest offset (`off_t` is signed) bounds every request, as a file system's
+/// largest file: reads there find nothing, writes past it are too big (where the kernel would say
+/// `EINVAL`), and within it the kernel decides.
+#[test]
+fn the_largest_offset_is_the_end_of_every_file() {
+    use std::io::IoSlice;
+    const MAX: u64 = i64::MAX as u64;
+    let fx = fixture();
+    let f = file(rw_root(&fx).open_at("f", CREATE));
+    assert_eq!(f.write_at(b"abc", 0), Ok(3));
+    // An empty write is no write, wherever it is.
+    assert_eq!(f.write_at(b"", MAX), Ok(0));
+    assert_eq!(f.write_vectored_at(&[IoSlice::new(b"")], MAX), Ok(0));
+    assert_eq!(f.write_at(b"", MAX + 1), Err(Errno::Fbig));
+    for at in [MAX - 3, MAX - 1, MAX, MAX + 1, u64::MAX] {
+        assert_eq!(f.read_at(&mut [0; 4], at), Ok(0), "read at {at}");
+    }
+    for (at, len) in [(MAX - 1, 2), (MAX, 1), (1, MAX), (u64::MAX, 1)] {
+        let buf = vec![b'x'; len.min(4) as usize];
+        if len <= 4 {
+            assert_eq!(f.write_at(&buf, at), Err(Errno::Fbig), "write at {at}");
+            assert_eq!(f.write_vectored_at(&[IoSlice::new(&buf), IoSlice::new(b"")], at), Err(Errno::Fbig));
+        }
+        assert_eq!(f.allocate(at, len), Err(Errno::Fbig), "allocate at {at}");
+    }
+    // Within the largest offset, past the largest file ext4 holds: the kernel's answer.
+    assert_eq!(f.write_at(b"ab", MAX - 2), Err(Errno::Fbig));
+    assert_eq!(std::fs::read(fx.mount.join("f")).expect("read"), b"abc");
+
+    // tmpfs takes a file of the largest size; HostDir must not refuse it first.
+    let Ok(shm) = tempfile::tempdir_in("/dev/shm") else { return };
+    let f = file(HostDir::open(shm.path()).expect("open").root().expect("root").open_at("f", CREATE));
+    assert_eq!(f.set_size(MAX), Ok(()));
+    assert_eq!(f.stat().expect("stat").size, MAX);
+    assert_eq!(f.set_size(MAX + 1), Err(Errno::Fbig));
+    f.set_size(0).expect("truncate");
+}
+
+/// A vectored write the kernel shortens (it writes at most 2 GiB − 4 KiB per call) goes on
+/// where it stopped until every byte is written: 3 GiB into `/dev/null`, one buffer 1,024 times.
+#[test]
+fn a_vectored_write_the_kernel_shortens_goes_on() {
+    use std::io::IoSlice;
+    let Ok(dev) = HostDir::open("/dev") else { return };
+    let null = file(dev.root().expect("root").open_at("null", OpenOptions { read: false, write: true, ..RO }));
+    let chunk = vec![7u8; 3 << 20];
+    let bufs = vec![IoSlice::new(&chunk); 1024];
+    assert_eq!(null.write_vectored_at(&bufs, 0), Ok(3 << 30));
+    assert_eq!(null.write_vectored_at(&bufs, 1 << 40), Ok(3 << 30));
+}
+
+/// `sync`, `datasync` and `advise` pass the kernel's refusals on: a character device cannot be
+/// synced (`EINVAL`), a pipe takes no advice (`ESPIPE`).
+#[test]
+fn sync_and_advice_report_what_the_host_refuses() {
+    if let Ok(dev) = HostDir::open("/dev") {
+        let null = file(dev.root().expect("root").open_at("null", RW));
+        assert_eq!(null.sync(), Err(Errno::Inval));
+        assert_eq!(null.datasync(), Err(Errno::Inval));
+    }
+    let fx = fixture();
+    let host = rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).expect("open");
+    rfs::mknodat(&host, "fifo", rfs::FileType::Fifo, Mode::from_bits_truncate(0o644), 0).expect("mkfifo");
+    let fifo = file(rw_root(&fx).open_at("fifo", RW));
+    assert_eq!(fifo.advise(0, 0, Advice::Normal), Err(Errno::Spipe));
+}
