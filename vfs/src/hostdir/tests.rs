@@ -175,6 +175,46 @@ fn open_rejects_non_directories_and_missing_paths() {
     let fd = rfs::open(fx.outside.join("secret"), OFlags::RDONLY | OFlags::CLOEXEC, Mode::empty()).expect("open");
     let err = HostDir::from_fd(fd).expect_err("a file fd is no mount");
     assert_eq!(err.raw_os_error(), Some(HostErrno::NOTDIR.raw_os_error()));
+    // A FIFO is refused at once: it is never opened as a file (which would wait for a writer).
+    rfs::mkfifoat(rfs::CWD, fx.outside.join("fifo"), Mode::from_bits_truncate(0o644)).expect("mkfifo");
+    let err = HostDir::open(fx.outside.join("fifo")).expect_err("a FIFO is no mount");
+    assert_eq!(err.raw_os_error(), Some(HostErrno::NOTDIR.raw_os_error()));
+}
+
+/// Every descriptor HostDir opens is close-on-exec: the root (from a path or reopened from a
+/// descriptor), files and directories by name, directories by path.
+#[test]
+fn every_descriptor_is_close_on_exec() {
+    use std::os::fd::AsFd;
+    let fx = fixture();
+    std::fs::create_dir_all(fx.mount.join("d/e")).expect("mkdir");
+    std::fs::write(fx.mount.join("d/f"), b"x").expect("write");
+    let cloexec = |fd: std::os::fd::BorrowedFd<'_>| {
+        rustix::io::fcntl_getfd(fd).expect("getfd").contains(rustix::io::FdFlags::CLOEXEC)
+    };
+    let host_fd = |d: &Arc<dyn Dir>| Arc::clone(&d.as_any().downcast_ref::<HostDirHandle>().expect("HostDirHandle").fd);
+    let by_path = HostDir::open(&fx.mount).expect("open");
+    let inherited = rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).expect("open");
+    assert!(!cloexec(inherited.as_fd()));
+    let by_fd = HostDir::from_fd(inherited).expect("from_fd");
+    for fs in [by_path, by_fd] {
+        let root = fs.root().expect("root");
+        assert!(cloexec(host_fd(&root).fd.as_fd()));
+        let d = dir(root.open_at("d", DIRECTORY));
+        assert!(cloexec(host_fd(&d).fd.as_fd()));
+        let f = file(d.open_at("f", RW));
+        assert!(cloexec(f.as_any().downcast_ref::<HostFile>().expect("HostFile").fd.as_fd()));
+        let e = root.open_dir_path("d/e").expect("by path").expect("open");
+        assert!(cloexec(host_fd(&e).fd.as_fd()));
+    }
+}
+
+#[test]
+fn debug_shows_the_options() {
+    let fx = fixture();
+    let fs = HostDir::builder(&fx.mount).read_only(true).open().expect("open");
+    let shown = format!("{fs:?}");
+    assert!(shown.contains("read_only: true") && shown.contains("same_filesystem: false"), "{shown}");
 }
 
 #[test]
@@ -288,6 +328,15 @@ fn special_file_types() {
     let mut listed: Vec<(String, FileType)> = list(&*root).into_iter().map(|e| (e.name, e.filetype)).collect();
     listed.sort_by(|a, b| a.0.cmp(&b.0));
     assert_eq!(listed, [("fifo".to_owned(), FileType::Unknown), ("sock".to_owned(), FileType::SocketStream)]);
+    // A block device, if the host has one in /dev.
+    use std::os::unix::fs::FileTypeExt;
+    let block = std::fs::read_dir("/dev").ok().and_then(|entries| {
+        entries.flatten().find(|e| e.file_type().is_ok_and(|t| t.is_block_device())).map(|e| e.file_name())
+    });
+    if let Some(name) = block.and_then(|n| n.into_string().ok()) {
+        let dev = HostDir::open_read_only("/dev").expect("open /dev").root().expect("root");
+        assert_eq!(dev.stat_at(&name).expect("stat").filetype, FileType::BlockDevice, "/dev/{name}");
+    }
 
     // Opening a FIFO for reading does not wait for a writer, and leaves O_NONBLOCK clear.
     let f = file(root.open_at("fifo", RO));
@@ -456,6 +505,39 @@ fn directory_swapped_for_a_symlink_is_not_followed() {
     sub.mkdir_at("made").expect("mkdir");
     assert!(fx.mount.join("old/made").is_dir());
     assert_eq!(host_names(&fx.outside), ["secret"]);
+}
+
+/// While the host swaps a name between a symbolic link and a directory, opening it as a
+/// directory gives the directory or `ELOOP` (the link), never `ENOTDIR`: a link seen by the open
+/// but a directory by the look that follows is opened again.
+#[test]
+fn a_name_flipping_between_link_and_directory_is_a_directory_or_a_link() {
+    use std::sync::atomic::AtomicBool;
+    let fx = fixture();
+    std::fs::create_dir(fx.mount.join("name")).expect("mkdir");
+    std::os::unix::fs::symlink("name", fx.mount.join("other")).expect("symlink");
+    let root = rw_root(&fx);
+    let stop = Arc::new(AtomicBool::new(false));
+    let flipper = {
+        let (stop, mount) = (Arc::clone(&stop), fx.mount.clone());
+        std::thread::spawn(move || {
+            let host = rfs::open(&mount, OFlags::RDONLY | OFlags::DIRECTORY, Mode::empty()).expect("open");
+            while !stop.load(Ordering::Relaxed) {
+                rfs::renameat_with(&host, "name", &host, "other", rfs::RenameFlags::EXCHANGE).expect("exchange");
+            }
+        })
+    };
+    let (mut dirs, mut links) = (0, 0);
+    for _ in 0..20_000 {
+        match root.open_at("name", DIRECTORY) {
+            Ok(Node::Dir(_)) => dirs += 1,
+            Err(Errno::Loop) => links += 1,
+            other => panic!("{:?}", other.map(|_| ())),
+        }
+    }
+    stop.store(true, Ordering::Relaxed);
+    flipper.join().expect("flipper");
+    assert!(dirs > 0 && links > 0, "{dirs} directories, {links} links");
 }
 
 #[test]

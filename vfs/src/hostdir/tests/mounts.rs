@@ -46,6 +46,12 @@ fn same_filesystem_refuses_mount_points() {
     assert_eq!(open_err(&*root, "proc", RO), Errno::Xdev);
     assert_eq!(root.set_times_at("proc", SetTime::Omit, SetTime::Omit), Err(Errno::Xdev));
     assert!(!list(&*dir(root.open_at("etc", DIRECTORY))).is_empty());
+    // And without the option nor openat2, the mount point is crossed.
+    let mut old = HostDir::open_read_only("/").expect("open /");
+    Arc::get_mut(&mut old.inner).expect("sole owner").openat2 = false;
+    let root = old.root().expect("root");
+    assert_eq!(dir(root.open_at("proc", DIRECTORY)).stat().expect("stat").dev, proc_dev);
+    assert_eq!(root.stat_at("proc").expect("stat").dev, proc_dev);
 }
 
 #[test]
@@ -69,6 +75,8 @@ fn same_filesystem_serves_an_ordinary_tree() {
     assert_eq!(open_err(&*root, "missing", RO), Errno::Noent);
     std::os::unix::fs::symlink("d", fx.mount.join("l")).expect("symlink");
     assert_eq!(open_err(&*root, "l", DIRECTORY), Errno::Loop);
+    // The link itself, not followed (where the look for a mount point is a `statx`).
+    assert_eq!(root.stat_at("l").expect("stat").filetype, FileType::SymbolicLink);
     // From a descriptor too.
     let fd = rfs::open(&fx.mount, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty()).expect("open");
     let fs = HostDir::builder_from_fd(fd).same_filesystem(true).read_only(true).open().expect("from fd");

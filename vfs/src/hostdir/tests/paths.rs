@@ -158,6 +158,18 @@ fn kept_directories_are_bounded() {
     assert_eq!(fs.inner.cache.len(), cache::CAPACITY);
 }
 
+/// A kept directory still at its path on the host is used again: the same descriptor.
+#[test]
+fn a_kept_directory_still_in_place_is_used_again() {
+    let fx = fixture();
+    std::fs::create_dir_all(fx.mount.join("a/b")).expect("mkdir");
+    let root = HostDir::open(&fx.mount).expect("open").root().expect("root");
+    let fd_of = |d: Arc<dyn Dir>| Arc::clone(&d.as_any().downcast_ref::<HostDirHandle>().expect("HostDirHandle").fd);
+    let first = fd_of(root.open_dir_path("a/b").expect("by path").expect("open"));
+    let again = fd_of(root.open_dir_path("a/b").expect("by path").expect("open"));
+    assert!(Arc::ptr_eq(&first, &again));
+}
+
 #[test]
 fn a_directory_the_host_replaced_is_not_reached_at_its_old_path() {
     let fx = fixture();
@@ -174,9 +186,11 @@ fn a_directory_the_host_replaced_is_not_reached_at_its_old_path() {
     std::fs::write(fx.mount.join("a/b/f"), b"newer").expect("write");
     assert_eq!(resolve::stat(&root, "a/b/f", false).expect("stat").size, 5);
 
-    // Removed by the host: gone.
+    // Removed by the host: gone, and no longer kept.
+    assert_eq!(fs.inner.cache.len(), 1);
     std::fs::remove_dir_all(fx.mount.join("a")).expect("rm");
     assert_eq!(resolve::stat(&root, "a/b/f", false), Err(Errno::Noent));
+    assert_eq!(fs.inner.cache.len(), 0);
 
     // Replaced by a link to outside: the walk decides (and refuses it).
     symlink("../outside", fx.mount.join("a")).expect("symlink");
