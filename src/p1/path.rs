@@ -168,7 +168,7 @@ pub fn path_open(
         parent.require(rights::PATH_FILESTAT_SET_SIZE)?;
     }
     let parent_inheriting = parent.inheriting;
-    let write = base & WRITE_RIGHTS != 0 || fdflags_ & fdflags::APPEND != 0 && base & rights::FD_WRITE != 0;
+    let write = base & WRITE_RIGHTS != 0;
     if write && parent_inheriting & rights::FD_WRITE == 0 {
         return Err(Errno::Notcapable);
     }

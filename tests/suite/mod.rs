@@ -618,7 +618,9 @@ pub fn run_all(
 
 /// The shared `main` of the conformance binaries: locates the suite (missing: fail under
 /// `CI=true`, else skip), keeps the tests whose id contains one of the command-line filters,
-/// runs them in `modes` with `run`, and exits non-zero on a regression.
+/// runs them in `modes` (only those named in `$HAMMERTIME_SUITE_MODES`, a comma-separated list
+/// of [`Mode::name`]s, if set: for quick runs such as cargo-mutants') with `run`, and exits
+/// non-zero on a regression.
 pub fn main(
     name: &str,
     workspace: &Path,
@@ -645,9 +647,18 @@ pub fn main(
         eprintln!("{name}: no tests found in {}", suite_dir.display());
         std::process::exit(1);
     }
+    let wanted = std::env::var("HAMMERTIME_SUITE_MODES").ok();
+    let modes: Vec<Mode> = match &wanted {
+        Some(list) => modes.iter().copied().filter(|m| list.split(',').any(|w| w.trim() == m.name())).collect(),
+        None => modes.to_vec(),
+    };
+    if modes.is_empty() {
+        eprintln!("{name}: none of its modes is in HAMMERTIME_SUITE_MODES={}", wanted.unwrap_or_default());
+        std::process::exit(1);
+    }
     let expected = workspace.join("tests/conformance-expected.txt");
     let runner = run(&specs);
-    if let Err(e) = run_all(&specs, modes, &expected, 2, |spec, mode| runner(spec, mode)) {
+    if let Err(e) = run_all(&specs, &modes, &expected, 2, |spec, mode| runner(spec, mode)) {
         eprintln!("{name}: {e}");
         std::process::exit(1);
     }
