@@ -1,55 +1,12 @@
 #!/usr/bin/env python3
 """Writes the hand-made seeds of the preview1 target (fuzz/corpus/preview1/seed-*): call
 sequences a real program makes, in the encoding harness/preview1.rs decodes (keep the two in
-step). Run from fuzz/: python3 seeds/preview1.py"""
+step; the encoding itself is in seeds/p1enc.py). Run from fuzz/: python3 seeds/preview1.py"""
 import os
+import sys
 
-FUNCTIONS = """args_get args_sizes_get environ_get environ_sizes_get clock_res_get clock_time_get fd_advise
-fd_allocate fd_close fd_datasync fd_fdstat_get fd_fdstat_set_flags fd_fdstat_set_rights fd_filestat_get
-fd_filestat_set_size fd_filestat_set_times fd_pread fd_prestat_get fd_prestat_dir_name fd_pwrite fd_read
-fd_readdir fd_renumber fd_seek fd_sync fd_tell fd_write path_create_directory path_filestat_get
-path_filestat_set_times path_link path_open path_readlink path_remove_directory path_rename path_symlink
-path_unlink_file poll_oneoff proc_exit proc_raise sched_yield random_get sock_accept sock_recv sock_send
-sock_shutdown""".split()
-assert len(FUNCTIONS) == 46
-NAMES = ["a", "b", "d", "f", "l", "x", ".", "..", ""]
-FD = {3: 0, 4: 3, 5: 5, 6: 7, 7: 8, 0: 9, 1: 10, 2: 11}
-SIX = [0, 1, 2, 5, 16, 100, 4096, 65536]
-Z = [0, 1, 8, 24, 64, 255, 256, 4096]
-LENS = [0, 1, 16, 255, 256, 4096, 2**32 - 1, 65536]
-
-
-def call(name, *role_bytes):
-    return bytes([FUNCTIONS.index(name), *role_bytes])
-
-
-def path(slot, *names, lead=False, trail=False):
-    spec = (len(names) - 1) | (0x40 if lead else 0) | (0x80 if trail else 0)
-    return bytes([46, slot, spec, *[NAMES.index(n) for n in names]])
-
-
-def special(slot, k):
-    return bytes([46, slot, 0x20, k])
-
-
-def iovecs(slot, *bufs):
-    out = [47, slot]
-    for buf, length in (list(bufs) + [(0, 0)] * 4)[:4]:
-        out += [buf, LENS.index(length)]
-    return bytes(out + [1])
-
-
-def clock(slot, timeout_index, abstime=False):
-    return bytes([48, slot, 0x80 if abstime else 0, timeout_index])
-
-
-def fdsub(slot, kind, fd):
-    return bytes([48, slot, kind, fd])
-
-
-def open_(dirfd, slot, oflags, fdflags=0, follow=1, out=0, rights=0):
-    # path_open: F g P L g R R g O
-    return call("path_open", FD[dirfd], follow, slot, 0, oflags, rights, rights, fdflags, out)
+sys.dont_write_bytecode = True  # no __pycache__ beside the scripts
+from p1enc import FD, call, clock, fdsub, iovecs, open_, path, special  # noqa: E402
 
 
 SEEDS = {
