@@ -625,6 +625,74 @@ fn failing_writers_give_their_errno_or_a_short_count() {
     assert_eq!(write(&mut g, 1, b"hello"), (PIPE, SENTINEL));
 }
 
+/// A writer refusing its first call with `Interrupted`, then taking everything.
+struct InterruptedOnce(bool);
+
+impl Write for InterruptedOnce {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        if std::mem::replace(&mut self.0, false) {
+            return Err(io::ErrorKind::Interrupted.into());
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Several buffers to a writer give the answers one buffer does: the errno when nothing was
+/// taken, the count of what was; an interrupted write is tried again; empty buffers write
+/// nothing and succeed.
+#[test]
+fn failing_writers_of_several_buffers_give_their_errno_or_a_short_count() {
+    let two = |g: &mut Guest, lens: (u32, u32)| {
+        g.write(BUF, b"helloworld");
+        g.write_iovecs(IOVS, &[(BUF, lens.0), (BUF + 5, lens.1)]);
+        g.write_u32(RES, SENTINEL);
+        let e = g.call("fd_write", &[I32(1), I32(IOVS), I32(2), I32(RES)]);
+        (e, g.u32(RES))
+    };
+    let with = |w: FailingWriter| guest(WasiCtx::builder().stdout(w).build().unwrap());
+    let mut g = with(FailingWriter { accept: 0, error: io::ErrorKind::BrokenPipe });
+    assert_eq!(two(&mut g, (5, 5)), (PIPE, SENTINEL));
+    let mut g = with(FailingWriter { accept: 7, error: io::ErrorKind::BrokenPipe });
+    assert_eq!(two(&mut g, (5, 5)), (SUCCESS, 7), "bytes accepted before the failure");
+    assert_eq!(two(&mut g, (5, 5)), (PIPE, SENTINEL));
+    let mut g = guest(WasiCtx::builder().stdout(InterruptedOnce(true)).build().unwrap());
+    assert_eq!(two(&mut g, (5, 5)), (SUCCESS, 10));
+    let (ctx, out, _) = stdio_ctx(b"");
+    let mut g = guest(ctx);
+    assert_eq!(two(&mut g, (0, 0)), (SUCCESS, 0));
+    assert_eq!(out.contents(), b"");
+}
+
+/// A reader failing its first `read` (with `Interrupted`: tried again; with another error: the
+/// errno), then giving `data`.
+struct FirstReadFails(Option<io::ErrorKind>, &'static [u8]);
+
+impl Read for FirstReadFails {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(kind) = self.0.take() {
+            return Err(kind.into());
+        }
+        let n = self.1.len().min(buf.len());
+        buf[..n].copy_from_slice(&self.1[..n]);
+        self.1 = &self.1[n..];
+        Ok(n)
+    }
+}
+
+#[test]
+fn an_interrupted_stdin_read_is_tried_again_and_other_errors_are_the_errno() {
+    let with = |r: FirstReadFails| guest(WasiCtx::builder().stdin(r).build().unwrap());
+    let mut g = with(FirstReadFails(Some(io::ErrorKind::Interrupted), b"data"));
+    assert_eq!(read(&mut g, 0, 8), (SUCCESS, 4, b"data".to_vec()));
+    let mut g = with(FirstReadFails(Some(io::ErrorKind::BrokenPipe), b"data"));
+    assert_eq!(read(&mut g, 0, 8).0, PIPE);
+    assert_eq!(read(&mut g, 0, 8), (SUCCESS, 4, b"data".to_vec()));
+}
+
 // ---------------------------------------------------------------------------------------------
 // fd_seek, fd_tell, fdstat, filestat, flags, rights, close, renumber, prestat on stdio
 
@@ -1192,6 +1260,33 @@ fn calls_without_memory_work_without_an_exported_memory() {
     assert_eq!(g.call("raise", &[I32(31)]), INVAL);
     assert_eq!(g.call("close", &[I32(1)]), SUCCESS);
     assert_eq!(g.call("close", &[I32(1)]), BADF);
+}
+
+/// Clearing `NONBLOCK` makes a listener and a connection block again: the accept waits for a
+/// connection made 200 ms later, the receive for bytes sent 200 ms after that.
+#[test]
+fn clearing_nonblock_makes_sockets_block_again() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    let mut g = guest(WasiCtx::builder().preopen_socket(listener).build().unwrap());
+    let set = |g: &mut Guest, fd: u32, flags: u16| g.call("fd_fdstat_set_flags", &[I32(fd), I32(flags.into())]);
+    assert_eq!(set(&mut g, 3, fdflags::NONBLOCK), SUCCESS);
+    assert_eq!(set(&mut g, 3, 0), SUCCESS);
+    let client = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_millis(200));
+        let mut s = TcpStream::connect_timeout(&addr, Duration::from_secs(5)).unwrap();
+        std::thread::sleep(Duration::from_millis(200));
+        s.write_all(b"late").unwrap();
+        s
+    });
+    assert_eq!(g.call("sock_accept", &[I32(3), I32(0), I32(RES)]), SUCCESS);
+    let fd = g.u32(RES);
+    assert_eq!(set(&mut g, fd, fdflags::NONBLOCK), SUCCESS);
+    assert_eq!(set(&mut g, fd, 0), SUCCESS);
+    g.write_iovecs(IOVS, &[(BUF, 16)]);
+    assert_eq!(g.call("sock_recv", &[I32(fd), I32(IOVS), I32(1), I32(0), I32(RES), I32(RES2)]), SUCCESS);
+    assert_eq!(g.u32(RES), 4);
+    drop(client.join().unwrap());
 }
 
 #[test]

@@ -288,6 +288,15 @@ fn blocking_socket_accept_and_recv_are_interruptible() {
     let err = g.try_call("sock_recv", &[I32(fd), I32(IOVS), I32(1), I32(0), I32(RES), I32(RES + 4)]).unwrap_err();
     assert!(is_interrupt(&err), "{err:?}");
     t.join().unwrap();
+    // `fd_read` on the connection waits the same way; made non-blocking, it does not wait.
+    handle.clear();
+    let t = interrupt_later(handle.clone(), Duration::from_millis(50));
+    let err = g.try_call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]).unwrap_err();
+    assert!(is_interrupt(&err), "{err:?}");
+    t.join().unwrap();
+    handle.clear();
+    assert_eq!(g.call("fd_fdstat_set_flags", &[I32(fd), I32(fdflags::NONBLOCK.into())]), 0);
+    assert_eq!(g.call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]), e(Errno::Again));
     drop(peer);
 }
 

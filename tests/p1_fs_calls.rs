@@ -136,3 +136,110 @@ fn a_new_descriptor_has_the_rights_asked_for() {
         );
     });
 }
+
+/// `fd_advise` takes the six advice values on a file, refuses others (`EINVAL`), and answers
+/// `EBADF` for a directory.
+#[test]
+fn fd_advise_takes_every_advice_on_a_file() {
+    on_each_backend(|backend, g, _| {
+        let (errno, fd) = open(g, "f", 0, rights::FD_READ | rights::FD_ADVISE, 0);
+        assert_eq!(errno, 0, "{backend}");
+        for advice in 0..=5 {
+            assert_eq!(g.call("fd_advise", &[I32(fd), I64(0), I64(3), I32(advice)]), 0, "{backend} {advice}");
+        }
+        for advice in [6, 255, 256] {
+            assert_eq!(g.call("fd_advise", &[I32(fd), I64(0), I64(3), I32(advice)]), e(Errno::Inval), "{backend}");
+        }
+        assert_eq!(g.call("fd_advise", &[I32(3), I64(0), I64(3), I32(0)]), e(Errno::Badf), "{backend}");
+    });
+}
+
+/// `fd_sync` and `fd_datasync` of a file and of a directory succeed.
+#[test]
+fn files_and_directories_can_be_synced() {
+    on_each_backend(|backend, g, _| {
+        let (errno, fd) = open(g, "f", 0, rights::FD_SYNC | rights::FD_DATASYNC | rights::FD_WRITE, 0);
+        assert_eq!(errno, 0, "{backend}");
+        for target in [fd, 3] {
+            assert_eq!(g.call("fd_sync", &[I32(target)]), 0, "{backend} fd_sync {target}");
+            assert_eq!(g.call("fd_datasync", &[I32(target)]), 0, "{backend} fd_datasync {target}");
+        }
+    });
+}
+
+/// The synchronisation flags of a descriptor cannot change (`ENOTSUP`, as `fcntl(F_SETFL)`
+/// ignores them), but keeping them while changing `APPEND` is fine.
+#[test]
+fn synchronisation_flags_stay_as_they_were_opened() {
+    use hammertime::p1::abi::types::fdflags;
+    on_each_backend(|backend, g, _| {
+        let (errno, fd) = open(g, "f", 0, rights::FD_WRITE | rights::FD_FDSTAT_SET_FLAGS, fdflags::SYNC);
+        assert_eq!(errno, 0, "{backend}");
+        let set = |g: &mut Guest, flags: u16| g.call("fd_fdstat_set_flags", &[I32(fd), I32(flags.into())]);
+        assert_eq!(set(g, fdflags::SYNC | fdflags::APPEND), 0, "{backend}");
+        assert_eq!(set(g, fdflags::APPEND), e(Errno::Notsup), "{backend}");
+        assert_eq!(set(g, fdflags::SYNC | fdflags::DSYNC), e(Errno::Notsup), "{backend}");
+        assert_eq!(set(g, fdflags::SYNC), 0, "{backend}");
+    });
+}
+
+/// Reads and writes over several buffers move every byte, in order: a read fills each buffer
+/// before the next and stops at the end of the file; a write of six buffers writes all six.
+#[test]
+fn several_buffers_move_every_byte_in_order() {
+    const IOVS: u32 = 0x1000;
+    const BUF: u32 = 0x2000;
+    on_each_backend(|backend, g, fs| {
+        let (errno, fd) = open(g, "f", 0, rights::FD_READ | rights::FD_WRITE | rights::FD_SEEK, 0);
+        assert_eq!(errno, 0, "{backend}");
+        let parts: [&[u8]; 6] = [b"0123", b"", b"45", b"6789", b"ab", b"c"];
+        let mut at = BUF;
+        let mut iovs = Vec::new();
+        for part in parts {
+            g.write(at, part);
+            iovs.push((at, part.len() as u32));
+            at += 16;
+        }
+        g.write_iovecs(IOVS, &iovs);
+        assert_eq!(g.call("fd_pwrite", &[I32(fd), I32(IOVS), I32(6), I64(0), I32(RES)]), 0, "{backend}");
+        assert_eq!(g.u32(RES), 13, "{backend}");
+        assert_eq!(size(fs, "f"), 13, "{backend}");
+        // Read back into 4 + 4 + 4 + 4 bytes: 13 of them, the last buffer short.
+        g.write(0x3000, &[0xEE; 64]);
+        g.write_iovecs(IOVS, &[(0x3000, 4), (0x3010, 4), (0x3020, 4), (0x3030, 4)]);
+        assert_eq!(g.call("fd_pread", &[I32(fd), I32(IOVS), I32(4), I64(0), I32(RES)]), 0, "{backend}");
+        assert_eq!(g.u32(RES), 13, "{backend}");
+        let got: Vec<u8> = [0x3000, 0x3010, 0x3020, 0x3030].iter().flat_map(|&a| g.read(a, 4)).collect();
+        assert_eq!(&got[..13], b"0123456789abc", "{backend}");
+        assert_eq!(&got[13..], &[0xEE; 3], "{backend}");
+    });
+}
+
+/// `fd_filestat_set_times` sets a directory's times as a file's.
+#[test]
+fn a_directory_s_times_can_be_set_through_its_descriptor() {
+    use hammertime::p1::abi::types::fstflags;
+    on_each_backend(|backend, g, fs| {
+        let flags = u32::from(fstflags::ATIM | fstflags::MTIM);
+        assert_eq!(g.call("fd_filestat_set_times", &[I32(3), I64(1_000_000_000), I64(2_000_000_000), I32(flags)]), 0);
+        let st = fs.root().unwrap().stat().unwrap();
+        assert_eq!((st.atim, st.mtim), (1_000_000_000, 2_000_000_000), "{backend}");
+    });
+}
+
+/// A positioned read needs a descriptor that reads, a positioned write one that writes
+/// (`EBADF`, as `pread`/`pwrite` on a descriptor not opened so).
+#[test]
+fn positioned_calls_need_the_access_of_their_kind() {
+    const IOVS: u32 = 0x1000;
+    on_each_backend(|backend, g, fs| {
+        g.write_iovecs(IOVS, &[(0x2000, 2)]);
+        let (errno, w) = open(g, "f", 0, rights::FD_WRITE | rights::FD_SEEK, 0);
+        assert_eq!(errno, 0, "{backend}");
+        assert_eq!(g.call("fd_pread", &[I32(w), I32(IOVS), I32(1), I64(0), I32(RES)]), e(Errno::Badf), "{backend}");
+        let (errno, r) = open(g, "f", 0, rights::FD_READ | rights::FD_SEEK, 0);
+        assert_eq!(errno, 0, "{backend}");
+        assert_eq!(g.call("fd_pwrite", &[I32(r), I32(IOVS), I32(1), I64(0), I32(RES)]), e(Errno::Badf), "{backend}");
+        assert_eq!(size(fs, "f"), 3, "{backend}");
+    });
+}

@@ -230,7 +230,8 @@ fn any64(input: &mut Bytes<'_>) -> u64 {
         2 => [0, 1, u64::MAX, i64::MAX as u64, 1 << 63, (i64::MAX - 1) as u64][usize::from(b) % 6],
         3 => u64::from_le_bytes([b, input.byte(), input.byte() % 16, 0, 0, 0, 0, 0]),
         4 => u64::from(b) * 16,
-        _ => u64::from(b) * 1_000_000_000,
+        // A time in whole seconds; past 2^56 so that, as an offset, it is beyond any file system.
+        _ => (1 << 56) + u64::from(b) * 1_000_000_000,
     }
 }
 

@@ -186,7 +186,7 @@ def any64_candidates():
     out += [(b << 56, bytes([ESC, 1, b])) for b in range(256)]
     out += [(v, bytes([ESC, 2, i])) for i, v in enumerate(ANY64_TABLE)]
     out += [(b * 16, bytes([ESC, 4, b])) for b in range(256)]
-    out += [(b * 10**9, bytes([ESC, 5, b])) for b in range(256)]
+    out += [((1 << 56) + b * 10**9, bytes([ESC, 5, b])) for b in range(256)]
     return out
 
 
@@ -312,7 +312,7 @@ def _any64(r):
         return b | r.byte() << 8 | (r.byte() % 16) << 16
     if t == 4:
         return b * 16
-    return b * 10**9
+    return (1 << 56) + b * 10**9
 
 
 def _args(r, roles, lens):
