@@ -137,8 +137,8 @@ fn a_new_descriptor_has_the_rights_asked_for() {
     });
 }
 
-/// `fd_advise` takes the six advice values on a file, refuses others (`EINVAL`), and answers
-/// `EBADF` for a directory.
+/// `fd_advise` takes the six advice values on a file, refuses others and lengths past
+/// `i64::MAX` (`EINVAL`), and answers `EBADF` for a directory.
 #[test]
 fn fd_advise_takes_every_advice_on_a_file() {
     on_each_backend(|backend, g, _| {
@@ -151,6 +151,9 @@ fn fd_advise_takes_every_advice_on_a_file() {
             assert_eq!(g.call("fd_advise", &[I32(fd), I64(0), I64(3), I32(advice)]), e(Errno::Inval), "{backend}");
         }
         assert_eq!(g.call("fd_advise", &[I32(3), I64(0), I64(3), I32(0)]), e(Errno::Badf), "{backend}");
+        // A length past `i64::MAX` is negative to `posix_fadvise`: `EINVAL`; any offset is taken.
+        assert_eq!(g.call("fd_advise", &[I32(fd), I64(0), I64(1 << 63), I32(1)]), e(Errno::Inval), "{backend}");
+        assert_eq!(g.call("fd_advise", &[I32(fd), I64(u64::MAX), I64(0), I32(1)]), 0, "{backend}");
     });
 }
 

@@ -53,8 +53,9 @@ fn stream_stat(d: &Descriptor) -> Stat {
 }
 
 /// `fd_advise(fd, offset, len, advice)`.
-/// Errors: `EBADF`; `EINVAL` unknown advice; `ESPIPE` a stream; `EBADF` a directory;
-/// `ENOTCAPABLE` no `fd_advise` right.
+/// Errors: `EBADF`; `EINVAL` unknown advice, or a length past `i64::MAX` (as `posix_fadvise`,
+/// for which it is negative); `ESPIPE` a stream; `EBADF` a directory; `ENOTCAPABLE` no
+/// `fd_advise` right.
 pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     let adv = match u8::try_from(adv).map_err(|_| Errno::Inval)? {
@@ -69,6 +70,9 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
     match &d.kind {
         Kind::File { file, .. } => {
             d.require(rights::FD_ADVISE)?;
+            if i64::try_from(len).is_err() {
+                return Err(Errno::Inval);
+            }
             file.advise(offset, len, adv)
         }
         Kind::Dir { .. } => Err(Errno::Badf),
