@@ -722,8 +722,8 @@ pub(crate) fn refused_after_lookup(refusal: Result<()>, dir: &dyn Dir, name: &st
 }
 
 /// The buffers of a vectored write joined into one.
-fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bufs.iter().map(|b| b.len()).sum());
+pub(crate) fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len())));
     for b in bufs {
         out.extend_from_slice(b);
     }

@@ -10,7 +10,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use rustix::fs as rfs;
 use rustix::io::Errno as HostErrno;
 
-use super::sys::{self, IOV_MAX, join, lock};
+use super::sys::{self, IOV_MAX, lock};
+use crate::fs::join;
 use crate::{Advice, Errno, File, FileType, Result, SetTime, Stat};
 
 /// The largest file offset or size the host accepts (`off_t` is signed).

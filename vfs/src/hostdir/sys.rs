@@ -1,7 +1,6 @@
 //! Host system-call helpers of [`super::HostDir`]: opening one component, the mount-point
 //! checks, and conversions between host and WASI types.
 
-use std::io::IoSlice;
 use std::os::fd::{AsFd, OwnedFd};
 use std::sync::{Mutex, MutexGuard};
 
@@ -114,15 +113,6 @@ pub(super) fn mount_root_at(dir: &OwnedFd, name: &str, dev: u64) -> Result<(bool
         }
         Err(err) => Err(err.into()),
     }
-}
-
-/// The buffers of a vectored write joined into one (for more than [`IOV_MAX`] of them).
-pub(super) fn join(bufs: &[IoSlice<'_>]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(bufs.iter().fold(0usize, |n, b| n.saturating_add(b.len())));
-    for b in bufs {
-        out.extend_from_slice(b);
-    }
-    out
 }
 
 /// Sets `O_NONBLOCK` and every other `F_SETFL` flag clear.
