@@ -200,13 +200,12 @@ pub fn fd_filestat_get(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, st
 }
 
 /// `fd_filestat_set_size(fd, size)`.
-/// Errors: `EBADF`; `ENOTCAPABLE`; `EISDIR` a directory; `EINVAL` a stream or a file not open
-/// for writing (Linux `ftruncate`); `EFBIG`; the backend's.
+/// Errors: `EBADF`; `ENOTCAPABLE`; `EINVAL` a directory, a stream or a file not open for
+/// writing (Linux `ftruncate`: only regular files open for writing); `EFBIG`; the backend's.
 pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
         Kind::File { file, .. } => file,
-        Kind::Dir { .. } => return Err(Errno::Isdir),
         _ => return Err(Errno::Inval),
     };
     d.require(rights::FD_FILESTAT_SET_SIZE)?;

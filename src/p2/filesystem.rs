@@ -309,10 +309,10 @@ impl types::HostDescriptor for WasiCtx {
 
     fn set_size(&mut self, fd: Resource<Descriptor>, size: u64) -> FsResult<()> {
         let d = self.desc(&fd)?;
+        // ftruncate(2) of anything but a regular file open for writing: EINVAL.
         let Node::File(file) = &d.node else {
-            return Err(Errno::Isdir.into());
+            return Err(Errno::Inval.into());
         };
-        // ftruncate(2) of a descriptor not open for writing: EINVAL.
         if !d.flags.contains(DescriptorFlags::WRITE) {
             return Err(Errno::Inval.into());
         }

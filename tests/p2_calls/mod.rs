@@ -95,7 +95,7 @@ fn plausible_fs(call: &str) -> Vec<Errno> {
         "advise" => &[E::Badf, E::Inval],
         "sync-data" | "sync" => &[E::Badf, E::Inval, E::Rofs],
         "get-flags" | "get-type" | "stat" | "metadata-hash" => &[],
-        "set-size" => &[E::Isdir, E::Inval, E::Fbig, E::Rofs, E::Nospc, E::Dquot, E::Badf, E::Perm],
+        "set-size" => &[E::Inval, E::Fbig, E::Rofs, E::Nospc, E::Dquot, E::Badf, E::Perm],
         "set-times" => &[E::Inval, E::Rofs, E::Perm],
         "read" => &[E::Badf, E::Isdir, E::Inval],
         "write" => &[E::Badf, E::Isdir, E::Inval, E::Fbig, E::Nospc, E::Dquot, E::Rofs],
