@@ -667,6 +667,54 @@ fn failing_writers_of_several_buffers_give_their_errno_or_a_short_count() {
     assert_eq!(out.contents(), b"");
 }
 
+/// A writer taking every byte whose `flush` fails.
+struct FlushFails;
+
+impl Write for FlushFails {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Err(io::ErrorKind::BrokenPipe.into())
+    }
+}
+
+/// A writer claiming 100 bytes more than it was given, even for nothing.
+struct Overclaims;
+
+impl Write for Overclaims {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        Ok(buf.len() + 100)
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// A failing flush after bytes were taken leaves the count of them (the bytes are the sink's);
+/// with nothing taken it is the errno. A writer claiming more than it was given counts as
+/// having taken all of it, over several buffers too, and makes no host panic or endless loop.
+#[test]
+fn flush_failures_and_overclaiming_writers_give_what_was_taken() {
+    let writev = |g: &mut Guest, lens: &[(u32, u32)]| {
+        g.write(BUF, b"helloworld");
+        g.write_iovecs(IOVS, lens);
+        g.write_u32(RES, SENTINEL);
+        let e = g.call("fd_write", &[I32(1), I32(IOVS), I32(lens.len() as u32), I32(RES)]);
+        (e, g.u32(RES))
+    };
+    let mut g = guest(WasiCtx::builder().stdout(FlushFails).build().unwrap());
+    assert_eq!(writev(&mut g, &[(BUF, 5)]), (SUCCESS, 5));
+    assert_eq!(writev(&mut g, &[(BUF, 5), (BUF + 5, 5)]), (SUCCESS, 10));
+    assert_eq!(writev(&mut g, &[(BUF, 0)]), (PIPE, SENTINEL), "nothing taken: the flush's errno");
+    let mut g = guest(WasiCtx::builder().stdout(Overclaims).build().unwrap());
+    assert_eq!(writev(&mut g, &[(BUF, 5)]), (SUCCESS, 5));
+    assert_eq!(writev(&mut g, &[(BUF, 5), (BUF + 5, 5)]), (SUCCESS, 10));
+    assert_eq!(writev(&mut g, &[(BUF, 2), (BUF + 2, 3), (BUF + 5, 5)]), (SUCCESS, 10));
+}
+
 /// A reader failing its first `read` (with `Interrupted`: tried again; with another error: the
 /// errno), then giving `data`.
 struct FirstReadFails(Option<io::ErrorKind>, &'static [u8]);
@@ -691,6 +739,71 @@ fn an_interrupted_stdin_read_is_tried_again_and_other_errors_are_the_errno() {
     let mut g = with(FirstReadFails(Some(io::ErrorKind::BrokenPipe), b"data"));
     assert_eq!(read(&mut g, 0, 8).0, PIPE);
     assert_eq!(read(&mut g, 0, 8), (SUCCESS, 4, b"data".to_vec()));
+}
+
+/// A read-only filesystem of one 8-byte file, `f`, whose reads fail (`EIO`) from offset 4 on.
+struct FailsPastFour;
+
+struct FailsPastFourFile;
+
+impl hammertime::vfs::simple::SimpleFile for FailsPastFourFile {
+    fn read_at(&self, buf: &mut [u8], offset: u64) -> io::Result<usize> {
+        if offset >= 4 {
+            return Err(io::Error::other("bad sector"));
+        }
+        let n = buf.len().min(4 - offset as usize);
+        buf[..n].fill(b'x');
+        Ok(n)
+    }
+}
+
+impl hammertime::vfs::SimpleFs for FailsPastFour {
+    fn metadata(&self, path: &str) -> io::Result<hammertime::vfs::simple::SimpleMetadata> {
+        match path {
+            "" => Ok(hammertime::vfs::simple::SimpleMetadata::dir()),
+            "f" => Ok(hammertime::vfs::simple::SimpleMetadata::file(8)),
+            _ => Err(io::ErrorKind::NotFound.into()),
+        }
+    }
+    fn read_dir(&self, _path: &str) -> io::Result<Vec<String>> {
+        Ok(vec!["f".into()])
+    }
+    fn open(&self, _path: &str) -> io::Result<Box<dyn hammertime::vfs::simple::SimpleFile>> {
+        Ok(Box::new(FailsPastFourFile))
+    }
+}
+
+/// A backend read that fails before any byte is the errno; one that fails after some bytes of
+/// a several-buffer `fd_read` ends it short with those bytes (as `readv(2)` reports a partial
+/// transfer), and the file position moves past them only.
+#[test]
+fn a_file_read_failing_after_some_bytes_is_a_short_count() {
+    let fs = hammertime::vfs::SimpleFsAdapter::new(FailsPastFour);
+    let mut g = guest(WasiCtx::builder().preopen(fs, "/").build().unwrap());
+    g.write(0x300, b"f");
+    let open = [I32(3), I32(0), I32(0x300), I32(1), I32(0), I64(rights::FD_READ | rights::FD_SEEK | rights::FD_TELL)];
+    assert_eq!(g.call("path_open", &[&open[..], &[I64(0), I32(0), I32(RES)]].concat()), SUCCESS);
+    let fd = g.u32(RES);
+    let readv = |g: &mut Guest, lens: &[u32]| {
+        let starts = lens.iter().scan(BUF, |at, &len| Some(std::mem::replace(at, *at + len)));
+        let iovs: Vec<(u32, u32)> = starts.zip(lens.iter().copied()).collect();
+        g.write(BUF, &[0; 16]);
+        g.write_iovecs(IOVS, &iovs);
+        g.write_u32(RES, SENTINEL);
+        let e = g.call("fd_read", &[I32(fd), I32(IOVS), I32(iovs.len() as u32), I32(RES)]);
+        (e, g.u32(RES), g.read(BUF, 8))
+    };
+    let tell = |g: &mut Guest| {
+        assert_eq!(g.call("fd_tell", &[I32(fd), I32(RES2)]), SUCCESS);
+        g.u64(RES2)
+    };
+    // The first buffer takes the four good bytes, the second fails: a short read of four.
+    assert_eq!(readv(&mut g, &[4, 4]), (SUCCESS, 4, b"xxxx\0\0\0\0".to_vec()));
+    assert_eq!(tell(&mut g), 4);
+    // Now the first read fails: the errno, nothing stored, the position unchanged.
+    let (e, n, _) = readv(&mut g, &[4, 4]);
+    assert_eq!((e, n), (i32::from(Errno::Io.raw()), SENTINEL));
+    assert_eq!(tell(&mut g), 4);
 }
 
 // ---------------------------------------------------------------------------------------------

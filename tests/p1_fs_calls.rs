@@ -261,3 +261,45 @@ fn a_directory_cannot_be_truncated() {
         }
     });
 }
+
+/// `fd_seek` on a file: `fd_tell` alone allows only the zero `CUR` seek that asks where the
+/// descriptor is, `fd_seek` allows every seek; the result lands where `lseek(2)` would put it
+/// (from the start, the position or the end), and a bad whence or a result before the start or
+/// past `i64::MAX` is `EINVAL` with the position unchanged. A directory is `EBADF`.
+#[test]
+fn fd_seek_needs_its_right_and_lands_where_lseek_puts_it() {
+    const SET: u32 = 0;
+    const CUR: u32 = 1;
+    const END: u32 = 2;
+    on_each_backend(|backend, g, _| {
+        let seek = |g: &mut Guest, fd: u32, offset: i64, whence: u32| {
+            g.write(RES + 8, &[0xAA; 8]);
+            let errno = g.call("fd_seek", &[I32(fd), I64(offset as u64), I32(whence), I32(RES + 8)]);
+            (errno, if errno == 0 { g.u64(RES + 8) } else { u64::MAX })
+        };
+        let (errno, tell_only) = open(g, "f", 0, rights::FD_READ | rights::FD_TELL, 0);
+        assert_eq!(errno, 0, "{backend}");
+        assert_eq!(seek(g, tell_only, 0, CUR), (0, 0), "{backend}: where am I, with fd_tell");
+        for (offset, whence) in [(1, CUR), (-1, CUR), (0, SET), (1, SET), (0, END)] {
+            assert_eq!(seek(g, tell_only, offset, whence).0, e(Errno::Notcapable), "{backend}: {offset} from {whence}");
+        }
+        let (errno, neither) = open(g, "f", 0, rights::FD_READ, 0);
+        assert_eq!(errno, 0, "{backend}");
+        assert_eq!(seek(g, neither, 0, CUR).0, e(Errno::Notcapable), "{backend}: no right to either");
+
+        let (errno, fd) = open(g, "f", 0, rights::FD_READ | rights::FD_SEEK, 0);
+        assert_eq!(errno, 0, "{backend}");
+        assert_eq!(seek(g, fd, 0, CUR), (0, 0), "{backend}: fd_seek suffices to ask");
+        for (offset, whence, to) in [(2, SET, 2), (-1, CUR, 1), (5, CUR, 6), (-1, END, 2), (10, END, 13), (0, SET, 0)] {
+            assert_eq!(seek(g, fd, offset, whence), (0, to), "{backend}: {offset} from {whence}");
+        }
+        assert_eq!(seek(g, fd, 2, SET), (0, 2), "{backend}");
+        for (offset, whence) in [(-3, CUR), (-4, END), (-1, SET), (i64::MAX, END), (0, 3), (0, 256 + SET)] {
+            assert_eq!(seek(g, fd, offset, whence).0, e(Errno::Inval), "{backend}: {offset} from {whence}");
+            assert_eq!(seek(g, fd, 0, CUR), (0, 2), "{backend}: the position after {offset} from {whence}");
+        }
+        assert_eq!(seek(g, fd, i64::MAX, SET), (0, i64::MAX as u64), "{backend}: the largest offset");
+        assert_eq!(seek(g, fd, 1, CUR).0, e(Errno::Inval), "{backend}: one past it");
+        assert_eq!(seek(g, 3, 0, SET).0, e(Errno::Badf), "{backend}: a directory");
+    });
+}
