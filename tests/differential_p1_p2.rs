@@ -600,3 +600,29 @@ fn preview1_and_p2_agree_on_random_path_operations() {
     assert!(ok > 2000, "{outcomes:?}");
     assert!(outcomes.keys().filter(|k| k.starts_with("err")).count() >= 8, "{outcomes:?}");
 }
+
+/// `set-size` of a directory is `invalid` in WASI 0.2 and `EINVAL` in preview1, as
+/// `ftruncate(2)` of a directory on Linux: the preopen and a directory opened from it, on MemFs
+/// and on HostDir.
+#[test]
+fn both_abis_refuse_to_truncate_a_directory_with_invalid() {
+    let tmp = tempfile::tempdir().unwrap();
+    let backends: [(&str, Arc<dyn FileSystem>); 2] =
+        [("memfs", Arc::new(MemFs::new())), ("hostdir", Arc::new(hammertime::vfs::HostDir::open(tmp.path()).unwrap()))];
+    for (backend, fs) in backends {
+        fs.root().unwrap().mkdir_at("d").unwrap();
+        let mut p1ctx = WasiCtx::builder().preopen(Arc::clone(&fs), "/").build().unwrap();
+        assert_eq!(p1fd::fd_filestat_set_size(&mut p1ctx, 3, 0), Err(Errno::Inval), "{backend}: preview1");
+
+        let mut ctx = WasiCtx::builder().preopen(Arc::clone(&fs), "/").build().unwrap();
+        let pre = ctx.get_directories().unwrap()[0].0.rep();
+        let d =
+            ctx.open_at(b(pre), PathFlags::empty(), "d".into(), OpenFlags::DIRECTORY, DescriptorFlags::READ).unwrap();
+        for rep in [pre, d.rep()] {
+            let e = ctx.set_size(b(rep), 0).unwrap_err();
+            let code =
+                hammertime::p2::bindings::wasi::filesystem::types::Host::convert_error_code(&mut ctx, e).unwrap();
+            assert_eq!(code, ErrorCode::Invalid, "{backend}: descriptor {rep}");
+        }
+    }
+}
