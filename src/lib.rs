@@ -53,6 +53,7 @@ pub mod exit;
 mod fdtable;
 pub mod limits;
 pub mod net;
+mod offsets;
 pub mod p1;
 pub mod p2;
 pub mod random;

@@ -626,3 +626,43 @@ fn both_abis_refuse_to_truncate_a_directory_with_invalid() {
         }
     }
 }
+
+/// Offsets, lengths and sizes past `i64::MAX` (negative to Linux's `loff_t`) are `invalid` for
+/// `read`, `write`, `advise` and `set-size` on every backend, as `EINVAL` in preview1 (a read
+/// or write whose bytes would end past it too, as `rw_verify_area` checks); up to `i64::MAX`
+/// they reach the backend.
+#[test]
+fn p2_offsets_past_i64_max_are_invalid_on_every_backend() {
+    use hammertime::p2::bindings::wasi::filesystem::types::Advice;
+    const MAX: u64 = i64::MAX as u64;
+    let tmp = tempfile::tempdir().unwrap();
+    let backends: [(&str, Arc<dyn FileSystem>); 2] =
+        [("memfs", Arc::new(MemFs::new())), ("hostdir", Arc::new(hammertime::vfs::HostDir::open(tmp.path()).unwrap()))];
+    for (backend, fs) in backends {
+        let mut ctx = WasiCtx::builder().preopen(Arc::clone(&fs), "/").build().unwrap();
+        let pre = ctx.get_directories().unwrap()[0].0.rep();
+        let flags = DescriptorFlags::READ | DescriptorFlags::WRITE;
+        let f = ctx.open_at(b(pre), PathFlags::empty(), "f".into(), OpenFlags::CREATE, flags).unwrap().rep();
+        let code = |ctx: &mut WasiCtx, r: Result<(), FsError>| {
+            r.map_err(|e| hammertime::p2::bindings::wasi::filesystem::types::Host::convert_error_code(ctx, e).unwrap())
+        };
+        for (what, r) in [
+            ("read past", ctx.read(b(f), 1, MAX + 1).map(drop)),
+            ("read across", ctx.read(b(f), 2, MAX - 1).map(drop)),
+            ("empty read past", ctx.read(b(f), 0, u64::MAX).map(drop)),
+            ("write past", ctx.write(b(f), b"x".to_vec(), MAX + 1).map(drop)),
+            ("write across", ctx.write(b(f), b"xy".to_vec(), MAX).map(drop)),
+            ("advise", ctx.advise(b(f), 0, MAX + 1, Advice::Normal)),
+            ("set-size", ctx.set_size(b(f), MAX + 1)),
+        ] {
+            assert_eq!(code(&mut ctx, r), Err(ErrorCode::Invalid), "{backend}: {what}");
+        }
+        for (len, offset) in [(0, MAX), (1, MAX - 1)] {
+            let r = ctx.read(b(f), len, offset).map(|(data, _)| assert!(data.is_empty(), "{backend}"));
+            assert_eq!(code(&mut ctx, r), Ok(()), "{backend}: {len} bytes at {offset}, ending at i64::MAX");
+        }
+        let r = ctx.advise(b(f), 0, MAX, Advice::Normal);
+        assert_eq!(code(&mut ctx, r), Ok(()), "{backend}: advise up to i64::MAX");
+        assert_eq!(fs.root().unwrap().stat_at("f").unwrap().size, 0, "{backend}: nothing written");
+    }
+}

@@ -70,9 +70,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
     match &d.kind {
         Kind::File { file, .. } => {
             d.require(rights::FD_ADVISE)?;
-            if i64::try_from(len).is_err() {
-                return Err(Errno::Inval);
-            }
+            crate::offsets::signed(len)?;
             file.advise(offset, len, adv)
         }
         Kind::Dir { .. } => Err(Errno::Badf),
@@ -209,9 +207,7 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(),
         _ => return Err(Errno::Inval),
     };
     d.require(rights::FD_FILESTAT_SET_SIZE)?;
-    if i64::try_from(size).is_err() {
-        return Err(Errno::Inval);
-    }
+    crate::offsets::signed(size)?;
     file.set_size(size)
 }
 
@@ -490,19 +486,14 @@ fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(
         return Err(Errno::Badf);
     }
     d.require(rights::FD_SEEK)?;
-    if i64::try_from(offset).is_err() {
-        return Err(Errno::Inval);
-    }
+    crate::offsets::signed(offset)?;
     Ok((file, d.flags))
 }
 
 /// `EINVAL` where the bytes of a positioned call would end past `i64::MAX`, as Linux checks
 /// before any file system sees the call (an empty one may start there).
 fn within_offsets(offset: u64, list: &Iovecs) -> Result<(), Errno> {
-    match offset.checked_add(list.total()) {
-        Some(end) if i64::try_from(end).is_ok() => Ok(()),
-        _ => Err(Errno::Inval),
-    }
+    crate::offsets::range(offset, list.total())
 }
 
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.

@@ -277,6 +277,7 @@ impl types::HostDescriptor for WasiCtx {
             Advice::DontNeed => vfs::Advice::DontNeed,
             Advice::NoReuse => vfs::Advice::NoReuse,
         };
+        crate::offsets::signed(len)?;
         Ok(file.advise(offset, len, advice)?)
     }
 
@@ -316,6 +317,7 @@ impl types::HostDescriptor for WasiCtx {
         if !d.flags.contains(DescriptorFlags::WRITE) {
             return Err(Errno::Inval.into());
         }
+        crate::offsets::signed(size)?;
         Ok(file.set_size(size)?)
     }
 
@@ -331,6 +333,7 @@ impl types::HostDescriptor for WasiCtx {
     fn read(&mut self, fd: Resource<Descriptor>, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
         let file = self.file(&fd, DescriptorFlags::READ)?;
         let want = len.min(READ_MAX) as usize;
+        crate::offsets::range(offset, want as u64)?;
         let buf = crate::p2::io::scratch(&mut self.scratch, want);
         let mut filled = 0;
         while filled < want {
@@ -347,6 +350,7 @@ impl types::HostDescriptor for WasiCtx {
     fn write(&mut self, fd: Resource<Descriptor>, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
         let file = self.file(&fd, DescriptorFlags::WRITE)?;
         let sync = self.desc(&fd)?.syncs();
+        crate::offsets::range(offset, buf.len() as u64)?;
         let mut written = 0;
         while written < buf.len() {
             let at = offset.checked_add(written as u64).ok_or(Errno::Fbig)?;
