@@ -628,9 +628,9 @@ fn both_abis_refuse_to_truncate_a_directory_with_invalid() {
 }
 
 /// Offsets, lengths and sizes past `i64::MAX` (negative to Linux's `loff_t`) are `invalid` for
-/// `read`, `write`, `advise` and `set-size` on every backend, as `EINVAL` in preview1 (a read
-/// or write whose bytes would end past it too, as `rw_verify_area` checks); up to `i64::MAX`
-/// they reach the backend.
+/// `read`, `write`, `advise`, `set-size` and the streams' starting offsets on every backend, as
+/// `EINVAL` in preview1 (a read or write whose bytes would end past it too, as `rw_verify_area`
+/// checks); up to `i64::MAX` they reach the backend.
 #[test]
 fn p2_offsets_past_i64_max_are_invalid_on_every_backend() {
     use hammertime::p2::bindings::wasi::filesystem::types::Advice;
@@ -654,6 +654,8 @@ fn p2_offsets_past_i64_max_are_invalid_on_every_backend() {
             ("write across", ctx.write(b(f), b"xy".to_vec(), MAX).map(drop)),
             ("advise", ctx.advise(b(f), 0, MAX + 1, Advice::Normal)),
             ("set-size", ctx.set_size(b(f), MAX + 1)),
+            ("read-via-stream", ctx.read_via_stream(b(f), MAX + 1).map(drop)),
+            ("write-via-stream", ctx.write_via_stream(b(f), u64::MAX).map(drop)),
         ] {
             assert_eq!(code(&mut ctx, r), Err(ErrorCode::Invalid), "{backend}: {what}");
         }

@@ -249,11 +249,13 @@ impl types::Host for WasiCtx {
 impl types::HostDescriptor for WasiCtx {
     fn read_via_stream(&mut self, fd: Resource<Descriptor>, offset: u64) -> FsResult<Resource<InputStream>> {
         let file = self.file(&fd, DescriptorFlags::READ)?;
+        crate::offsets::signed(offset)?;
         self.push(InputStream::File { file, pos: offset })
     }
 
     fn write_via_stream(&mut self, fd: Resource<Descriptor>, offset: u64) -> FsResult<Resource<OutputStream>> {
         let file = self.file(&fd, DescriptorFlags::WRITE)?;
+        crate::offsets::signed(offset)?;
         let sync = self.desc(&fd)?.syncs();
         self.push(OutputStream::File { file, pos: Some(offset), sync })
     }

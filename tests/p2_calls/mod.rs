@@ -91,7 +91,8 @@ const FULL: &[Errno] = &[E::Nfile, E::Mfile, E::Nomem];
 
 fn plausible_fs(call: &str) -> Vec<Errno> {
     let extra: &[Errno] = match call {
-        "read-via-stream" | "write-via-stream" | "append-via-stream" => &[E::Badf, E::Isdir],
+        "read-via-stream" | "write-via-stream" => &[E::Badf, E::Isdir, E::Inval],
+        "append-via-stream" => &[E::Badf, E::Isdir],
         "advise" => &[E::Badf, E::Inval],
         "sync-data" | "sync" => &[E::Badf, E::Inval, E::Rofs],
         "get-flags" | "get-type" | "stat" | "metadata-hash" => &[],
