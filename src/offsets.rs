@@ -3,9 +3,9 @@
 //! size past `i64::MAX` is negative to the kernel, and a call with one is `EINVAL`.
 //!
 //! Used by preview1 (`fd_advise`, `fd_filestat_set_size`, `fd_pread`, `fd_pwrite`) and by
-//! WASI 0.2 (`descriptor.advise`, `set-size`, `read`, `write`, and the offset of
-//! `read-via-stream` / `write-via-stream`, where `lseek(2)` would refuse it), so that every backend gives the
-//! same answer.
+//! WASI 0.2 (`descriptor.advise`, `set-size`, `read`, `write`, and the starting offset of
+//! `read-via-stream` / `write-via-stream`, which `lseek(2)` would refuse), so that every
+//! backend gives the same answer.
 
 use crate::vfs::Errno;
 

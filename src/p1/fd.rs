@@ -474,7 +474,8 @@ pub fn fd_write(
 /// The file of a positioned read or write (`fd_pread`, `fd_pwrite`) at `offset`: `EISDIR` a
 /// directory; `ESPIPE` anything else not a file; `EBADF` without `access` (`FD_READ` or
 /// `FD_WRITE`); `ENOTCAPABLE` without `FD_SEEK`; `EINVAL` an offset past `i64::MAX`. Returns the
-/// file and the descriptor's flags. See also [`within_offsets`].
+/// file and the descriptor's flags. The end of the bytes is checked once the iovecs are read
+/// ([`crate::offsets::range`]).
 fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(&dyn crate::vfs::File, u16), Errno> {
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
@@ -488,12 +489,6 @@ fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(
     d.require(rights::FD_SEEK)?;
     crate::offsets::signed(offset)?;
     Ok((file, d.flags))
-}
-
-/// `EINVAL` where the bytes of a positioned call would end past `i64::MAX`, as Linux checks
-/// before any file system sees the call (an empty one may start there).
-fn within_offsets(offset: u64, list: &Iovecs) -> Result<(), Errno> {
-    crate::offsets::range(offset, list.total())
 }
 
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
@@ -510,7 +505,7 @@ pub fn fd_pread(
     mem.check(nread, 4)?;
     let (file, _) = positioned_file(ctx, fd, rights::FD_READ, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    within_offsets(offset, &list)?;
+    crate::offsets::range(offset, list.total())?;
     let n = read_file_iovs(file, mem, &list, offset)?;
     store_count(mem, nread, n)
 }
@@ -530,7 +525,7 @@ pub fn fd_pwrite(
     mem.check(nwritten, 4)?;
     let (file, flags) = positioned_file(ctx, fd, rights::FD_WRITE, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    within_offsets(offset, &list)?;
+    crate::offsets::range(offset, list.total())?;
     let append = flags & fdflags::APPEND != 0;
     let (n, _) = write_file_iovs(file, mem, &list, offset, append)?;
     sync_after_write(file, flags)?;

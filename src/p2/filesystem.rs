@@ -339,8 +339,8 @@ impl types::HostDescriptor for WasiCtx {
         let buf = crate::p2::io::scratch(&mut self.scratch, want);
         let mut filled = 0;
         while filled < want {
-            let at = offset.checked_add(filled as u64).ok_or(Errno::Inval)?;
-            let n = file.read_at(&mut buf[filled..], at)?;
+            // Within `i64::MAX`: `range` checked the whole of `want`.
+            let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
             if n == 0 {
                 break;
             }
@@ -355,8 +355,8 @@ impl types::HostDescriptor for WasiCtx {
         crate::offsets::range(offset, buf.len() as u64)?;
         let mut written = 0;
         while written < buf.len() {
-            let at = offset.checked_add(written as u64).ok_or(Errno::Fbig)?;
-            match file.write_at(&buf[written..], at) {
+            // Within `i64::MAX`: `range` checked the whole buffer.
+            match file.write_at(&buf[written..], offset + written as u64) {
                 Ok(0) => break,
                 Ok(n) => written += n,
                 Err(e) if written == 0 => return Err(e.into()),
