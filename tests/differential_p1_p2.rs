@@ -601,15 +601,23 @@ fn preview1_and_p2_agree_on_random_path_operations() {
     assert!(outcomes.keys().filter(|k| k.starts_with("err")).count() >= 8, "{outcomes:?}");
 }
 
+/// An empty MemFs and a HostDir over the empty `tmp`, by name.
+fn memfs_and_hostdir(tmp: &tempfile::TempDir) -> [(&'static str, Arc<dyn FileSystem>); 2] {
+    [("memfs", Arc::new(MemFs::new())), ("hostdir", Arc::new(hammertime::vfs::HostDir::open(tmp.path()).unwrap()))]
+}
+
+/// The `error-code` a guest receives for `e` (what `convert-error-code` makes of it).
+fn code_of(ctx: &mut WasiCtx, e: FsError) -> ErrorCode {
+    hammertime::p2::bindings::wasi::filesystem::types::Host::convert_error_code(ctx, e).unwrap()
+}
+
 /// `set-size` of a directory is `invalid` in WASI 0.2 and `EINVAL` in preview1, as
 /// `ftruncate(2)` of a directory on Linux: the preopen and a directory opened from it, on MemFs
 /// and on HostDir.
 #[test]
 fn both_abis_refuse_to_truncate_a_directory_with_invalid() {
     let tmp = tempfile::tempdir().unwrap();
-    let backends: [(&str, Arc<dyn FileSystem>); 2] =
-        [("memfs", Arc::new(MemFs::new())), ("hostdir", Arc::new(hammertime::vfs::HostDir::open(tmp.path()).unwrap()))];
-    for (backend, fs) in backends {
+    for (backend, fs) in memfs_and_hostdir(&tmp) {
         fs.root().unwrap().mkdir_at("d").unwrap();
         let mut p1ctx = WasiCtx::builder().preopen(Arc::clone(&fs), "/").build().unwrap();
         assert_eq!(p1fd::fd_filestat_set_size(&mut p1ctx, 3, 0), Err(Errno::Inval), "{backend}: preview1");
@@ -620,9 +628,7 @@ fn both_abis_refuse_to_truncate_a_directory_with_invalid() {
             ctx.open_at(b(pre), PathFlags::empty(), "d".into(), OpenFlags::DIRECTORY, DescriptorFlags::READ).unwrap();
         for rep in [pre, d.rep()] {
             let e = ctx.set_size(b(rep), 0).unwrap_err();
-            let code =
-                hammertime::p2::bindings::wasi::filesystem::types::Host::convert_error_code(&mut ctx, e).unwrap();
-            assert_eq!(code, ErrorCode::Invalid, "{backend}: descriptor {rep}");
+            assert_eq!(code_of(&mut ctx, e), ErrorCode::Invalid, "{backend}: descriptor {rep}");
         }
     }
 }
@@ -636,16 +642,12 @@ fn p2_offsets_past_i64_max_are_invalid_on_every_backend() {
     use hammertime::p2::bindings::wasi::filesystem::types::Advice;
     const MAX: u64 = i64::MAX as u64;
     let tmp = tempfile::tempdir().unwrap();
-    let backends: [(&str, Arc<dyn FileSystem>); 2] =
-        [("memfs", Arc::new(MemFs::new())), ("hostdir", Arc::new(hammertime::vfs::HostDir::open(tmp.path()).unwrap()))];
-    for (backend, fs) in backends {
+    for (backend, fs) in memfs_and_hostdir(&tmp) {
         let mut ctx = WasiCtx::builder().preopen(Arc::clone(&fs), "/").build().unwrap();
         let pre = ctx.get_directories().unwrap()[0].0.rep();
         let flags = DescriptorFlags::READ | DescriptorFlags::WRITE;
         let f = ctx.open_at(b(pre), PathFlags::empty(), "f".into(), OpenFlags::CREATE, flags).unwrap().rep();
-        let code = |ctx: &mut WasiCtx, r: Result<(), FsError>| {
-            r.map_err(|e| hammertime::p2::bindings::wasi::filesystem::types::Host::convert_error_code(ctx, e).unwrap())
-        };
+        let code = |ctx: &mut WasiCtx, r: Result<(), FsError>| r.map_err(|e| code_of(ctx, e));
         for (what, r) in [
             ("read past", ctx.read(b(f), 1, MAX + 1).map(drop)),
             ("read across", ctx.read(b(f), 2, MAX - 1).map(drop)),
