@@ -5,7 +5,9 @@ use std::any::Any;
 use std::sync::{Arc, RwLockWriteGuard};
 
 use super::file::{FileNode, OverlayFile};
-use super::{DirNode, Found, MAX_COOKIE, Parent, Shared, UPPER_INO, UPPER_PHASE, UpperNode, mlock, optional};
+use super::{
+    DirNode, Found, LIST_BATCH, MAX_COOKIE, Parent, Shared, UPPER_INO, UPPER_PHASE, UpperNode, mlock, optional,
+};
 use crate::fs::check_open_existing;
 use crate::{Dir, DirEntry, Errno, FileType, Node, OpenOptions, Result, SetTime, Stat};
 
@@ -161,10 +163,10 @@ impl OverlayDir {
         })
     }
 
-    /// Whether the directory lists no entry.
+    /// Whether the directory lists no entry. With the lock held.
     fn is_empty(&self) -> Result<bool> {
         let mut empty = true;
-        self.read_dir(0, &mut |_| {
+        self.list(0, &mut |_| {
             empty = false;
             false
         })?;
@@ -201,6 +203,17 @@ impl OverlayDir {
             (Kind::Merged(a), Kind::Merged(b)) => Arc::ptr_eq(a, b),
             (Kind::Upper(a), Kind::Upper(b)) => Arc::ptr_eq(a, b),
             _ => false,
+        }
+    }
+
+    /// Lists the directory from `cookie`, with the lock held if it is merged.
+    fn list(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
+        match &self.kind {
+            Kind::Merged(node) => self.list_merged(node, cookie, sink),
+            Kind::Upper(node) => node.dir.read_dir(cookie, &mut |mut e| {
+                e.ino |= UPPER_INO;
+                sink(e)
+            }),
         }
     }
 
@@ -352,13 +365,31 @@ impl Dir for OverlayDir {
         }
     }
 
-    fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
-        match &self.kind {
-            Kind::Merged(node) => self.list_merged(node, cookie, sink),
-            Kind::Upper(node) => node.dir.read_dir(cookie, &mut |mut e| {
-                e.ino |= UPPER_INO;
-                sink(e)
-            }),
+    /// A merged directory is listed a batch at a time with the lock held (so an entry copied up
+    /// and removed meanwhile is never seen in both layers), and `sink` runs without it.
+    fn read_dir(&self, mut cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
+        if let Kind::Upper(_) = self.kind {
+            return self.list(cookie, sink);
+        }
+        loop {
+            let mut batch = Vec::with_capacity(LIST_BATCH);
+            let listed = {
+                let _held = self.shared.read();
+                self.list(cookie, &mut |e| {
+                    batch.push(e);
+                    batch.len() < LIST_BATCH
+                })
+            };
+            let full = batch.len() == LIST_BATCH;
+            for e in batch {
+                cookie = e.next;
+                if !sink(e) {
+                    return Ok(());
+                }
+            }
+            if listed.is_err() || !full {
+                return listed;
+            }
         }
     }
 

@@ -116,6 +116,9 @@ const MERGED_DIR_NLINK: u64 = 1;
 /// Bytes copied per step of a file copy-up.
 const COPY_CHUNK: usize = 64 * 1024;
 
+/// How many entries of a merged directory one hold of the lock lists.
+const LIST_BATCH: usize = 128;
+
 /// Source of the `dev` numbers of overlays (the high bits spell "OVL").
 static NEXT_DEV: AtomicU64 = AtomicU64::new(0x4f56_4c00_0000_0001);
 
