@@ -92,6 +92,18 @@ impl Write for HostOutput {
     }
 }
 
+/// One `read` of `r` into `buf`, retrying on `EINTR`. A reader claiming more than `buf` holds
+/// counts as having filled it (so no caller slices past its buffer or over-counts).
+pub(crate) fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, crate::vfs::Errno> {
+    loop {
+        match r.read(buf) {
+            Ok(n) => return Ok(n.min(buf.len())),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(crate::vfs::Errno::from(e)),
+        }
+    }
+}
+
 /// Writes all of `src` with `write`, retrying on `EINTR`; returns the bytes written and the
 /// error that stopped it (`ENOSPC` for a writer that takes nothing).
 pub(crate) fn write_all_counted(

@@ -248,8 +248,9 @@ fn read_file_iovs(
     let mut bufs = list.iter();
     while let Some((buf, len)) = bufs.next(mem) {
         let dst = mem.slice_mut(buf, len)?;
+        // A backend claiming more than it was asked counts as having filled the buffer.
         let n = match file.read_at(dst, offset) {
-            Ok(n) => n,
+            Ok(n) => n.min(len as usize),
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
@@ -299,11 +300,13 @@ fn write_file_iovs(
     }
     if append {
         let (n, end) = with_io_slices(mem, list, |bufs| file.append_vectored(bufs))??;
-        Ok((n as u64, end))
+        // A backend claiming more than it was given counts as having taken it all.
+        Ok(((n as u64).min(list.total()), end))
     } else {
         offset.checked_add(list.total()).ok_or(Errno::Fbig)?;
         let n = with_io_slices(mem, list, |bufs| file.write_vectored_at(bufs, offset))??;
-        Ok((n as u64, offset + n as u64))
+        let n = (n as u64).min(list.total());
+        Ok((n, offset + n))
     }
 }
 
@@ -373,14 +376,7 @@ fn write_all_vectored(stream: &mut dyn Write, mut slices: &mut [IoSlice<'_>]) ->
 /// what is available rather than waiting to fill every buffer.
 fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
     let Some((buf, len)) = list.iter().next(mem) else { return Ok(0) };
-    let dst = mem.slice_mut(buf, len)?;
-    loop {
-        match stream.read(dst) {
-            Ok(n) => return Ok(n as u64),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Errno::from(e)),
-        }
-    }
+    Ok(crate::stdio::read_some(stream, mem.slice_mut(buf, len)?)? as u64)
 }
 
 fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno> {

@@ -21,7 +21,7 @@
 //!
 //! [`TCP_WRITE_BUFFER`]: crate::p2::sockets::TCP_WRITE_BUFFER
 
-use std::io::{Read, Write};
+use std::io::Write;
 use std::os::fd::OwnedFd;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -182,10 +182,11 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
             {
                 ctx.interrupt.wait_readable(fd)?;
             }
-            read_retrying(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?
+            crate::stdio::read_some(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?
         }
         InputStream::File { file, pos } => {
-            let n = file.read_at(scratch(&mut ctx.scratch, want), *pos)?;
+            // A backend claiming more than it was asked counts as having filled the buffer.
+            let n = file.read_at(scratch(&mut ctx.scratch, want), *pos)?.min(want);
             *pos = pos.saturating_add(n as u64);
             n
         }
@@ -193,7 +194,7 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
     if n == 0 && want > 0 {
         return Err(StreamError::Closed);
     }
-    Ok(ctx.scratch.get(..n).unwrap_or_default().to_vec())
+    Ok(ctx.scratch[..n].to_vec())
 }
 
 /// The first `len` bytes of the context's scratch buffer, grown (zeroed once) as needed: at most
@@ -203,16 +204,6 @@ pub(crate) fn scratch(buf: &mut Vec<u8>, len: usize) -> &mut [u8] {
         buf.resize(len, 0);
     }
     &mut buf[..len]
-}
-
-fn read_retrying(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, Errno> {
-    loop {
-        match r.read(buf) {
-            Ok(n) => return Ok(n),
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(Errno::from(e)),
-        }
-    }
 }
 
 /// Reads as [`read`] does, waiting (as a pollable does) until a TCP stream has something.
@@ -273,16 +264,16 @@ fn write(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> St
             while !rest.is_empty() {
                 let n = match pos {
                     Some(p) => {
-                        let n = file.write_at(rest, *p)?;
+                        let n = file.write_at(rest, *p)?.min(rest.len());
                         *p = p.saturating_add(n as u64);
                         n
                     }
-                    None => file.append(rest)?.0,
+                    None => file.append(rest)?.0.min(rest.len()),
                 };
                 if n == 0 {
                     return Err(StreamError::Failed(Errno::Nospc));
                 }
-                rest = rest.get(n..).unwrap_or_default();
+                rest = &rest[n..];
             }
             Ok(sync_after_write(file.as_ref(), *sync)?)
         }

@@ -362,7 +362,8 @@ fn copy_data(src: &dyn crate::File, dst: &dyn crate::File, size: u64) -> Result<
     let mut offset = 0u64;
     while offset < size {
         let want = usize::try_from(size - offset).unwrap_or(usize::MAX).min(COPY_CHUNK);
-        let n = src.read_at(&mut buf[..want], offset)?;
+        // A layer claiming more than it was asked (or given) counts as having filled the room.
+        let n = src.read_at(&mut buf[..want], offset)?.min(want);
         if n == 0 {
             break;
         }
@@ -372,7 +373,7 @@ fn copy_data(src: &dyn crate::File, dst: &dyn crate::File, size: u64) -> Result<
             if wrote == 0 {
                 return Err(Errno::Nospc);
             }
-            done += wrote;
+            done += wrote.min(n - done);
         }
         offset += n as u64;
     }
