@@ -667,6 +667,11 @@ fn p2_offsets_past_i64_max_are_invalid_on_every_backend() {
         }
         let r = ctx.advise(b(f), 0, MAX, Advice::Normal);
         assert_eq!(code(&mut ctx, r), Ok(()), "{backend}: advise up to i64::MAX");
+        // Advice on a directory does nothing, as on Linux, but a negative length is refused.
+        let r = ctx.advise(b(pre), 0, MAX, Advice::WillNeed);
+        assert_eq!(code(&mut ctx, r), Ok(()), "{backend}: advise on a directory");
+        let r = ctx.advise(b(pre), 0, MAX + 1, Advice::WillNeed);
+        assert_eq!(code(&mut ctx, r), Err(ErrorCode::Invalid), "{backend}: advise on a directory past i64::MAX");
         assert_eq!(fs.root().unwrap().stat_at("f").unwrap().size, 0, "{backend}: nothing written");
     }
 }

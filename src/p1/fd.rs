@@ -52,10 +52,11 @@ fn stream_stat(d: &Descriptor) -> Stat {
     Stat::new(d.filetype(), 0)
 }
 
-/// `fd_advise(fd, offset, len, advice)`.
+/// `fd_advise(fd, offset, len, advice)`. Advice on a directory is taken and does nothing, as
+/// `posix_fadvise(2)` on a Linux directory returns 0 (no right is needed for it).
 /// Errors: `EBADF`; `EINVAL` unknown advice, or a length past `i64::MAX` (as `posix_fadvise`,
-/// for which it is negative); `ESPIPE` a stream; `EBADF` a directory; `ENOTCAPABLE` no
-/// `fd_advise` right.
+/// for which it is negative); `ESPIPE` a stream; `ENOTCAPABLE` a file without the `fd_advise`
+/// right.
 pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     let adv = match u8::try_from(adv).map_err(|_| Errno::Inval)? {
@@ -73,7 +74,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
             crate::offsets::signed(len)?;
             file.advise(offset, len, adv)
         }
-        Kind::Dir { .. } => Err(Errno::Badf),
+        Kind::Dir { .. } => crate::offsets::signed(len),
         _ => Err(Errno::Spipe),
     }
 }

@@ -268,8 +268,10 @@ impl types::HostDescriptor for WasiCtx {
 
     fn advise(&mut self, fd: Resource<Descriptor>, offset: u64, len: u64, advice: Advice) -> FsResult<()> {
         let d = self.desc(&fd)?;
+        crate::offsets::signed(len)?;
+        // Advice on a directory does nothing, as `posix_fadvise(2)` on a Linux directory.
         let Node::File(file) = &d.node else {
-            return Err(Errno::Badf.into());
+            return Ok(());
         };
         let advice = match advice {
             Advice::Normal => vfs::Advice::Normal,
@@ -279,7 +281,6 @@ impl types::HostDescriptor for WasiCtx {
             Advice::DontNeed => vfs::Advice::DontNeed,
             Advice::NoReuse => vfs::Advice::NoReuse,
         };
-        crate::offsets::signed(len)?;
         Ok(file.advise(offset, len, advice)?)
     }
 
