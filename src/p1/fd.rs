@@ -68,15 +68,16 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
         advice::NOREUSE => Advice::NoReuse,
         _ => return Err(Errno::Inval),
     };
-    match &d.kind {
+    let file = match &d.kind {
         Kind::File { file, .. } => {
             d.require(rights::FD_ADVISE)?;
-            crate::offsets::signed(len)?;
-            file.advise(offset, len, adv)
+            Some(file)
         }
-        Kind::Dir { .. } => crate::offsets::signed(len),
-        _ => Err(Errno::Spipe),
-    }
+        Kind::Dir { .. } => None,
+        _ => return Err(Errno::Spipe),
+    };
+    crate::offsets::signed(len)?;
+    file.map_or(Ok(()), |file| file.advise(offset, len, adv))
 }
 
 /// `fd_allocate(fd, offset, len)`.
