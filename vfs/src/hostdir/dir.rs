@@ -154,9 +154,15 @@ impl HostDirHandle {
                 Ok(Node::Dir(self.handle(Arc::new(DirFd::new(fd)))))
             }
             other => {
-                // Blocking again (O_NONBLOCK could matter even for a regular file on some
-                // filesystems, FUSE among them).
-                sys::make_blocking(&fd)?;
+                // Blocking again, except a regular file of the root's filesystem where O_NONBLOCK
+                // is known to do nothing (it could matter on others, FUSE among them). No other
+                // F_SETFL flag was set by the open (`open_without_blocking`).
+                let inert = other == rfs::FileType::RegularFile
+                    && self.fs.nonblock_inert
+                    && st.as_ref().is_some_and(|st| sys::to_stat(st).dev == self.fs.dev);
+                if !inert {
+                    sys::make_blocking(&fd)?;
+                }
                 Ok(Node::File(Arc::new(HostFile::new(fd, self.fs.read_only, sys::file_type(other)))))
             }
         }

@@ -48,7 +48,8 @@
 //!
 //! # Behaviour worth knowing
 //! - Opening never blocks on a FIFO: entries are opened with `O_NONBLOCK`, which is cleared
-//!   again right after the open. Opening a FIFO for writing while it has no reader therefore
+//!   again right after the open (but for a regular file on a filesystem that ignores the flag:
+//!   tmpfs, ext2/3/4, XFS, Btrfs). Opening a FIFO for writing while it has no reader therefore
 //!   fails with [`Errno::Nxio`] instead of waiting for one.
 //! - A directory listing is read from the host as it goes, with `getdents64`, and its cookies
 //!   are the kernel's own directory offsets (`d_off`, what `telldir` returns): continuing a
@@ -140,6 +141,8 @@ struct Instance {
     dev: u64,
     /// Nothing else changes the tree: cached directories are used without a check.
     exclusive: bool,
+    /// The root's filesystem ignores `O_NONBLOCK` on regular files ([`sys::nonblock_inert`]).
+    nonblock_inert: bool,
     /// Directories opened by path from the root, kept for the next lookup.
     cache: cache::DirCache,
 }
@@ -306,11 +309,24 @@ impl HostDirBuilder {
             return Err(HostErrno::NOTDIR.into());
         }
         let openat2 = sys::openat2_works(&fd);
+        #[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between targets
+        let nonblock_inert = rfs::fstatfs(&fd).is_ok_and(|fs| sys::nonblock_inert(fs.f_type as i64));
         let dev = sys::to_stat(&st).dev;
         let root = Arc::new(DirFd::new(fd));
         let (read_only, same_filesystem, exclusive) = (self.read_only, self.same_filesystem, self.exclusive);
         let cache = cache::DirCache::default();
-        Ok(HostDir { inner: Arc::new(Instance { root, read_only, same_filesystem, openat2, dev, exclusive, cache }) })
+        Ok(HostDir {
+            inner: Arc::new(Instance {
+                root,
+                read_only,
+                same_filesystem,
+                openat2,
+                dev,
+                exclusive,
+                nonblock_inert,
+                cache,
+            }),
+        })
     }
 }
 

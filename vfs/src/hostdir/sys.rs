@@ -115,6 +115,18 @@ pub(super) fn mount_root_at(dir: &OwnedFd, name: &str, dev: u64) -> Result<(bool
     }
 }
 
+/// Whether `O_NONBLOCK` does nothing to the regular files of a filesystem of type `f_type`
+/// (`statfs(2)`): the local disk and memory filesystems, whose reads and writes of regular files
+/// never look at it (Linux's `open(2)`: "this flag has no effect for regular files"). On others
+/// (FUSE passes the flag to its server, network filesystems) it is cleared after each open.
+pub(super) fn nonblock_inert(f_type: i64) -> bool {
+    const TMPFS: i64 = 0x0102_1994;
+    const EXT234: i64 = 0xEF53;
+    const XFS: i64 = 0x5846_5342;
+    const BTRFS: i64 = 0x9123_683E;
+    matches!(f_type, TMPFS | EXT234 | XFS | BTRFS)
+}
+
 /// Sets `O_NONBLOCK` and every other `F_SETFL` flag clear.
 pub(super) fn make_blocking(fd: &OwnedFd) -> Result<()> {
     Ok(rfs::fcntl_setfl(fd.as_fd(), OFlags::empty())?)

@@ -361,6 +361,32 @@ fn special_file_types() {
     assert_eq!(dev.stat_at("null").expect("stat null").filetype, FileType::CharacterDevice);
 }
 
+/// `O_NONBLOCK`, set so that opening a FIFO cannot block, is cleared again after the open of a
+/// regular file unless the root's filesystem is one that ignores it (then the `fcntl` is saved).
+#[test]
+fn o_nonblock_is_cleared_unless_the_filesystem_ignores_it() {
+    let fx = fixture();
+    std::fs::write(fx.mount.join("f"), b"x").expect("write");
+    let mut fs = HostDir::open(&fx.mount).expect("open");
+    #[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between targets
+    let f_type = rfs::fstatfs(std::fs::File::open(&fx.mount).expect("open")).expect("fstatfs").f_type as i64;
+    assert_eq!(fs.inner.nonblock_inert, super::sys::nonblock_inert(f_type), "f_type {f_type:#x}");
+    for inert in [false, true] {
+        Arc::get_mut(&mut fs.inner).expect("sole owner").nonblock_inert = inert;
+        let f = file(fs.root().expect("root").open_at("f", RO));
+        let flags = rfs::fcntl_getfl(&f.as_any().downcast_ref::<HostFile>().expect("HostFile").fd).expect("getfl");
+        assert_eq!(flags.contains(OFlags::NONBLOCK), inert, "{flags:?}");
+        let mut buf = [0u8; 2];
+        assert_eq!(f.read_at(&mut buf, 0), Ok(1));
+    }
+    // Local disk and memory filesystems ignore it; FUSE, NFS and overlayfs are not assumed to.
+    for (f_type, inert) in
+        [(0x0102_1994, true), (0xEF53, true), (0x6573_5546, false), (0x6969, false), (0x794C_7630, false)]
+    {
+        assert_eq!(super::sys::nonblock_inert(f_type), inert, "{f_type:#x}");
+    }
+}
+
 #[test]
 fn open_at_creates_reads_writes_and_truncates() {
     let fx = fixture();
@@ -390,7 +416,7 @@ fn open_at_creates_reads_writes_and_truncates() {
     let w = file(root.open_at("f", OpenOptions { read: false, write: true, ..RO }));
     assert_eq!(w.read_at(&mut buf, 0), Err(Errno::Badf));
     let flags = rfs::fcntl_getfl(&w.as_any().downcast_ref::<HostFile>().expect("HostFile").fd).expect("getfl");
-    assert!(!flags.contains(OFlags::NONBLOCK) && !flags.contains(OFlags::APPEND), "{flags:?}");
+    assert!(!flags.contains(OFlags::APPEND), "{flags:?}");
 
     // Exclusive creation of a new file.
     let e = file(root.open_at("new", OpenOptions { exclusive: true, ..CREATE }));
