@@ -3,15 +3,13 @@
 //!
 //! One guest module (a C program of `guests/src`, compiled once to wasm) runs on one
 //! [`Engine`] under hammertime with a [`MemFs`], hammertime with a [`HostDir`] (through
-//! `preopen_dir`), wasmtime-wasi preview1 (defaults, and with `allow_blocking_current_thread`);
+//! `preopen_dir`, and opened [`exclusive`](hammertime::vfs::HostDirBuilder::exclusive)), wasmtime-wasi preview1 (defaults, and with `allow_blocking_current_thread`);
 //! the same C source compiled natively is the floor. The same module adapted into a WASI 0.2
 //! command component ([`adapt`], Wasmtime's preview1 command adapter) runs under
 //! `hammertime::p2` (MemFs, HostDir) and wasmtime-wasi's `p2::add_to_linker_sync` (defaults,
 //! and with `allow_blocking_current_thread`). Each program times its own loop with
 //! `clock_gettime(CLOCK_MONOTONIC)` and prints `ns=… check=…` lines on stderr (see
 //! `guests/src/bench.h`), so every runtime measures exactly the same loop.
-//!
-//! [`HostDir`]: hammertime::vfs::HostDir
 
 use std::io::Write as _;
 use std::path::Path;
@@ -19,7 +17,7 @@ use std::time::Instant;
 
 use hammertime::WasiCtx;
 use hammertime::stdio::{Discard, OutputBuffer};
-use hammertime::vfs::MemFs;
+use hammertime::vfs::{HostDir, MemFs};
 use wasmtime::component::{Component, ResourceTable};
 use wasmtime::{Config, Engine, Linker, Module, Store};
 
@@ -99,6 +97,10 @@ pub enum Runtime {
     MemFs,
     /// hammertime, `/data` the host data directory (`WasiCtxBuilder::preopen_dir`).
     HostDir,
+    /// hammertime, `/data` the host data directory opened with
+    /// [`HostDirBuilder::exclusive`](hammertime::vfs::HostDirBuilder::exclusive): the kept
+    /// directories are used without checking them against the host first.
+    HostDirExclusive,
     /// wasmtime-wasi preview1 (`p1::add_to_linker_sync`, `WasiCtxBuilder::build_p1`), defaults.
     Wasi,
     /// wasmtime-wasi preview1 with `allow_blocking_current_thread(true)`.
@@ -115,10 +117,17 @@ pub enum Runtime {
 
 impl Runtime {
     /// The preview1 runtimes (native included), in table order.
-    pub const ALL: [Runtime; 5] =
-        [Runtime::Native, Runtime::MemFs, Runtime::HostDir, Runtime::Wasi, Runtime::WasiBlocking];
+    pub const ALL: [Runtime; 6] = [
+        Runtime::Native,
+        Runtime::MemFs,
+        Runtime::HostDir,
+        Runtime::HostDirExclusive,
+        Runtime::Wasi,
+        Runtime::WasiBlocking,
+    ];
     /// The preview1 wasm runtimes.
-    pub const WASM: [Runtime; 4] = [Runtime::MemFs, Runtime::HostDir, Runtime::Wasi, Runtime::WasiBlocking];
+    pub const WASM: [Runtime; 5] =
+        [Runtime::MemFs, Runtime::HostDir, Runtime::HostDirExclusive, Runtime::Wasi, Runtime::WasiBlocking];
     /// The component (WASI 0.2) runtimes, in table order.
     pub const P2: [Runtime; 4] = [Runtime::P2MemFs, Runtime::P2HostDir, Runtime::P2Wasi, Runtime::P2WasiBlocking];
 
@@ -133,6 +142,7 @@ impl Runtime {
             Runtime::Native => "native",
             Runtime::MemFs => "memfs",
             Runtime::HostDir => "hostdir",
+            Runtime::HostDirExclusive => "hostdir-exclusive",
             Runtime::Wasi => "wasi",
             Runtime::WasiBlocking => "wasi-blocking",
             Runtime::P2MemFs => "p2-memfs",
@@ -148,6 +158,7 @@ impl Runtime {
             Runtime::Native => "native",
             Runtime::MemFs => "ht MemFs",
             Runtime::HostDir => "ht HostDir",
+            Runtime::HostDirExclusive => "ht HostDir excl.",
             Runtime::Wasi => "wasmtime-wasi",
             Runtime::WasiBlocking => "ww blocking",
             Runtime::P2MemFs => "ht p2 MemFs",
@@ -310,14 +321,15 @@ pub struct HtState {
     pub wasi: WasiCtx,
 }
 
-fn ht_ctx(rt: Runtime, host_dir: &Path, memfs: Option<&MemFs>) -> hammertime::WasiCtxBuilder {
+fn ht_ctx(rt: Runtime, host_dir: &Path, memfs: Option<&MemFs>) -> wasmtime::Result<hammertime::WasiCtxBuilder> {
     let mut b = WasiCtx::builder();
     match rt {
         Runtime::MemFs | Runtime::P2MemFs => b.preopen(memfs.cloned().unwrap_or_else(MemFs::new), GUEST_DIR),
         Runtime::HostDir | Runtime::P2HostDir => b.preopen_dir(host_dir, GUEST_DIR),
+        Runtime::HostDirExclusive => b.preopen(HostDir::builder(host_dir).exclusive(true).open()?, GUEST_DIR),
         _ => unreachable!("not a hammertime runtime"),
     };
-    b
+    Ok(b)
 }
 
 fn ww_ctx(rt: Runtime, host_dir: &Path) -> wasmtime::Result<wasmtime_wasi::WasiCtxBuilder> {
@@ -351,7 +363,9 @@ pub fn run_guest(
     argv: &[String],
 ) -> wasmtime::Result<String> {
     let (code, stderr) = match rt {
-        Runtime::MemFs | Runtime::HostDir => return run_ht(engine, module, ht_ctx(rt, host_dir, memfs), argv),
+        Runtime::MemFs | Runtime::HostDir | Runtime::HostDirExclusive => {
+            return run_ht(engine, module, ht_ctx(rt, host_dir, memfs)?, argv);
+        }
         Runtime::Wasi | Runtime::WasiBlocking => {
             let err = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
             let mut b = ww_ctx(rt, host_dir)?;
@@ -390,7 +404,7 @@ pub fn startup(
     let reuse = mode == 1;
     let mut samples = Vec::new();
     match rt {
-        Runtime::MemFs | Runtime::HostDir => {
+        Runtime::MemFs | Runtime::HostDir | Runtime::HostDirExclusive => {
             let link = || -> wasmtime::Result<Linker<HtState>> {
                 let mut linker = Linker::<HtState>::new(engine);
                 hammertime::add_to_linker(&mut linker, |s| &mut s.wasi)?;
@@ -400,7 +414,7 @@ pub fn startup(
             for _ in 0..reps {
                 let t0 = Instant::now();
                 for _ in 0..iters {
-                    let mut ctx = ht_ctx(rt, host_dir, None).build()?;
+                    let mut ctx = ht_ctx(rt, host_dir, None)?.build()?;
                     if mode == 2 {
                         assert_eq!(hammertime::run(engine, module, ctx)?, 0);
                         continue;
@@ -513,7 +527,7 @@ pub fn run_component(
         Runtime::P2MemFs | Runtime::P2HostDir => {
             let err = OutputBuffer::new();
             let ctx =
-                ht_ctx(rt, host_dir, memfs).args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
+                ht_ctx(rt, host_dir, memfs)?.args(argv.iter().cloned()).stdout(Discard).stderr(err.clone()).build()?;
             let code = hammertime::p2::run(engine, component, ctx)?;
             (code, err.to_string_lossy())
         }
@@ -573,7 +587,7 @@ pub fn startup_component(
             for _ in 0..reps {
                 let t0 = Instant::now();
                 for _ in 0..iters {
-                    let ctx = ht_ctx(rt, host_dir, None).build()?;
+                    let ctx = ht_ctx(rt, host_dir, None)?.build()?;
                     if mode == 2 {
                         assert_eq!(hammertime::p2::run(engine, component, ctx)?, 0);
                         continue;

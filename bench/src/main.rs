@@ -817,6 +817,27 @@ fn render_p1(
                 }
             }
         }
+        // The in-process host-directory targets: each phase (or the walk) as fast as native code.
+        let phases = find("meta").into_iter().flat_map(|row| {
+            ["create", "stat"].map(|phase| (row, Some(phase), format!("HostDir {phase} (metadata phase)")))
+        });
+        let walk = find("walk").map(|row| (row, None, "HostDir tree walk".to_string()));
+        for (row, phase, what) in phases.chain(walk) {
+            let time = |rt: Runtime| {
+                let m = row.results.get(rt.id())?;
+                match phase {
+                    Some(phase) => m.median_extra(phase),
+                    None => m.median(),
+                }
+            };
+            let Some(n) = time(Runtime::Native) else { continue };
+            for rt in [Runtime::HostDir, Runtime::HostDirExclusive] {
+                if let Some(h) = time(rt) {
+                    let r = h as f64 / n as f64;
+                    let _ = writeln!(s, "| {what}: {} ÷ native | {r:.2}× | ≤ 1.1× | {} |", rt.label(), pass(r, 1.1));
+                }
+            }
+        }
     }
     for (sub, v) in memory {
         let line = match (sub.as_str(), v) {
