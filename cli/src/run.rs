@@ -66,19 +66,23 @@ fn is_component(binary: &[u8]) -> bool {
     binary.starts_with(b"\0asm\x0d\x00\x01\x00")
 }
 
-/// An engine for `opts`, with Wasmtime's compilation cache in its default location unless
-/// `cache` is false; a cache that cannot be set up is reported once on stderr and left out.
-fn make_engine(opts: &WasmOptions, cache: bool) -> Result<Engine, Failure> {
+/// An engine for `opts`, using `cache` if given.
+fn make_engine(opts: &WasmOptions, cache: Option<wasmtime::Cache>) -> Result<Engine, Failure> {
     let mut config = opts.config();
-    if cache {
-        match wasmtime::Cache::from_file(None) {
-            Ok(c) => {
-                config.cache(Some(c));
-            }
-            Err(e) => eprintln!("hammertime: warning: compilation cache disabled: {}", chain(&e)),
+    config.cache(cache);
+    Engine::new(&config).map_err(|e| fail(USAGE_EXIT, format!("hammertime: cannot configure Wasmtime: {}", chain(&e))))
+}
+
+/// Wasmtime's compilation cache in its default location; one that cannot be set up is reported
+/// once on stderr and left out.
+fn default_cache() -> Option<wasmtime::Cache> {
+    match wasmtime::Cache::from_file(None) {
+        Ok(cache) => Some(cache),
+        Err(e) => {
+            eprintln!("hammertime: warning: compilation cache disabled: {}", chain(&e));
+            None
         }
     }
-    Engine::new(&config).map_err(|e| fail(USAGE_EXIT, format!("hammertime: cannot configure Wasmtime: {}", chain(&e))))
 }
 
 /// The module's bytes, text turned into binary.
@@ -96,7 +100,7 @@ fn read_binary(path: &Path, name: &str) -> Result<Vec<u8>, Failure> {
 /// `hammertime compile`.
 pub fn compile(args: &CompileArgs) -> Result<u8, Failure> {
     let opts = wasm_options(&args.wasm.wasm)?;
-    let engine = make_engine(&opts, false)?;
+    let engine = make_engine(&opts, None)?;
     let name = args.module.display().to_string();
     let binary = read_binary(&args.module, &name)?;
     if Engine::detect_precompiled(&binary).is_some() {
@@ -137,6 +141,23 @@ fn deserialize(engine: &Engine, bytes: &[u8], kind: Precompiled) -> wasmtime::Re
     }
 }
 
+/// Gives the calling thread a descriptor table of its own (`unshare(CLONE_FILES)`), for the
+/// guest's descriptor system calls: in a process whose threads share the table, even with one
+/// idle thread (Wasmtime's cache worker, which `Cache::from_file` starts), every `read`,
+/// `write` or `fstat` takes and drops a reference to the file, about 45–75 ns more per 16-byte
+/// `write` on the benchmark VM (BENCHMARKS.md). If the call fails (a seccomp filter, say),
+/// nothing changes.
+#[allow(unsafe_code)]
+fn own_descriptor_table() {
+    // SAFETY: after `unshare(CLONE_FILES)` the descriptors one thread opens are not in the
+    // other threads' tables. It is called right after the cache worker started and before
+    // this process opened a descriptor it keeps, so both tables hold the same (stdio); the
+    // worker is sent paths, opens and closes its own files and never hands a descriptor over.
+    // Threads started later (the timeout's watchdog, Wasmtime's compiler threads) share this
+    // thread's new table.
+    let _ = unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FILES) };
+}
+
 /// `hammertime run`.
 pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
     let mut opts = wasm_options(&run.wasm.wasm)?;
@@ -164,8 +185,12 @@ pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
         args.push(arg.to_owned());
     }
     let binary = read_binary(&module, &module_name)?;
+    let cache = if run.no_cache { None } else { default_cache() };
+    if cache.is_some() {
+        own_descriptor_table();
+    }
     let ctx = build_ctx(run, matches, args.clone())?;
-    let engine = make_engine(&opts, !run.no_cache)?;
+    let engine = make_engine(&opts, cache)?;
 
     let loaded = match Engine::detect_precompiled(&binary) {
         Some(kind) if run.allow_precompiled => deserialize(&engine, &binary, kind).map_err(|e| {

@@ -951,3 +951,40 @@ fn overlay_takes_writes_in_memory_over_a_directory_or_an_archive() {
     assert_eq!(outcome(&out), (Some(0), "h1 {}\n".into(), String::new()));
     assert_eq!(std::fs::read(&tar).unwrap(), site_tar(false), "the archive is never written");
 }
+
+/// With the compilation cache (whose worker thread lives as long as the process), the guest's
+/// thread gets a descriptor table of its own before anything is opened for the guest: a
+/// preopened directory is in the guest thread's table and not in the worker's.
+#[test]
+fn the_guest_thread_has_a_descriptor_table_of_its_own() {
+    use std::time::{Duration, Instant};
+    let dir = tempfile::tempdir().unwrap();
+    let target = dir.path().canonicalize().unwrap();
+    let mut child = hammertime()
+        .args(["run", "--dir", &format!("{}::/d", target.display()), &guest("cat")])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let task = format!("/proc/{}/task", child.id());
+    let holds = |tid: &str| {
+        std::fs::read_dir(format!("{task}/{tid}/fd"))
+            .map(|fds| fds.flatten().any(|fd| std::fs::read_link(fd.path()).is_ok_and(|t| t == target)))
+            .unwrap_or(false)
+    };
+    // Until the guest runs (it then waits on its stdin): some thread holds the preopen.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let holding = loop {
+        let tids: Vec<String> =
+            std::fs::read_dir(&task).unwrap().flatten().map(|e| e.file_name().into_string().unwrap()).collect();
+        let holding: Vec<bool> = tids.iter().map(|t| holds(t)).collect();
+        if holding.contains(&true) {
+            break holding;
+        }
+        assert!(Instant::now() < deadline, "the guest never held its preopen");
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(child.stdin.take());
+    assert!(child.wait().unwrap().success());
+    assert!(holding.contains(&false), "every thread shares the guest's descriptor table: {holding:?}");
+}
