@@ -317,6 +317,22 @@ fn blocking_flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamR
     }
 }
 
+/// A blocking write-and-flush of at most 4096 bytes made by `write`. Stdio and files take all
+/// the bytes in `write` (which also flushes stdio): nothing to wait for before or after. A TCP
+/// stream first makes room ([`make_room`]), then waits until the bytes are sent.
+fn blocking_write(
+    ctx: &mut WasiCtx,
+    stream: &Resource<OutputStream>,
+    write: impl FnOnce(&mut WasiCtx) -> StreamResult<()>,
+) -> StreamResult<()> {
+    if !matches!(ctx.table.get(stream)?, OutputStream::Tcp(_)) {
+        return write(ctx);
+    }
+    make_room(ctx, stream)?;
+    write(ctx)?;
+    blocking_flush(ctx, stream)
+}
+
 /// Before a blocking write to a TCP stream: waits until its buffer is empty, so that a write
 /// of up to 4096 bytes fits.
 fn make_room(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
@@ -368,14 +384,7 @@ impl streams::HostOutputStream for WasiCtx {
         if contents.len() > BLOCKING_WRITE_MAX {
             return trap("blocking-write-and-flush of more than 4096 bytes");
         }
-        // Stdio and files take all the bytes in `write`, which also flushes stdio: nothing is
-        // left to make room for or to flush after it.
-        if !matches!(self.table.get(&stream)?, OutputStream::Tcp(_)) {
-            return write(self, &stream, &contents);
-        }
-        make_room(self, &stream)?;
-        write(self, &stream, &contents)?;
-        blocking_flush(self, &stream)
+        blocking_write(self, &stream, |ctx| write(ctx, &stream, &contents))
     }
 
     fn flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
@@ -405,9 +414,7 @@ impl streams::HostOutputStream for WasiCtx {
         if len > BLOCKING_WRITE_MAX as u64 {
             return trap("blocking-write-zeroes-and-flush of more than 4096 bytes");
         }
-        make_room(self, &stream)?;
-        write_zeroes(self, &stream, len)?;
-        blocking_flush(self, &stream)
+        blocking_write(self, &stream, |ctx| write_zeroes(ctx, &stream, len))
     }
 
     fn splice(&mut self, dst: Resource<OutputStream>, src: Resource<InputStream>, len: u64) -> StreamResult<u64> {
