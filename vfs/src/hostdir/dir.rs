@@ -148,7 +148,7 @@ impl HostDirHandle {
         let host_type = st.as_ref().map_or(rfs::FileType::Directory, raw_type);
         match host_type {
             rfs::FileType::Directory => {
-                if check_dev && st.as_ref().is_some_and(|st| sys::to_stat(st).dev != self.fs.dev) {
+                if check_dev && st.as_ref().is_some_and(|st| sys::identity(st).0 != self.fs.dev) {
                     return Err(Errno::Xdev);
                 }
                 Ok(Node::Dir(self.handle(Arc::new(DirFd::new(fd)))))
@@ -159,7 +159,7 @@ impl HostDirHandle {
                 // F_SETFL flag was set by the open (`open_without_blocking`).
                 let inert = other == rfs::FileType::RegularFile
                     && self.fs.nonblock_inert
-                    && st.as_ref().is_some_and(|st| sys::to_stat(st).dev == self.fs.dev);
+                    && st.as_ref().is_some_and(|st| sys::identity(st).0 == self.fs.dev);
                 if !inert {
                     sys::make_blocking(&fd)?;
                 }
