@@ -3,9 +3,10 @@
 //!
 //! One guest module (a C program of `guests/src`, compiled once to wasm) runs on one
 //! [`Engine`] under hammertime with a [`MemFs`], hammertime with a [`HostDir`] (through
-//! `preopen_dir`, and opened [`exclusive`](hammertime::vfs::HostDirBuilder::exclusive)), wasmtime-wasi preview1 (defaults, and with `allow_blocking_current_thread`);
-//! the same C source compiled natively is the floor. The same module adapted into a WASI 0.2
-//! command component ([`adapt`], Wasmtime's preview1 command adapter) runs under
+//! `preopen_dir`, and opened [`exclusive`](hammertime::vfs::HostDirBuilder::exclusive)),
+//! wasmtime-wasi preview1 (defaults, and with `allow_blocking_current_thread`); the same C
+//! source compiled natively is the floor. The same module adapted into a WASI 0.2 command
+//! component ([`adapt`], Wasmtime's preview1 command adapter) runs under
 //! `hammertime::p2` (MemFs, HostDir) and wasmtime-wasi's `p2::add_to_linker_sync` (defaults,
 //! and with `allow_blocking_current_thread`). Each program times its own loop with
 //! `clock_gettime(CLOCK_MONOTONIC)` and prints `ns=… check=…` lines on stderr (see
