@@ -261,6 +261,13 @@ fn plain_prefix(path: &str) -> Option<(Cow<'_, str>, &str)> {
     (end > 0).then(|| (single_slashes(&path[..end], repeated), &path[end..]))
 }
 
+/// `path` itself when it is one plain name: not empty, no `/` or NUL, not `.` or `..`, not
+/// too long. Such a path resolves to `start` and that name with no walk at all, so the path
+/// calls hand it straight to the backend.
+fn single_name(path: &str) -> Option<&str> {
+    (!path.is_empty() && is_plain(path) && !path.as_bytes().iter().any(|&b| b == b'/' || b == 0)).then_some(path)
+}
+
 /// `path` joined by single `/`s when every component is a plain name and there are several
 /// (borrowed when it has no repeated `/`); `None` otherwise.
 fn plain_path(path: &str) -> Option<Cow<'_, str>> {
@@ -418,6 +425,14 @@ pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions
         return Err(Errno::Inval);
     }
     check_path(path)?;
+    let exclusive_create = options.create && options.exclusive;
+    // One name: what the walk below would end in, without the walk.
+    if let Some(name) = single_name(path) {
+        return match start.open_at(name, options) {
+            Err(Errno::Loop) if follow && !exclusive_create => open_resolved(resolve(start, path, true)?, options),
+            other => other,
+        };
+    }
     // A path of plain names only, in one step if the backend can (it follows no link: a link
     // on the way sends the open down the walk below).
     if !path.ends_with('/')
@@ -426,7 +441,6 @@ pub fn open(start: &Arc<dyn Dir>, path: &str, follow: bool, options: OpenOptions
     {
         return result;
     }
-    let exclusive_create = options.create && options.exclusive;
     let follow = (follow || path.ends_with('/')) && !exclusive_create;
     if path.ends_with('/') {
         // A trailing slash decides on what the link leads to: follow first.
@@ -480,6 +494,13 @@ fn open_resolved(r: Resolved, options: OpenOptions) -> Result<Node> {
 /// Attributes of `path`, like `fstatat(2)`; `follow` follows a link in the last component (a
 /// trailing slash always does, and then requires a directory).
 pub fn stat(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Stat> {
+    // One name: the walk would end in `start.stat_at(name)`; only a link to follow needs it.
+    if let Some(name) = single_name(path) {
+        match start.stat_at(name) {
+            Ok(st) if follow && st.filetype == FileType::SymbolicLink => {}
+            other => return other,
+        }
+    }
     let r = resolve(start, path, follow || path.ends_with('/'))?;
     let st = stat_resolved(&r)?;
     if r.trailing_slash && st.filetype != FileType::Directory {
