@@ -14,7 +14,6 @@
 //! descriptor is synced before it returns.
 
 use std::collections::VecDeque;
-use std::hash::{DefaultHasher, Hash, Hasher};
 use std::sync::Arc;
 
 use wasmtime::component::{Resource, ResourceTableError};
@@ -162,15 +161,23 @@ fn follow(flags: PathFlags) -> bool {
     flags.contains(PathFlags::SYMLINK_FOLLOW)
 }
 
-/// A hash of a file's identity: equal for the same object, different (with overwhelming
-/// likelihood) for different ones.
+/// A hash of a file's identity (device and inode): equal for the same object, and never equal
+/// for different ones, because each half is a bijection of its input: `upper` mixes the device,
+/// `lower` the inode with `upper`, so the pair determines both. (The adapter shows `lower` to a
+/// preview1 guest as the inode number; preview1 shows the real one, so nothing is hidden here.)
 fn metadata_hash(st: &Stat) -> MetadataHashValue {
-    let half = |salt: u8| {
-        let mut h = DefaultHasher::new();
-        (salt, st.dev, st.ino).hash(&mut h);
-        h.finish()
-    };
-    MetadataHashValue { lower: half(0), upper: half(1) }
+    let upper = mix64(st.dev ^ 0x9e37_79b9_7f4a_7c15);
+    MetadataHashValue { lower: mix64(st.ino ^ upper), upper }
+}
+
+/// The finalizer of MurmurHash3 (`fmix64`): a bijection on `u64` that spreads every input bit
+/// over the output.
+fn mix64(mut x: u64) -> u64 {
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
+    x ^= x >> 33;
+    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
+    x ^ (x >> 33)
 }
 
 impl Descriptor {
@@ -563,5 +570,37 @@ impl preopens::Host for WasiCtx {
             out.push((self.table.push(Descriptor::preopen(dir))?, name));
         }
         Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hash(dev: u64, ino: u64) -> (u64, u64) {
+        let mut st = Stat::new(FileType::RegularFile, 0);
+        (st.dev, st.ino) = (dev, ino);
+        let h = metadata_hash(&st);
+        (h.lower, h.upper)
+    }
+
+    #[test]
+    fn metadata_hash_depends_on_identity_only_and_never_collides() {
+        let mut st = Stat::new(FileType::RegularFile, 1);
+        (st.dev, st.ino) = (7, 42);
+        let first = metadata_hash(&st);
+        (st.size, st.mtim, st.nlink) = (99, 5, 3);
+        let again = metadata_hash(&st);
+        assert_eq!((first.lower, first.upper), (again.lower, again.upper));
+        // Neighbours, swapped fields and the corners: all distinct pairs.
+        let mut seen = std::collections::HashSet::new();
+        for dev in [0, 1, 2, 42, u64::MAX] {
+            for ino in [0, 1, 2, 42, u64::MAX] {
+                assert!(seen.insert(hash(dev, ino)), "({dev}, {ino}) collides");
+            }
+        }
+        // The inode half alone already tells inodes of one device apart.
+        let lowers: std::collections::HashSet<u64> = (0..10_000).map(|ino| hash(3, ino).0).collect();
+        assert_eq!(lowers.len(), 10_000);
     }
 }
