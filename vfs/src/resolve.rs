@@ -98,10 +98,15 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
     if name.is_empty() {
         return Err(Errno::Noent);
     }
-    if name == "." || name == ".." || name.contains(['/', '\0']) {
+    if name == "." || name == ".." || has_slash_or_nul(name) {
         return Err(Errno::Inval);
     }
     Ok(())
+}
+
+/// Whether `s` holds a `/` or a NUL byte (a byte loop: cheaper than a `char` pattern).
+fn has_slash_or_nul(s: &str) -> bool {
+    s.bytes().any(|b| b == b'/' || b == 0)
 }
 
 /// Checks a whole path before walking it: not empty, no NUL, not too long, relative.
@@ -143,6 +148,10 @@ fn push_components(pending: &mut Vec<String>, path: &str) {
 /// [`MAX_SYMLINK_FOLLOWS`] links.
 pub fn resolve(start: &Arc<dyn Dir>, path: &str, follow: bool) -> Result<Resolved> {
     check_path(path)?;
+    // One name, no link to follow: the walk below would end here at once.
+    if !follow && let Some(name) = single_name(path) {
+        return Ok(Resolved { dir: start.clone(), name: Some(name.to_owned()), trailing_slash: false, stat: None });
+    }
     let mut trailing_slash = path.ends_with('/');
     let mut walk = Walk::new(start);
     let mut links = 0usize;
@@ -265,7 +274,7 @@ fn plain_prefix(path: &str) -> Option<(Cow<'_, str>, &str)> {
 /// too long. Such a path resolves to `start` and that name with no walk at all, so the path
 /// calls hand it straight to the backend.
 fn single_name(path: &str) -> Option<&str> {
-    (!path.is_empty() && is_plain(path) && !path.as_bytes().iter().any(|&b| b == b'/' || b == 0)).then_some(path)
+    (!path.is_empty() && is_plain(path) && !has_slash_or_nul(path)).then_some(path)
 }
 
 /// `path` joined by single `/`s when every component is a plain name and there are several
