@@ -42,6 +42,9 @@ pub struct WasiCtx {
     /// A reused buffer that WASI 0.2 reads fill before the bytes read are copied out, so a read
     /// costs a copy of what it read, not a zeroed allocation of what it asked for.
     pub(crate) scratch: Vec<u8>,
+    /// A reused buffer that WASI 0.2 stream writes copy the guest's bytes into (at most
+    /// `check-write`'s permit, 1 MiB), instead of a new `Vec` per write.
+    pub(crate) write_scratch: Vec<u8>,
     /// Where the `memory` export of the module bound with [`WasiCtx::bind_module`] is.
     pub(crate) memory_export: Option<wasmtime::ModuleExport>,
     /// The memory every call uses without looking it up: set only while one instance alone can
@@ -593,6 +596,7 @@ impl WasiCtxBuilder {
                 table
             },
             scratch: Vec::new(),
+            write_scratch: Vec::new(),
             memory_export: None,
             pinned_memory: None,
             net: crate::net::NetCtx::new(this.network),

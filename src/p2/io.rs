@@ -374,17 +374,13 @@ impl streams::HostOutputStream for WasiCtx {
     }
 
     fn write(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
-        if contents.len() as u64 > WRITE_PERMIT {
-            return trap("write of more bytes than check-write permitted");
-        }
-        write(self, &stream, &contents)
+        check_write_len(WriteKind::Write, contents.len())?;
+        WriteKind::Write.run(self, &stream, &contents)
     }
 
     fn blocking_write_and_flush(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
-        if contents.len() > BLOCKING_WRITE_MAX {
-            return trap("blocking-write-and-flush of more than 4096 bytes");
-        }
-        blocking_write(self, &stream, |ctx| write(ctx, &stream, &contents))
+        check_write_len(WriteKind::BlockingWriteAndFlush, contents.len())?;
+        WriteKind::BlockingWriteAndFlush.run(self, &stream, &contents)
     }
 
     fn flush(&mut self, stream: Resource<OutputStream>) -> StreamResult<()> {
@@ -581,4 +577,126 @@ impl poll::HostPollable for WasiCtx {
         self.table.delete(p)?;
         Ok(())
     }
+}
+
+/// The two stream methods that take the guest's bytes.
+#[derive(Clone, Copy)]
+enum WriteKind {
+    /// `write`: up to `check-write`'s permit.
+    Write,
+    /// `blocking-write-and-flush`: up to 4096 bytes.
+    BlockingWriteAndFlush,
+}
+
+impl WriteKind {
+    /// Writes `bytes` (already checked by [`check_write_len`]) as this method does.
+    fn run(self, ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> StreamResult<()> {
+        match self {
+            WriteKind::Write => write(ctx, stream, bytes),
+            WriteKind::BlockingWriteAndFlush => blocking_write(ctx, stream, |ctx| write(ctx, stream, bytes)),
+        }
+    }
+}
+
+/// The trap of a write of more bytes than the method allows.
+fn check_write_len(kind: WriteKind, len: usize) -> StreamResult<()> {
+    match kind {
+        WriteKind::Write if len as u64 > WRITE_PERMIT => trap("write of more bytes than check-write permitted"),
+        WriteKind::BlockingWriteAndFlush if len > BLOCKING_WRITE_MAX => {
+            trap("blocking-write-and-flush of more than 4096 bytes")
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Defines `wasi:io/streams` in `linker`: the generated definitions' behaviour, except that
+/// `write` and `blocking-write-and-flush` take the guest's `list<u8>` as Wasmtime's borrowed
+/// [`WasmList`](wasmtime::component::WasmList) and copy it into the context's reused
+/// `write_scratch` once its length is checked, where the generated binding would first lift it
+/// into a new `Vec` (an allocation and a free per write, whatever its length). The other
+/// methods call the same [`streams::HostInputStream`] / [`streams::HostOutputStream`] methods
+/// the generated code would.
+pub(crate) fn add_streams_to_linker<T: 'static>(
+    linker: &mut wasmtime::component::Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+) -> wasmtime::Result<()> {
+    use streams::{Host, HostInputStream as In, HostOutputStream as Out};
+    use wasmtime::StoreContextMut;
+    use wasmtime::component::{ResourceType, WasmList};
+    type R<S> = Resource<S>;
+
+    /// One method whose result is `result<_, stream-error>`, through the context's trait method.
+    macro_rules! method {
+        ($inst:ident, $name:literal, $tr:ident :: $f:ident ($($arg:ident : $ty:ty),*)) => {
+            $inst.func_wrap($name, move |mut caller: StoreContextMut<'_, T>, ($($arg,)*): ($($ty,)*)| {
+                let ctx = get(caller.data_mut());
+                let r = $tr::$f(ctx, $($arg),*);
+                Ok((match r {
+                    Ok(v) => Ok(v),
+                    Err(e) => Err(Host::convert_stream_error(ctx, e)?),
+                },))
+            })?;
+        };
+    }
+
+    let mut inst = linker.instance("wasi:io/streams@0.2.12")?;
+    inst.resource("input-stream", ResourceType::host::<InputStream>(), move |mut store, rep| {
+        In::drop(get(store.data_mut()), Resource::new_own(rep))
+    })?;
+    inst.resource("output-stream", ResourceType::host::<OutputStream>(), move |mut store, rep| {
+        Out::drop(get(store.data_mut()), Resource::new_own(rep))
+    })?;
+    method!(inst, "[method]input-stream.read", In::read(s: R<InputStream>, len: u64));
+    method!(inst, "[method]input-stream.blocking-read", In::blocking_read(s: R<InputStream>, len: u64));
+    method!(inst, "[method]input-stream.skip", In::skip(s: R<InputStream>, len: u64));
+    method!(inst, "[method]input-stream.blocking-skip", In::blocking_skip(s: R<InputStream>, len: u64));
+    inst.func_wrap(
+        "[method]input-stream.subscribe",
+        move |mut caller: StoreContextMut<'_, T>, (s,): (R<InputStream>,)| {
+            Ok((In::subscribe(get(caller.data_mut()), s)?,))
+        },
+    )?;
+    method!(inst, "[method]output-stream.check-write", Out::check_write(s: R<OutputStream>));
+    for (name, kind) in [
+        ("[method]output-stream.write", WriteKind::Write),
+        ("[method]output-stream.blocking-write-and-flush", WriteKind::BlockingWriteAndFlush),
+    ] {
+        inst.func_wrap(name, move |mut caller: StoreContextMut<'_, T>, (s, list): (R<OutputStream>, WasmList<u8>)| {
+            let r = check_write_len(kind, list.len()).and_then(|()| {
+                let mut buf = std::mem::take(&mut get(caller.data_mut()).write_scratch);
+                buf.clear();
+                buf.extend_from_slice(list.as_le_slice(&caller));
+                let ctx = get(caller.data_mut());
+                let r = kind.run(ctx, &s, &buf);
+                ctx.write_scratch = buf;
+                r
+            });
+            let ctx = get(caller.data_mut());
+            Ok((match r {
+                Ok(()) => Ok(()),
+                Err(e) => Err(Host::convert_stream_error(ctx, e)?),
+            },))
+        })?;
+    }
+    method!(inst, "[method]output-stream.flush", Out::flush(s: R<OutputStream>));
+    method!(inst, "[method]output-stream.blocking-flush", Out::blocking_flush(s: R<OutputStream>));
+    inst.func_wrap(
+        "[method]output-stream.subscribe",
+        move |mut caller: StoreContextMut<'_, T>, (s,): (R<OutputStream>,)| {
+            Ok((Out::subscribe(get(caller.data_mut()), s)?,))
+        },
+    )?;
+    method!(inst, "[method]output-stream.write-zeroes", Out::write_zeroes(s: R<OutputStream>, len: u64));
+    method!(
+        inst,
+        "[method]output-stream.blocking-write-zeroes-and-flush",
+        Out::blocking_write_zeroes_and_flush(s: R<OutputStream>, len: u64)
+    );
+    method!(inst, "[method]output-stream.splice", Out::splice(d: R<OutputStream>, s: R<InputStream>, len: u64));
+    method!(
+        inst,
+        "[method]output-stream.blocking-splice",
+        Out::blocking_splice(d: R<OutputStream>, s: R<InputStream>, len: u64)
+    );
+    Ok(())
 }

@@ -120,7 +120,7 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut
     wasi::filesystem::preopens::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::io::error::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::io::poll::add_to_linker::<T, HasWasi>(linker, get)?;
-    wasi::io::streams::add_to_linker::<T, HasWasi>(linker, get)?;
+    io::add_streams_to_linker(linker, get)?;
     wasi::random::random::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::random::insecure::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::random::insecure_seed::add_to_linker::<T, HasWasi>(linker, get)?;
