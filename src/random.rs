@@ -50,6 +50,17 @@ impl RandomSource for OsRandom {
     }
 }
 
+/// splitmix64's increment: 2^64 divided by the golden ratio, odd.
+pub(crate) const GOLDEN_GAMMA: u64 = 0x9E37_79B9_7F4A_7C15;
+
+/// splitmix64's finalizer: a bijection on `u64` (each step is invertible) that spreads every
+/// input bit over the output.
+pub(crate) fn mix64(mut z: u64) -> u64 {
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
 /// A deterministic generator (xoshiro256** seeded through splitmix64): the same seed gives the
 /// same bytes on every run and platform. For tests and reproducible runs only, never for
 /// secrets.
@@ -72,11 +83,8 @@ impl SeededRandom {
     pub fn new(seed: u64) -> Self {
         let mut x = seed;
         let mut next = || {
-            x = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = x;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
+            x = x.wrapping_add(GOLDEN_GAMMA);
+            mix64(x)
         };
         SeededRandom { s: [next(), next(), next(), next()] }
     }

@@ -27,6 +27,7 @@ use crate::p2::bindings::wasi::filesystem::types::{
 use crate::p2::bindings::wasi::filesystem::{preopens, types};
 use crate::p2::clocks::datetime;
 use crate::p2::io::{InputStream, IoError, OutputStream, READ_MAX};
+use crate::random::{GOLDEN_GAMMA, mix64};
 use crate::vfs::Errno;
 use crate::vfs::{self, Dir, File, FileType, Node, OpenOptions, SetTime, Stat, resolve};
 
@@ -166,18 +167,8 @@ fn follow(flags: PathFlags) -> bool {
 /// `lower` the inode with `upper`, so the pair determines both. (The adapter shows `lower` to a
 /// preview1 guest as the inode number; preview1 shows the real one, so nothing is hidden here.)
 fn metadata_hash(st: &Stat) -> MetadataHashValue {
-    let upper = mix64(st.dev ^ 0x9e37_79b9_7f4a_7c15);
+    let upper = mix64(st.dev ^ GOLDEN_GAMMA);
     MetadataHashValue { lower: mix64(st.ino ^ upper), upper }
-}
-
-/// The finalizer of MurmurHash3 (`fmix64`): a bijection on `u64` that spreads every input bit
-/// over the output.
-fn mix64(mut x: u64) -> u64 {
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xff51_afd7_ed55_8ccd);
-    x ^= x >> 33;
-    x = x.wrapping_mul(0xc4ce_b9fe_1a85_ec53);
-    x ^ (x >> 33)
 }
 
 impl Descriptor {
