@@ -105,7 +105,7 @@ pub(crate) fn check_name(name: &str) -> Result<()> {
 }
 
 /// Whether `s` holds a `/` or a NUL byte (a byte loop: cheaper than a `char` pattern).
-fn has_slash_or_nul(s: &str) -> bool {
+pub(crate) fn has_slash_or_nul(s: &str) -> bool {
     s.bytes().any(|b| b == b'/' || b == 0)
 }
 

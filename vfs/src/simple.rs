@@ -512,7 +512,7 @@ fn to_stat(dev: u64, path: &str, meta: &SimpleMetadata) -> Stat {
 
 /// Whether `name` is a single path component the adapter may join.
 fn valid_name(name: &str) -> bool {
-    !name.is_empty() && name != "." && name != ".." && !name.contains(['/', '\0'])
+    !name.is_empty() && name != "." && name != ".." && !crate::resolve::has_slash_or_nul(name)
 }
 
 /// An adapter directory handle.
