@@ -374,12 +374,12 @@ impl streams::HostOutputStream for WasiCtx {
     }
 
     fn write(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
-        check_write_len(WriteKind::Write, contents.len())?;
+        WriteKind::Write.check(contents.len())?;
         WriteKind::Write.run(self, &stream, &contents)
     }
 
     fn blocking_write_and_flush(&mut self, stream: Resource<OutputStream>, contents: Vec<u8>) -> StreamResult<()> {
-        check_write_len(WriteKind::BlockingWriteAndFlush, contents.len())?;
+        WriteKind::BlockingWriteAndFlush.check(contents.len())?;
         WriteKind::BlockingWriteAndFlush.run(self, &stream, &contents)
     }
 
@@ -589,23 +589,23 @@ enum WriteKind {
 }
 
 impl WriteKind {
-    /// Writes `bytes` (already checked by [`check_write_len`]) as this method does.
+    /// The trap of a write of more bytes than the method allows.
+    fn check(self, len: usize) -> StreamResult<()> {
+        match self {
+            WriteKind::Write if len as u64 > WRITE_PERMIT => trap("write of more bytes than check-write permitted"),
+            WriteKind::BlockingWriteAndFlush if len > BLOCKING_WRITE_MAX => {
+                trap("blocking-write-and-flush of more than 4096 bytes")
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Writes `bytes` (already passed by [`WriteKind::check`]) as this method does.
     fn run(self, ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> StreamResult<()> {
         match self {
             WriteKind::Write => write(ctx, stream, bytes),
             WriteKind::BlockingWriteAndFlush => blocking_write(ctx, stream, |ctx| write(ctx, stream, bytes)),
         }
-    }
-}
-
-/// The trap of a write of more bytes than the method allows.
-fn check_write_len(kind: WriteKind, len: usize) -> StreamResult<()> {
-    match kind {
-        WriteKind::Write if len as u64 > WRITE_PERMIT => trap("write of more bytes than check-write permitted"),
-        WriteKind::BlockingWriteAndFlush if len > BLOCKING_WRITE_MAX => {
-            trap("blocking-write-and-flush of more than 4096 bytes")
-        }
-        _ => Ok(()),
     }
 }
 
@@ -662,7 +662,7 @@ pub(crate) fn add_streams_to_linker<T: 'static>(
         ("[method]output-stream.blocking-write-and-flush", WriteKind::BlockingWriteAndFlush),
     ] {
         inst.func_wrap(name, move |mut caller: StoreContextMut<'_, T>, (s, list): (R<OutputStream>, WasmList<u8>)| {
-            let r = check_write_len(kind, list.len()).and_then(|()| {
+            let r = kind.check(list.len()).and_then(|()| {
                 let mut buf = std::mem::take(&mut get(caller.data_mut()).write_scratch);
                 buf.clear();
                 buf.extend_from_slice(list.as_le_slice(&caller));
