@@ -34,7 +34,7 @@ pub struct WasiCtx {
     pub(crate) env: Vec<Vec<u8>>,
     pub(crate) wall: Arc<dyn WallClock>,
     pub(crate) mono: Arc<dyn MonotonicClock>,
-    pub(crate) random: Box<dyn RandomSource>,
+    pub(crate) random: crate::random::Randomness,
     pub(crate) fds: FdTable,
     pub(crate) stdio: Stdio,
     /// The WASI 0.2 resources the guest holds (descriptors, streams, pollables…).
@@ -587,7 +587,7 @@ impl WasiCtxBuilder {
             env,
             wall: this.wall,
             mono: this.mono,
-            random: this.random,
+            random: crate::random::Randomness::new(this.random),
             fds,
             stdio,
             table: {

@@ -26,6 +26,42 @@ pub trait RandomSource: Send + 'static {
     fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()>;
 }
 
+/// A context's randomness: its [`RandomSource`], and the insecure seed drawn from it once.
+pub(crate) struct Randomness {
+    source: Box<dyn RandomSource>,
+    seed: Option<(u64, u64)>,
+}
+
+impl Randomness {
+    pub fn new(source: Box<dyn RandomSource>) -> Self {
+        Randomness { source, seed: None }
+    }
+
+    /// Fills `buf` from the source.
+    pub fn fill(&mut self, buf: &mut [u8]) -> std::io::Result<()> {
+        self.source.fill(buf)
+    }
+
+    /// Eight bytes of the source, little-endian.
+    pub fn u64(&mut self) -> std::io::Result<u64> {
+        let mut buf = [0; 8];
+        self.source.fill(&mut buf)?;
+        Ok(u64::from_le_bytes(buf))
+    }
+
+    /// `wasi:random/insecure-seed`: drawn from the source by the first call and the same at
+    /// every later one, as the WIT means it (a value, one per instance: Wasmtime gives one per
+    /// context). A seeded context stays reproducible.
+    pub fn insecure_seed(&mut self) -> std::io::Result<(u64, u64)> {
+        if let Some(seed) = self.seed {
+            return Ok(seed);
+        }
+        let seed = (self.u64()?, self.u64()?);
+        self.seed = Some(seed);
+        Ok(seed)
+    }
+}
+
 /// The operating system's cryptographically secure generator (`getrandom(2)`), the context's
 /// default.
 ///

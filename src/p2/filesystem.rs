@@ -453,6 +453,11 @@ impl types::HostDescriptor for WasiCtx {
                 | DescriptorFlags::FILE_INTEGRITY_SYNC
                 | DescriptorFlags::DATA_INTEGRITY_SYNC
                 | DescriptorFlags::REQUESTED_WRITE_SYNC);
+        // Opened for reading unless only for writing (`O_RDONLY` is 0): a descriptor asked for
+        // with neither flag reads, as on Linux and Wasmtime.
+        if !write {
+            new_flags |= DescriptorFlags::READ;
+        }
         // A directory inherits its parent's right to change entries, as a subdirectory of a
         // writable POSIX directory is writable: the right belongs to the tree, not the request.
         if matches!(node, Node::Dir(_)) && parent_mutates {

@@ -257,7 +257,7 @@ fn write(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> St
             let w = ctx.stdio.writer(*out);
             let result = write_all(w, bytes);
             let flushed = w.flush().map_err(Errno::from);
-            result.and(flushed).map_err(StreamError::Failed)
+            result.and(flushed).map_err(stdio_error)
         }
         OutputStream::File { file, pos, sync } => {
             let mut rest = bytes;
@@ -281,6 +281,13 @@ fn write(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> St
     }
 }
 
+/// The stream error of a failed stdio write or flush: a sink whose reader has gone (`EPIPE`) is
+/// `closed`, as the WIT calls a stream whose other end went away; other failures are the
+/// operation's (`last-operation-failed`).
+fn stdio_error(e: Errno) -> StreamError {
+    if e == Errno::Pipe { StreamError::Closed } else { StreamError::Failed(e) }
+}
+
 /// Syncs `file` after a write through a descriptor opened with a sync flag.
 pub(crate) fn sync_after_write(file: &dyn File, sync: Option<bool>) -> Result<(), Errno> {
     match sync {
@@ -299,7 +306,7 @@ fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<(), Errno> {
 
 fn flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()> {
     match ctx.table.get_mut(stream)? {
-        OutputStream::Stdio(out) => ctx.stdio.writer(*out).flush().map_err(|e| StreamError::Failed(e.into())),
+        OutputStream::Stdio(out) => ctx.stdio.writer(*out).flush().map_err(|e| stdio_error(e.into())),
         OutputStream::File { .. } => Ok(()),
         OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.flush()),
     }

@@ -18,9 +18,7 @@ fn bytes(ctx: &mut WasiCtx, len: u64) -> wasmtime::Result<Vec<u8>> {
 }
 
 fn u64_of(ctx: &mut WasiCtx) -> wasmtime::Result<u64> {
-    let mut buf = [0; 8];
-    ctx.random.fill(&mut buf)?;
-    Ok(u64::from_le_bytes(buf))
+    Ok(ctx.random.u64()?)
 }
 
 impl random::Host for WasiCtx {
@@ -45,6 +43,6 @@ impl insecure::Host for WasiCtx {
 
 impl insecure_seed::Host for WasiCtx {
     fn insecure_seed(&mut self) -> wasmtime::Result<(u64, u64)> {
-        Ok((u64_of(self)?, u64_of(self)?))
+        Ok(self.random.insecure_seed()?)
     }
 }

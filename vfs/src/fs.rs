@@ -381,9 +381,11 @@ pub trait Dir: Send + Sync + 'static {
     /// `.` and `..` are not listed (the descriptor layer adds them). Cookies must stay valid
     /// while entries are added or removed: a removed entry is not listed again, an entry is never
     /// listed twice, and an unchanged entry is never skipped. Cookies are backend-defined; a
-    /// cookie the backend never issued may answer [`Errno::Inval`].
+    /// cookie past the last entry lists nothing (every backend answers so: the empty read
+    /// `fd_readdir` gives past the end on Linux and Wasmtime), and another cookie the backend
+    /// never issued may answer [`Errno::Inval`].
     ///
-    /// Errors: [`Errno::Inval`] bad cookie; host errors.
+    /// Errors: [`Errno::Inval`] a cookie the backend never issued; host errors.
     fn read_dir(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()>;
 
     /// Creates the directory `name`. POSIX `mkdirat`.

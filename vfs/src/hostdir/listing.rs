@@ -18,7 +18,7 @@ use rustix::io::Errno as HostErrno;
 
 use super::dir::HostDirHandle;
 use super::sys::{self, lock};
-use crate::{DirEntry, Errno, FileType, Result};
+use crate::{DirEntry, FileType, Result};
 
 /// Bytes of the first `getdents64` buffer of a call: a few entries (the longest possible one,
 /// 280 bytes, always fits). The host filesystem's work per read grows with the buffer (ext4
@@ -54,8 +54,9 @@ impl HostDirHandle {
     /// [`Dir::read_dir`](crate::Dir::read_dir): see the [module docs](self).
     pub(super) fn list(&self, cookie: u64, sink: &mut dyn FnMut(DirEntry) -> bool) -> Result<()> {
         if i64::try_from(cookie).is_err() {
-            // No kernel directory offset is negative.
-            return Err(Errno::Inval);
+            // No kernel directory offset is negative: past every entry, so nothing is listed
+            // (as every backend answers a cookie past the end).
+            return Ok(());
         }
         let mut position = cookie;
         let mut buf: Vec<u8> = Vec::with_capacity(FIRST_READ);

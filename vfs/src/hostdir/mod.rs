@@ -59,7 +59,7 @@
 //!   entry removed before it is reached is not listed, none is listed twice, and no unchanged
 //!   entry is skipped; an entry added meanwhile may or may not be). A cookie the kernel never
 //!   issued continues wherever the host filesystem places it (on ext4, the next entry in hash
-//!   order); one above `i64::MAX` (no kernel offset) answers [`Errno::Inval`]. Entries whose
+//!   order); one above `i64::MAX` (no kernel offset) is past the end and lists nothing. Entries whose
 //!   host name is not valid UTF-8 are not listed (they cannot be named through the [`Dir`]
 //!   API).
 //! - [`File::append`] and [`File::append_vectored`] use `pwritev2(RWF_APPEND)`, atomic against
