@@ -7,8 +7,8 @@ use std::sync::Arc;
 use crate::clocks::{HostMonotonicClock, MonotonicClock, SystemClock, WallClock};
 use crate::fdtable::{Descriptor, FdTable, Kind};
 use crate::limits::Limits;
-use crate::p1::abi::types::rights;
 use crate::random::{OsRandom, RandomSource, SeededRandom};
+use crate::rights;
 use crate::stdio::{Discard, EmptyInput, InputBuffer, Output, Stdio};
 use crate::vfs::{DirPerms, FilePerms, FileSystem, HostDir, Restricted};
 use crate::wait::InterruptHandle;
@@ -552,8 +552,7 @@ impl WasiCtxBuilder {
         for p in this.preopens {
             let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
                 Preopen::Socket(listener) => {
-                    let d =
-                        Descriptor { kind: Kind::Listener(listener), base: rights::SOCKET, inheriting: 0, flags: 0 };
+                    let d = Descriptor::new(Kind::Listener(listener), rights::SOCKET, 0, 0);
                     fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
                     continue;
                 }
@@ -573,12 +572,8 @@ impl WasiCtxBuilder {
             // A read-only filesystem gets the same rights: every change then reaches it and
             // answers EROFS, as on a read-only POSIX mount, and no descriptor opened through it
             // can write (opening for writing fails).
-            let d = Descriptor {
-                kind: Kind::Dir { dir: root, preopen: Some(guest_path) },
-                base: rights::DIRECTORY,
-                inheriting: rights::ALL,
-                flags: 0,
-            };
+            let d =
+                Descriptor::new(Kind::Dir { dir: root, preopen: Some(guest_path) }, rights::DIRECTORY, rights::ALL, 0);
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
         }
 
@@ -617,7 +612,7 @@ fn host_dir(path: &std::path::Path, (dir, file): (DirPerms, FilePerms)) -> std::
 }
 
 fn stream(kind: Kind, readable: bool, tty: bool) -> Descriptor {
-    Descriptor { kind, base: Descriptor::stream_rights(readable, tty), inheriting: 0, flags: 0 }
+    Descriptor::new(kind, Descriptor::stream_rights(readable, tty), 0, 0)
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@ use std::collections::BTreeSet;
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 
-use crate::p1::abi::types::rights;
+use crate::rights;
 use crate::stdio::Output;
 use crate::vfs::Errno;
 use crate::vfs::{Dir, File, FileType};
@@ -28,18 +28,78 @@ pub(crate) enum Kind {
 /// One open descriptor.
 pub(crate) struct Descriptor {
     pub kind: Kind,
-    /// The rights of operations on this descriptor.
+    /// The rights `fd_fdstat_get` shows: those that make sense for what the descriptor is and
+    /// how it was opened (`fd_read` only when it reads, `fd_write` only when it writes), less
+    /// those dropped. The `fd_read` and `fd_write` bits are its access mode.
     pub base: u64,
-    /// The rights that descriptors opened through this one may get.
+    /// The rights shown as inheriting: those descriptors opened through this one may show.
     pub inheriting: u64,
+    /// The rights the guest dropped (with `fd_fdstat_set_rights`, here or from the inheriting
+    /// rights of the directory this was opened through): the only rights ever refused
+    /// ([`Descriptor::require`]); see [`crate::rights`].
+    pub dropped: u64,
     /// `fdflags`.
     pub flags: u16,
 }
 
 impl Descriptor {
-    /// Fails with [`Errno::Notcapable`] unless every right in `needed` is held.
+    /// A descriptor showing `base` and `inheriting`, with no right dropped.
+    pub fn new(kind: Kind, base: u64, inheriting: u64, flags: u16) -> Descriptor {
+        Descriptor { kind, base, inheriting, dropped: 0, flags }
+    }
+
+    /// A file or directory opened through the directory `parent`, for reading and/or writing:
+    /// it shows the rights that make sense for it and its access mode, and inherits every right
+    /// the guest dropped from `parent`'s inheriting rights (a directory starts with all of them).
+    pub fn opened(kind: Kind, read: bool, write: bool, parent: &Descriptor, flags: u16) -> Descriptor {
+        let dropped = rights::ALL & !parent.inheriting;
+        let (mut base, inheriting) = match kind {
+            Kind::Dir { .. } => (rights::DIRECTORY, rights::ALL),
+            _ => (rights::FILE, 0),
+        };
+        if !read {
+            base &= !(rights::FD_READ | rights::FD_READDIR);
+        }
+        if !write {
+            base &= !rights::FD_WRITE;
+        }
+        let base = base & !dropped;
+        let inheriting = if inheriting == 0 { base } else { inheriting & !dropped };
+        Descriptor { kind, base, inheriting, dropped, flags }
+    }
+
+    /// Fails with [`Errno::Notcapable`] when the guest dropped one of the rights in `needed`
+    /// (see [`crate::rights`]: the rights a descriptor merely lacks refuse nothing).
     pub fn require(&self, needed: u64) -> Result<(), Errno> {
-        if self.base & needed == needed { Ok(()) } else { Err(Errno::Notcapable) }
+        if self.dropped & needed == 0 { Ok(()) } else { Err(Errno::Notcapable) }
+    }
+
+    /// Fails with [`Errno::Notcapable`] when the guest dropped one of the rights in `needed`
+    /// from this directory's inheriting rights: what is opened through it cannot have them.
+    pub fn require_inheritable(&self, needed: u64) -> Result<(), Errno> {
+        if self.inheriting & needed == needed { Ok(()) } else { Err(Errno::Notcapable) }
+    }
+
+    /// Whether the descriptor was opened for reading (and the right to read was not dropped).
+    pub fn readable(&self) -> bool {
+        self.base & rights::FD_READ != 0
+    }
+
+    /// Whether the descriptor was opened for writing (and the right to write was not dropped).
+    pub fn writable(&self) -> bool {
+        self.base & rights::FD_WRITE != 0
+    }
+
+    /// `fd_fdstat_set_rights`: narrows the rights shown, and refuses from now on those dropped
+    /// from `base`; widening either set is [`Errno::Notcapable`].
+    pub fn set_rights(&mut self, base: u64, inheriting: u64) -> Result<(), Errno> {
+        if base & !self.base != 0 || inheriting & !self.inheriting != 0 {
+            return Err(Errno::Notcapable);
+        }
+        self.dropped |= self.base & !base;
+        self.base = base;
+        self.inheriting = inheriting;
+        Ok(())
     }
 
     /// The WASI file type reported by `fd_fdstat_get` and `fd_filestat_get`.
@@ -154,11 +214,11 @@ mod tests {
     use super::*;
 
     fn reader() -> Descriptor {
-        Descriptor { kind: Kind::Reader { tty: false }, base: 0, inheriting: 0, flags: 0 }
+        Descriptor::new(Kind::Reader { tty: false }, 0, 0, 0)
     }
 
     fn writer() -> Descriptor {
-        Descriptor { kind: Kind::Writer { out: Output::Stdout, tty: false }, base: 0, inheriting: 0, flags: 0 }
+        Descriptor::new(Kind::Writer { out: Output::Stdout, tty: false }, 0, 0, 0)
     }
 
     #[test]

@@ -57,6 +57,7 @@ mod offsets;
 pub mod p1;
 pub mod p2;
 pub mod random;
+pub mod rights;
 mod run;
 pub mod stdio;
 mod wait;

@@ -1,6 +1,10 @@
 //! What real toolchains' programs do, answered as Wasmtime 48 answers it, on MemFs and HostDir:
-//! four smaller differences found running programs no one here wrote.
+//! the preview1 rights sequences of Go's `os.Root`, Zig's `std.fs.Dir` and programs that pass
+//! rights of 0 (`guests/src/rights.c`, its output checked line by line against Wasmtime's,
+//! `tests/toolchains/rights.wasmtime.txt`, with hammertime's Linux answers where they differ,
+//! notes/rights.md), and four smaller differences found the same way.
 
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::sync::Arc;
 
@@ -10,6 +14,7 @@ use hammertime::p2::bindings::wasi::filesystem::preopens::Host as _;
 use hammertime::p2::bindings::wasi::filesystem::types::{DescriptorFlags, HostDescriptor, OpenFlags, PathFlags};
 use hammertime::p2::bindings::wasi::io::streams::{self, Host as _, HostOutputStream};
 use hammertime::p2::bindings::wasi::random::insecure_seed::Host as _;
+use hammertime::stdio::OutputBuffer;
 use hammertime::vfs::{FileSystem, HostDir, MemFs};
 use hammertime::{WasiCtx, WasiCtxBuilder};
 
@@ -21,6 +26,70 @@ fn backends() -> (tempfile::TempDir, Backends) {
     let tmp = tempfile::tempdir().unwrap();
     let host: Arc<dyn FileSystem> = Arc::new(HostDir::open(tmp.path()).unwrap());
     (tmp, [("memfs", Arc::new(MemFs::new())), ("hostdir", host)])
+}
+
+/// Wasmtime 48's output of `rights.wasm` (`ww-run --dir EMPTY::/ guests/rights.wasm`).
+const WASMTIME: &str = include_str!("toolchains/rights.wasmtime.txt");
+
+/// The steps where hammertime answers otherwise than Wasmtime 48 (notes/rights.md), each with
+/// hammertime's answer.
+const LINUX_ANSWERS: &[(&str, &str)] = &[
+    // `fd_allocate` is `posix_fallocate(3)` here; Wasmtime has none (`ENOTSUP`).
+    ("zero-allocate", "EBADF"),
+    ("ro-allocate", "EBADF"),
+    ("wo-allocate", "ok"),
+    ("ro-created-allocate", "EBADF"),
+    // `O_RDONLY | O_CREAT` opens for reading only, as on Linux; Wasmtime opens it for writing too.
+    ("ro-created-pwrite", "EBADF"),
+    ("ro-created-write", "EBADF"),
+    ("ro-created-set-size", "EINVAL"),
+    // A right the guest drops stays dropped (the suite's fd_fdstat_set_rights and
+    // truncation_rights test it); Wasmtime answers `ENOTSUP` and drops nothing.
+    ("drop-set-rights", "ok"),
+    ("drop-seek", "ENOTCAPABLE"),
+    ("drop-pread", "ENOTCAPABLE"),
+    ("drop-pwrite", "ENOTCAPABLE"),
+    ("drop-write", "ENOTCAPABLE"),
+    ("drop-set-size", "EINVAL"),
+    ("drop-allocate", "EBADF"),
+    ("drop-widen", "ENOTCAPABLE"),
+    ("drop-dir-set-rights", "ok"),
+    ("drop-dir-create", "ENOTCAPABLE"),
+    ("drop-dir-create-write", "-"),
+    // `O_SYNC` is honoured (Wasmtime: `ENOTSUP`), and a hard link made following a dangling
+    // symlink is `ENOENT`, as `linkat(AT_SYMLINK_FOLLOW)` (Wasmtime: `EINVAL`).
+    ("linux-sync-open", "ok"),
+    ("linux-sync-write", "ok"),
+    ("linux-link-follow", "ENOENT"),
+];
+
+/// The lines hammertime must print: Wasmtime's, with [`LINUX_ANSWERS`] in place of its own
+/// (`-`: a step hammertime does not reach).
+fn expected() -> String {
+    let ours: BTreeMap<&str, &str> = LINUX_ANSWERS.iter().copied().collect();
+    let mut out = String::new();
+    for line in WASMTIME.lines() {
+        let (step, answer) = line.rsplit_once(' ').unwrap_or((line, ""));
+        match ours.get(step).copied().unwrap_or(answer) {
+            "-" => {}
+            answer => out.push_str(&format!("{step} {answer}\n")),
+        }
+    }
+    out
+}
+
+#[test]
+fn the_rights_sequences_of_go_zig_and_rights_0_programs_run_as_on_wasmtime() {
+    let engine = wasmtime::Engine::default();
+    let module =
+        wasmtime::Module::from_file(&engine, concat!(env!("CARGO_MANIFEST_DIR"), "/guests/rights.wasm")).unwrap();
+    let (_tmp, backends) = backends();
+    for (name, fs) in backends {
+        let out = OutputBuffer::new();
+        let ctx = WasiCtx::builder().arg("rights").stdout(out.clone()).preopen_shared(fs, "/").build().unwrap();
+        assert_eq!(hammertime::run(&engine, &module, ctx).unwrap(), 0, "{name}");
+        assert_eq!(out.to_string_lossy(), expected(), "{name}");
+    }
 }
 
 /// `insecure-seed` is one value per context, as the WIT means it (and Wasmtime gives it), from

@@ -509,7 +509,8 @@ impl wasmtime_wasi::WasiView for WwP2State {
     }
 }
 
-fn ww_p2_state(ctx: wasmtime_wasi::WasiCtx) -> WwP2State {
+/// The store data of a wasmtime-wasi p2 run with `ctx`.
+pub fn ww_p2_state(ctx: wasmtime_wasi::WasiCtx) -> WwP2State {
     WwP2State { ctx, table: ResourceTable::new() }
 }
 
@@ -1009,6 +1010,26 @@ mod tests {
         let nop = Component::new(&engine, HOSTCALL_COMPONENT_WAT).unwrap();
         let s = hostcall_component(&engine, &nop, 100, 2).unwrap();
         assert_eq!(s[0].check, "calls:100,sum:100");
+    }
+
+    /// `tests/toolchains/rights.wasmtime.txt`, what the toolchain tests hold hammertime to, is
+    /// what wasmtime-wasi 48 prints for `guests/rights.wasm` (with an empty directory at `/`).
+    #[test]
+    fn the_committed_wasmtime_answers_are_wasmtimes() {
+        let root = concat!(env!("CARGO_MANIFEST_DIR"), "/..");
+        let engine = engine();
+        let module = Module::new(&engine, std::fs::read(format!("{root}/guests/rights.wasm")).unwrap()).unwrap();
+        let dir = tempfile::tempdir().unwrap();
+        let out = wasmtime_wasi::p2::pipe::MemoryOutputPipe::new(1 << 20);
+        let mut b = wasmtime_wasi::WasiCtxBuilder::new();
+        b.arg("rights").stdout(out.clone()).preopened_dir(dir.path(), "/", wasmtime_wasi::FsPerms::ReadWrite).unwrap();
+        let mut linker = Linker::<wasmtime_wasi::p1::WasiP1Ctx>::new(&engine);
+        wasmtime_wasi::p1::add_to_linker_sync(&mut linker, |s| s).unwrap();
+        let mut store = Store::new(&engine, b.build_p1());
+        let instance = linker.instantiate(&mut store, &module).unwrap();
+        instance.get_typed_func::<(), ()>(&mut store, "_start").unwrap().call(&mut store, ()).unwrap();
+        let expected = std::fs::read_to_string(format!("{root}/tests/toolchains/rights.wasmtime.txt")).unwrap();
+        assert_eq!(String::from_utf8(out.contents().to_vec()).unwrap(), expected);
     }
 
     #[test]

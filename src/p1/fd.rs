@@ -1,8 +1,9 @@
 //! The `fd_*` calls: operations on open descriptors.
 //!
 //! Errno conventions (POSIX's): a descriptor that is not open is `EBADF`; reading a descriptor
-//! not opened for reading, or writing one not opened for writing, is `EBADF`; any other
-//! operation whose right the descriptor lacks is `ENOTCAPABLE`; seeking a stream is `ESPIPE`;
+//! not opened for reading, or writing one not opened for writing, is `EBADF`; an operation
+//! whose right the guest dropped (`fd_fdstat_set_rights`; see [`crate::rights`]) is
+//! `ENOTCAPABLE`; seeking a stream is `ESPIPE`;
 //! file I/O on a directory is `EISDIR` (`EBADF` for operations Linux refuses on directories
 //! that way).
 
@@ -55,8 +56,8 @@ fn stream_stat(d: &Descriptor) -> Stat {
 /// `fd_advise(fd, offset, len, advice)`. Advice on a directory is taken and does nothing, as
 /// `posix_fadvise(2)` on a Linux directory returns 0 (no right is needed for it).
 /// Errors: `EBADF`; `EINVAL` unknown advice, or a length past `i64::MAX` (as `posix_fadvise`,
-/// for which it is negative); `ESPIPE` a stream; `ENOTCAPABLE` a file without the `fd_advise`
-/// right.
+/// for which it is negative); `ESPIPE` a stream; `ENOTCAPABLE` a file whose `fd_advise` right
+/// was dropped.
 pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     let adv = match u8::try_from(adv).map_err(|_| Errno::Inval)? {
@@ -82,12 +83,16 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
 
 /// `fd_allocate(fd, offset, len)`.
 /// Errors: `EBADF`; `EINVAL` zero length; `ESPIPE` a stream; `EBADF` a directory or a file not
-/// open for writing; `ENOTCAPABLE`; `ENOTSUP` the filesystem cannot.
+/// open for writing (as `fallocate(2)`); `ENOTCAPABLE` a dropped right; `ENOTSUP` the filesystem
+/// cannot.
 pub fn fd_allocate(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     match &d.kind {
         Kind::File { file, .. } => {
             d.require(rights::FD_ALLOCATE)?;
+            if !d.writable() {
+                return Err(Errno::Badf);
+            }
             if len == 0 {
                 return Err(Errno::Inval);
             }
@@ -174,16 +179,11 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Result<(),
     Ok(())
 }
 
-/// `fd_fdstat_set_rights(fd, base, inheriting)`: rights can only be dropped.
-/// Errors: `EBADF`; `ENOTCAPABLE` a right not held.
+/// `fd_fdstat_set_rights(fd, base, inheriting)`: rights can only be dropped, and a dropped
+/// right is refused from then on (see [`crate::rights`]).
+/// Errors: `EBADF`; `ENOTCAPABLE` a right not shown.
 pub fn fd_fdstat_set_rights(ctx: &mut WasiCtx, fd: u32, base: u64, inheriting: u64) -> Result<(), Errno> {
-    let d = ctx.fds.get_mut(fd)?;
-    if base & !d.base != 0 || inheriting & !d.inheriting != 0 {
-        return Err(Errno::Notcapable);
-    }
-    d.base = base;
-    d.inheriting = inheriting;
-    Ok(())
+    ctx.fds.get_mut(fd)?.set_rights(base, inheriting)
 }
 
 /// `fd_filestat_get(fd) -> filestat`. Errors: `EBADF`; `ENOTCAPABLE`; `EFAULT`; the backend's.
@@ -209,6 +209,9 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(),
         _ => return Err(Errno::Inval),
     };
     d.require(rights::FD_FILESTAT_SET_SIZE)?;
+    if !d.writable() {
+        return Err(Errno::Inval);
+    }
     crate::offsets::signed(size)?;
     file.set_size(size)
 }
@@ -401,7 +404,8 @@ pub fn fd_read(
 ) -> Result<(), Errno> {
     mem.check(nread, 4)?;
     let d = ctx.fds.get_mut(fd)?;
-    if d.base & rights::FD_READ == 0 {
+    d.require(rights::FD_READ)?;
+    if !d.readable() {
         return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
     }
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
@@ -448,7 +452,8 @@ pub fn fd_write(
 ) -> Result<(), Errno> {
     mem.check(nwritten, 4)?;
     let d = ctx.fds.get_mut(fd)?;
-    if d.base & rights::FD_WRITE == 0 {
+    d.require(rights::FD_WRITE)?;
+    if !d.writable() {
         return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
     }
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
@@ -471,7 +476,7 @@ pub fn fd_write(
 
 /// The file of a positioned read or write (`fd_pread`, `fd_pwrite`) at `offset`: `EISDIR` a
 /// directory; `ESPIPE` anything else not a file; `EBADF` without `access` (`FD_READ` or
-/// `FD_WRITE`); `ENOTCAPABLE` without `FD_SEEK`; `EINVAL` an offset past `i64::MAX`. Returns the
+/// `FD_WRITE`); `ENOTCAPABLE` either, or `FD_SEEK`, dropped; `EINVAL` an offset past `i64::MAX`. Returns the
 /// file and the descriptor's flags. The end of the bytes is checked once the iovecs are read
 /// ([`crate::offsets::range`]).
 fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(&dyn crate::vfs::File, u16), Errno> {
@@ -481,16 +486,16 @@ fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(
         Kind::Dir { .. } => return Err(Errno::Isdir),
         _ => return Err(Errno::Spipe),
     };
+    d.require(access | rights::FD_SEEK)?;
     if d.base & access == 0 {
         return Err(Errno::Badf);
     }
-    d.require(rights::FD_SEEK)?;
     crate::offsets::signed(offset)?;
     Ok((file, d.flags))
 }
 
 /// `fd_pread(fd, iovs, offset) -> nread`: reads at `offset` without moving the position.
-/// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
+/// Errors: as `fd_read`; `ESPIPE` a stream; `ENOTCAPABLE` the `fd_seek` right dropped.
 pub fn fd_pread(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -510,7 +515,7 @@ pub fn fd_pread(
 
 /// `fd_pwrite(fd, iovs, offset) -> nwritten`: writes at `offset` without moving the position.
 /// As on Linux, a descriptor with `APPEND` writes at the end whatever the offset.
-/// Errors: as `fd_write`; `ESPIPE` a stream; `ENOTCAPABLE` no `fd_seek` right.
+/// Errors: as `fd_write`; `ESPIPE` a stream; `ENOTCAPABLE` the `fd_seek` right dropped.
 pub fn fd_pwrite(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -566,7 +571,7 @@ pub fn fd_prestat_dir_name(
 /// `fd_readdir(fd, buf, buf_len, cookie) -> bufused`: `.` (cookie 0), `..` (cookie 1), then the
 /// backend's entries. The last entry is cut at the end of a full buffer, as the spec says;
 /// `bufused == buf_len` tells the guest to call again from the last whole entry's cookie.
-/// Errors: `EBADF`; `ENOTDIR` not a directory; `ENOTCAPABLE` no `fd_readdir` right; `EINVAL`
+/// Errors: `EBADF`; `ENOTDIR` not a directory; `ENOTCAPABLE` the `fd_readdir` right dropped; `EINVAL`
 /// a bad cookie; `EFAULT`.
 pub fn fd_readdir(
     ctx: &mut WasiCtx,
@@ -631,7 +636,8 @@ pub fn fd_renumber(ctx: &mut WasiCtx, fd: u32, to: u32) -> Result<(), Errno> {
 
 /// `fd_seek(fd, offset, whence) -> newoffset`. The offset is signed.
 /// Errors: `EBADF`; `EINVAL` bad whence or a negative result; `ESPIPE` a stream; `EBADF` a
-/// directory; `ENOTCAPABLE` no `fd_seek` right (`fd_tell` suffices for a zero `CUR` seek).
+/// directory; `ENOTCAPABLE` the `fd_seek` right dropped (for a zero `CUR` seek, both it and
+/// `fd_tell`).
 pub fn fd_seek(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -645,14 +651,14 @@ pub fn fd_seek(
     let offset = offset as i64;
     let whence_ = u8::try_from(whence_).map_err(|_| Errno::Inval)?;
     let needed = if offset == 0 && whence_ == whence::CUR { rights::FD_TELL } else { rights::FD_SEEK };
-    let base = d.base;
+    let dropped = d.dropped;
     let Kind::File { file, pos, .. } = &mut d.kind else {
         return Err(match d.kind {
             Kind::Dir { .. } => Errno::Badf,
             _ => Errno::Spipe,
         });
     };
-    if base & needed != needed && base & rights::FD_SEEK == 0 {
+    if dropped & needed != 0 && dropped & rights::FD_SEEK != 0 {
         return Err(Errno::Notcapable);
     }
     let origin: i64 = match whence_ {
@@ -668,7 +674,7 @@ pub fn fd_seek(
 }
 
 /// `fd_tell(fd) -> offset`.
-/// Errors: `EBADF`; `ESPIPE` a stream; `EBADF` a directory; `ENOTCAPABLE` no `fd_tell` right.
+/// Errors: `EBADF`; `ESPIPE` a stream; `EBADF` a directory; `ENOTCAPABLE` the `fd_tell` right dropped.
 pub fn fd_tell(ctx: &mut WasiCtx, mem: &mut GuestMemory<'_>, fd: u32, offset: u32) -> Result<(), Errno> {
     let d = ctx.fds.get(fd)?;
     match &d.kind {

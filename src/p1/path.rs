@@ -1,7 +1,7 @@
 //! The `path_*` calls: operations on paths relative to a directory descriptor.
 //!
 //! Each call checks its directory descriptor (`EBADF` not open, `ENOTDIR` not a directory,
-//! `ENOTCAPABLE` the right is missing), reads the path (`EFAULT` outside memory, `EILSEQ` not
+//! `ENOTCAPABLE` the guest dropped the right, see [`crate::rights`]), reads the path (`EFAULT` outside memory, `EILSEQ` not
 //! UTF-8) and hands it to the one resolver in [`crate::vfs::resolve`], which keeps it inside the
 //! directory and gives it Linux's semantics.
 
@@ -127,19 +127,19 @@ pub fn path_link(
     resolve::link(&old_dir, old, follow(old_flags)?, &new_dir, new)
 }
 
-/// Rights that need a descriptor opened for writing.
-const WRITE_RIGHTS: u64 = rights::FD_WRITE | rights::FD_ALLOCATE | rights::FD_FILESTAT_SET_SIZE;
-
 /// `path_open(fd, dirflags, path, oflags, rights_base, rights_inheriting, fdflags) -> fd`.
 ///
-/// The new descriptor's rights are those requested that `fd` may hand on (its inheriting
-/// rights), restricted to what makes sense for what was opened. The file is opened for reading
-/// when `fd_read` or `fd_readdir` is requested and for writing when `fd_write`,
-/// `fd_allocate` or `fd_filestat_set_size` is; asking to write through a directory whose
-/// inheriting rights exclude writing answers `ENOTCAPABLE`; on a read-only filesystem, `EROFS`.
+/// The requested rights choose the access mode and nothing else, as on the runtimes preview1
+/// programs are tested against (see [`crate::rights`]): the file is opened for writing when
+/// `fd_write` is requested, for reading when `fd_read` is or when writing is not (`O_RDONLY` is
+/// 0). The new descriptor shows the rights that make sense for what was opened and how; a right
+/// the guest dropped from `fd`'s inheriting rights stays dropped. On a read-only filesystem,
+/// opening for writing (or creating, or truncating) is `EROFS`.
 ///
-/// Errors: `EINVAL` unknown flags; `ENOTCAPABLE` missing `path_open` (or `path_create_file`
-/// with `CREAT`, `path_filestat_set_size` with `TRUNC`); `EMFILE`; see [`resolve::open`].
+/// Errors: `EINVAL` unknown flags; `ENOTCAPABLE` a right the guest dropped from `fd`
+/// (`path_open`; `path_create_file` with `CREAT`; `path_filestat_set_size` with `TRUNC`), or
+/// `fd_read` or `fd_write` asked for and dropped from its inheriting rights; `EMFILE`; see
+/// [`resolve::open`].
 #[allow(clippy::too_many_arguments)]
 pub fn path_open(
     ctx: &mut WasiCtx,
@@ -150,7 +150,7 @@ pub fn path_open(
     path_len: u32,
     oflags_: u32,
     base: u64,
-    inheriting: u64,
+    _inheriting: u64,
     fdflags_: u32,
     opened: u32,
 ) -> Result<(), Errno> {
@@ -167,31 +167,27 @@ pub fn path_open(
     if oflags_ & oflags::TRUNC != 0 {
         parent.require(rights::PATH_FILESTAT_SET_SIZE)?;
     }
-    let parent_inheriting = parent.inheriting;
-    let write = base & WRITE_RIGHTS != 0;
-    if write && parent_inheriting & rights::FD_WRITE == 0 {
-        return Err(Errno::Notcapable);
-    }
+    let write = base & rights::FD_WRITE != 0;
+    let read = base & rights::FD_READ != 0 || !write;
+    // Reading or writing asked for through a directory whose inheriting rights the guest
+    // narrowed without them is refused, as the right would be on the new descriptor.
+    parent.require_inheritable(base & (rights::FD_READ | rights::FD_WRITE))?;
     let options = OpenOptions::new()
-        .read(base & (rights::FD_READ | rights::FD_READDIR) != 0 || !write)
+        .read(read)
         .write(write)
         .create(oflags_ & oflags::CREAT != 0)
         .exclusive(oflags_ & oflags::EXCL != 0)
         .truncate(oflags_ & oflags::TRUNC != 0)
         .directory(oflags_ & oflags::DIRECTORY != 0);
     let node = resolve::open(&dir, read_path(&ctx.limits, mem, path, path_len)?, follow(dirflags)?, options)?;
-    let (kind, mask) = match node {
-        Node::Dir(d) => (Kind::Dir { dir: d, preopen: None }, rights::DIRECTORY),
+    let kind = match node {
+        Node::Dir(d) => Kind::Dir { dir: d, preopen: None },
         Node::File(f) => {
             let filetype = f.filetype()?;
-            (Kind::File { file: f, pos: 0, filetype }, rights::FILE)
+            Kind::File { file: f, pos: 0, filetype }
         }
     };
-    let mut new_base = base & parent_inheriting & mask;
-    if !write {
-        new_base &= !WRITE_RIGHTS;
-    }
-    let d = Descriptor { kind, base: new_base, inheriting: inheriting & parent_inheriting, flags: fdflags_ };
+    let d = Descriptor::opened(kind, read, write, parent, fdflags_);
     let new_fd = ctx.fds.insert(d)?;
     mem.write_u32(opened, new_fd)
 }

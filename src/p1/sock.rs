@@ -45,8 +45,7 @@ pub fn sock_accept(
     }
     let (stream, _) = listener.accept().map_err(Errno::from)?;
     stream.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
-    let new =
-        Descriptor { kind: Kind::Stream(stream), base: rights::SOCKET & !rights::SOCK_ACCEPT, inheriting: 0, flags };
+    let new = Descriptor::new(Kind::Stream(stream), rights::SOCKET & !rights::SOCK_ACCEPT, 0, flags);
     let new_fd = ctx.fds.insert(new)?;
     mem.write_u32(opened, new_fd)
 }
@@ -77,7 +76,7 @@ pub fn sock_recv(
         Kind::Listener(_) => return Err(Errno::Notconn),
         _ => return Err(Errno::Notsock),
     };
-    if d.base & rights::FD_READ == 0 {
+    if d.dropped & rights::FD_READ != 0 {
         return Err(Errno::Notcapable);
     }
     let flags = u16::try_from(ri_flags).map_err(|_| Errno::Inval)?;
@@ -162,7 +161,7 @@ pub fn sock_send(
         Kind::Listener(_) => return Err(Errno::Notconn),
         _ => return Err(Errno::Notsock),
     };
-    if d.base & rights::FD_WRITE == 0 {
+    if d.dropped & rights::FD_WRITE != 0 {
         return Err(Errno::Notcapable);
     }
     if si_flags != 0 {
