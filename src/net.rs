@@ -66,6 +66,15 @@ impl SocketUse {
     }
 }
 
+/// A socket protocol, for [`NetworkPolicy::allow_sockets`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Protocol {
+    /// TCP sockets.
+    Tcp,
+    /// UDP sockets.
+    Udp,
+}
+
 /// A set of socket addresses: an IP address or CIDR range (or any address) and a port range.
 ///
 /// Written as `ADDR` or `ADDR:PORTS`, where `ADDR` is `*`, an IPv4 address (`127.0.0.1`), an
@@ -268,6 +277,8 @@ pub struct NetworkPolicy {
     everything: bool,
     grants: Vec<(SocketUse, AddrPattern)>,
     name_lookup: bool,
+    /// TCP and UDP sockets may be created even with no address granted.
+    sockets: [bool; 2],
 }
 
 impl NetworkPolicy {
@@ -278,7 +289,7 @@ impl NetworkPolicy {
 
     /// The host's network: every address for every use, and name lookup.
     pub fn inherit() -> Self {
-        NetworkPolicy { everything: true, grants: Vec::new(), name_lookup: true }
+        NetworkPolicy { everything: true, grants: Vec::new(), name_lookup: true, sockets: [true; 2] }
     }
 
     /// Also allows `usage` of the addresses of `pattern`.
@@ -303,6 +314,20 @@ impl NetworkPolicy {
     /// ```
     pub fn allow_name_lookup(mut self) -> Self {
         self.name_lookup = true;
+        self
+    }
+
+    /// Also allows creating sockets of `protocol` when no address of theirs is granted: what a
+    /// guest can then do with one is what needs no address (read and set its options), as
+    /// Wasmtime's default lets a guest create TCP and UDP sockets and use no address.
+    ///
+    /// ```
+    /// use hammertime::net::{NetworkPolicy, Protocol, SocketUse};
+    /// let p = NetworkPolicy::none().allow_sockets(Protocol::Tcp);
+    /// assert!(!p.allows_any(SocketUse::TcpBind) && !p.allows_any(SocketUse::TcpConnect));
+    /// ```
+    pub fn allow_sockets(mut self, protocol: Protocol) -> Self {
+        self.sockets[protocol as usize] = true;
         self
     }
 
@@ -338,12 +363,13 @@ impl NetworkPolicy {
 
     /// Whether a TCP (`tcp == true`) or UDP socket may be created: some use of it is allowed.
     pub(crate) fn allows_protocol(&self, tcp: bool) -> bool {
-        self.everything || self.grants.iter().any(|(u, _)| u.is_tcp() == tcp)
+        let protocol = if tcp { Protocol::Tcp } else { Protocol::Udp };
+        self.everything || self.sockets[protocol as usize] || self.grants.iter().any(|(u, _)| u.is_tcp() == tcp)
     }
 
     /// Whether anything at all is allowed (an IP literal is then "resolved" without a lookup).
     pub(crate) fn allows_anything(&self) -> bool {
-        self.everything || self.name_lookup || !self.grants.is_empty()
+        self.everything || self.name_lookup || !self.grants.is_empty() || self.sockets.contains(&true)
     }
 }
 
@@ -435,6 +461,8 @@ mod tests {
         assert!(p.allows_protocol(true) && !p.allows_protocol(false));
         assert!(!p.allows_name_lookup());
         assert!(!NetworkPolicy::none().allows_anything());
+        let p = NetworkPolicy::none().allow_sockets(Protocol::Udp);
+        assert!(p.allows_protocol(false) && !p.allows_protocol(true) && !p.allows_any(SocketUse::UdpBind));
     }
 
     #[test]

@@ -15,6 +15,8 @@
 
 mod options;
 mod run;
+mod wasi_options;
+mod wasm_options;
 
 use std::io::Write;
 use std::process::ExitCode;

@@ -1,12 +1,11 @@
-//! The command line: `hammertime run` and `hammertime compile`, their options and the `-W`
-//! options (wasmtime's spellings), parsed into values the runner uses.
+//! The command line: `hammertime run` and `hammertime compile` and their options, parsed into
+//! values the runner uses (the `-W` and `-S` options in `wasm_options.rs` and
+//! `wasi_options.rs`).
 
 use std::ffi::OsString;
 use std::path::PathBuf;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
-use wasmtime::Config;
 
 /// `hammertime --version`: ours and the Wasmtime we run on.
 const VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), " (Wasmtime ", env!("HAMMERTIME_WASMTIME_VERSION"), ")");
@@ -31,7 +30,7 @@ pub struct Cli {
 pub enum Command {
     /// Run a WASI command: a preview1 module (its `_start`) or a WASI 0.2 component (its
     /// `wasi:cli/run`), binary or text.
-    Run(RunArgs),
+    Run(Box<RunArgs>),
     /// Compile a module or component ahead of time into a `.cwasm` file for `run
     /// --allow-precompiled` (same -W options on both sides).
     Compile(CompileArgs),
@@ -44,10 +43,16 @@ through wasi:filesystem/preopens. Preopens get descriptors 3, 4, ... in the orde
 --tcplisten sockets follow them. Stdio is inherited; argv[0] is MODULE as given.
 
 -W takes wasmtime's spellings, comma-separated or repeated: the proposals (exceptions, gc,
-simd, threads, ...: `-W help` lists them, all on as in `wasmtime run` but component-model-async)
-as NAME[=y|n], and the limits timeout=DURATION (10s, 500ms, 2m; a bare number is seconds),
-fuel=N, max-memory-size=BYTES (a memory.grow past it returns -1), max-table-elements=N,
-trap-on-grow-failure[=y|n].
+simd, threads, ...: `-W help` lists them, on or off as in `wasmtime run`) as NAME[=y|n], and
+the limits timeout=DURATION (10s, 500ms, 2m; a bare number is seconds), fuel=N,
+max-memory-size=BYTES (a memory.grow past it returns -1), max-table-elements=N,
+max-wasm-stack=BYTES, max-instances=N, max-tables=N, max-memories=N,
+trap-on-grow-failure[=y|n], and more.
+
+-S takes wasmtime's WASI options (`-S help` lists them): inherit-network (every address for
+TCP and UDP), allow-ip-name-lookup, tcp=n or udp=n (no sockets of that protocol; by default
+sockets can be created but use no address), inherit-env, max-resources=N,
+max-random-size=BYTES, tcplisten=ADDR.
 
 Exit status: the guest's exit code & 0xff; 134 on a trap (out of fuel included); 124 when
 -W timeout expires; 2 on a usage error; 1 on any other error (module or directory unreadable,
@@ -62,6 +67,8 @@ Examples:
   hammertime run --overlay python-stdlib.tar::/lib --overlay .::/work build.wasm
   hammertime run --env RUST_LOG=debug --env HOME --tcplisten 127.0.0.1:8080 app.wasm
   hammertime run -W timeout=10s,fuel=1000000000,max-memory-size=67108864 untrusted.wasm
+  hammertime run -S inherit-network,allow-ip-name-lookup client.wasm
+  hammertime run --dir=/ -W max-wasm-stack=8388608 os.test.wasm -test.v     (Go's test runner)
   hammertime run --invoke add math.wat 1 2
   hammertime run --invoke 'add(1, 2)' adder.wasm            (a component: WAVE call and results)
   hammertime compile app.wasm -o app.cwasm && hammertime run --allow-precompiled app.cwasm
@@ -72,7 +79,7 @@ Examples:
 pub struct WasmArgs {
     /// Wasm proposals and limits, wasmtime's spellings: NAME[=y|n] or KEY=VALUE, comma-separated
     /// or repeated (`-W help` lists them)
-    #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]", value_parser = parse_wasm_raw)]
+    #[arg(short = 'W', long = "wasm", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasm_options::parse_raw)]
     pub wasm: Vec<String>,
 }
 
@@ -148,6 +155,11 @@ pub struct RunArgs {
 
     #[command(flatten)]
     pub wasm: WasmArgs,
+
+    /// WASI options, wasmtime's spellings: NAME[=y|n] or KEY=VALUE, comma-separated or repeated
+    /// (`-S help` lists them)
+    #[arg(short = 'S', long = "wasi", value_name = "KEY[=VAL[,..]]", value_parser = crate::wasi_options::parse_raw)]
+    pub wasi: Vec<String>,
 
     /// The module or component (.wasm or .wat), then argv[1..]: all after MODULE goes to the guest
     #[arg(
@@ -233,7 +245,7 @@ fn parse_mem_dir(s: &str) -> Result<MemDirSpec, String> {
 }
 
 /// A size in bytes: digits with an optional K, M or G suffix (powers of 1024).
-fn parse_size(s: &str) -> Result<u64, String> {
+pub(crate) fn parse_size(s: &str) -> Result<u64, String> {
     let (digits, shift) = match s.strip_suffix(['K', 'k']) {
         Some(d) => (d, 10),
         None => match s.strip_suffix(['M', 'm']) {
@@ -265,246 +277,20 @@ fn parse_env(s: &str) -> Result<EnvSpec, String> {
     })
 }
 
-/// A proposal `-W` can turn on or off: its wasmtime spelling and its `Config` switch.
-struct Proposal {
-    name: &'static str,
-    set: fn(&mut Config, bool),
-}
-
-/// The proposals, as `wasmtime run -W help` spells them. All are on by default (Wasmtime's
-/// `Config::new()` defaults with the CLI's cargo features) but stack-switching, shared-memory,
-/// custom-page-sizes and wide-arithmetic, as in `wasmtime run`.
-const PROPOSALS: &[Proposal] = &[
-    Proposal {
-        name: "bulk-memory",
-        set: |c, on| {
-            c.wasm_bulk_memory(on);
-        },
-    },
-    Proposal {
-        name: "component-model",
-        set: |c, on| {
-            c.wasm_component_model(on);
-        },
-    },
-    Proposal {
-        name: "custom-page-sizes",
-        set: |c, on| {
-            c.wasm_custom_page_sizes(on);
-        },
-    },
-    Proposal {
-        name: "exceptions",
-        set: |c, on| {
-            c.wasm_exceptions(on);
-        },
-    },
-    Proposal {
-        name: "extended-const",
-        set: |c, on| {
-            c.wasm_extended_const(on);
-        },
-    },
-    Proposal {
-        name: "function-references",
-        set: |c, on| {
-            c.wasm_function_references(on);
-        },
-    },
-    Proposal {
-        name: "gc",
-        set: |c, on| {
-            c.wasm_gc(on);
-        },
-    },
-    Proposal {
-        name: "memory64",
-        set: |c, on| {
-            c.wasm_memory64(on);
-        },
-    },
-    Proposal {
-        name: "multi-memory",
-        set: |c, on| {
-            c.wasm_multi_memory(on);
-        },
-    },
-    Proposal {
-        name: "multi-value",
-        set: |c, on| {
-            c.wasm_multi_value(on);
-        },
-    },
-    Proposal {
-        name: "reference-types",
-        set: |c, on| {
-            c.wasm_reference_types(on);
-        },
-    },
-    Proposal {
-        name: "relaxed-simd",
-        set: |c, on| {
-            c.wasm_relaxed_simd(on);
-        },
-    },
-    Proposal {
-        name: "shared-memory",
-        set: |c, on| {
-            c.shared_memory(on);
-        },
-    },
-    Proposal {
-        name: "simd",
-        set: |c, on| {
-            c.wasm_simd(on);
-        },
-    },
-    Proposal {
-        name: "tail-call",
-        set: |c, on| {
-            c.wasm_tail_call(on);
-        },
-    },
-    Proposal {
-        name: "threads",
-        set: |c, on| {
-            c.wasm_threads(on);
-        },
-    },
-    Proposal {
-        name: "wide-arithmetic",
-        set: |c, on| {
-            c.wasm_wide_arithmetic(on);
-        },
-    },
-];
-
-/// The `-W` keys that take a value, with their help.
-const LIMITS: &[(&str, &str)] = &[
-    ("fuel=N", "run at most N units of fuel, then trap"),
-    ("max-memory-size=BYTES", "the most bytes a linear memory may reach; memory.grow past it returns -1"),
-    ("max-table-elements=N", "the most elements a table may reach; table.grow past it returns -1"),
-    ("timeout=DURATION", "stop the guest after DURATION of wall-clock time (1, 2s, 100ms, 1m): exit 124"),
-    ("trap-on-grow-failure[=y|n]", "trap, instead of returning -1, when memory.grow or table.grow fails"),
-];
-
-/// Keeps a `-W` value as given, but prints the list of `-W` options and exits for `-W help`
-/// (before MODULE is required, as `wasmtime run -W help` does).
-fn parse_wasm_raw(s: &str) -> Result<String, String> {
-    if s == "help" || s == "help-long" {
-        println!("Available -W (--wasm) options:\n");
-        for p in PROPOSALS {
-            println!("  -W {}[=y|n] -- the {} proposal", p.name, p.name);
-        }
-        for (key, doc) in LIMITS {
-            println!("  -W {key} -- {doc}");
-        }
-        std::process::exit(0);
-    }
-    Ok(s.to_owned())
-}
-
-/// The `-W` options, parsed.
-#[derive(Debug, Default)]
-pub struct WasmOptions {
-    /// Proposals turned on or off, in command-line order.
-    proposals: Vec<(&'static str, bool)>,
-    /// `timeout=`.
-    pub timeout: Option<Duration>,
-    /// `fuel=`.
-    pub fuel: Option<u64>,
-    /// `max-memory-size=`.
-    pub max_memory_size: Option<usize>,
-    /// `max-table-elements=`.
-    pub max_table_elements: Option<usize>,
-    /// `trap-on-grow-failure`.
-    pub trap_on_grow_failure: Option<bool>,
-}
-
-impl WasmOptions {
-    /// Parses the raw `-W` values; the error is one line naming the offending option.
-    pub fn parse(raw: &[String]) -> Result<Self, String> {
-        let mut opts = WasmOptions::default();
-        for item in raw.iter().flat_map(|r| r.split(',')) {
-            let (key, value) = match item.split_once('=') {
-                Some((k, v)) => (k, Some(v)),
-                None => (item, None),
-            };
-            if let Some(p) = PROPOSALS.iter().find(|p| p.name == key) {
-                opts.proposals.push((p.name, parse_bool(key, value)?));
-                continue;
-            }
-            match key {
-                "timeout" => opts.timeout = Some(parse_duration(key, value)?),
-                "fuel" => opts.fuel = Some(parse_number(key, value)?),
-                "max-memory-size" => opts.max_memory_size = Some(to_usize(key, parse_number(key, value)?)?),
-                "max-table-elements" => opts.max_table_elements = Some(to_usize(key, parse_number(key, value)?)?),
-                "trap-on-grow-failure" => opts.trap_on_grow_failure = Some(parse_bool(key, value)?),
-                _ => return Err(format!("unknown -W option `{key}` (`-W help` lists them)")),
-            }
-        }
-        Ok(opts)
-    }
-
-    /// A Wasmtime configuration with these options: `Config::new()` (every proposal Wasmtime
-    /// enables by default) with the proposals given turned on or off, epoch interruption for a
-    /// timeout and fuel consumption for fuel.
-    pub fn config(&self) -> Config {
-        let mut config = Config::new();
-        for (name, on) in &self.proposals {
-            if let Some(p) = PROPOSALS.iter().find(|p| p.name == *name) {
-                (p.set)(&mut config, *on);
-            }
-        }
-        if self.timeout.is_some() {
-            config.epoch_interruption(true);
-        }
-        if self.fuel.is_some() {
-            config.consume_fuel(true);
-        }
-        config
-    }
-}
-
-fn parse_bool(key: &str, value: Option<&str>) -> Result<bool, String> {
+/// A yes-or-no option value of `-W` or `-S` (`flag`), as wasmtime takes it: nothing, `y`, `yes`
+/// or `true` is yes; `n`, `no` or `false` is no.
+pub(crate) fn parse_bool(flag: &str, key: &str, value: Option<&str>) -> Result<bool, String> {
     match value {
         None | Some("y" | "yes" | "true") => Ok(true),
         Some("n" | "no" | "false") => Ok(false),
-        Some(v) => Err(format!("-W {key}={v}: expected y or n")),
+        Some(v) => Err(format!("-{flag} {key}={v}: expected y or n")),
     }
 }
 
-/// A number, decimal or `0x` hexadecimal (as wasmtime takes them); sizes may also end in K, M
-/// or G.
-fn parse_number(key: &str, value: Option<&str>) -> Result<u64, String> {
-    let v = value.ok_or_else(|| format!("-W {key} needs a value: -W {key}=N"))?;
-    let parsed = match v.strip_prefix("0x") {
-        Some(hex) => u64::from_str_radix(hex, 16).map_err(|e| e.to_string()),
-        None => parse_size(v),
-    };
-    parsed.map_err(|_| format!("-W {key}={v}: not a number"))
-}
-
-fn to_usize(key: &str, n: u64) -> Result<usize, String> {
-    usize::try_from(n).map_err(|_| format!("-W {key}={n}: too large"))
-}
-
-/// A duration as wasmtime takes it: a bare number of seconds, or a number with a unit (ns, us,
-/// ms, s, m, h).
-fn parse_duration(key: &str, value: Option<&str>) -> Result<Duration, String> {
-    let v = value.ok_or_else(|| format!("-W {key} needs a value: -W {key}=10s"))?;
-    let bad = || format!("-W {key}={v}: not a duration (like 10, 10s, 500ms or 2m)");
-    let split = v.find(|c: char| !c.is_ascii_digit()).unwrap_or(v.len());
-    let (digits, unit) = v.split_at(split);
-    let n: u64 = digits.parse().map_err(|_| bad())?;
-    let d = match unit {
-        "" | "s" => Some(Duration::from_secs(n)),
-        "ms" => Some(Duration::from_millis(n)),
-        "us" => Some(Duration::from_micros(n)),
-        "ns" => Some(Duration::from_nanos(n)),
-        "m" | "min" => n.checked_mul(60).map(Duration::from_secs),
-        "h" => n.checked_mul(3600).map(Duration::from_secs),
-        _ => None,
-    };
-    d.ok_or_else(bad)
+/// The `KEY[=VALUE]` items of `-W` or `-S` values, each comma-separated, in order.
+pub(crate) fn key_values(raw: &[String]) -> impl Iterator<Item = (&str, Option<&str>)> {
+    raw.iter().flat_map(|r| r.split(',')).map(|item| match item.split_once('=') {
+        Some((k, v)) => (k, Some(v)),
+        None => (item, None),
+    })
 }

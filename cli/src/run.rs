@@ -15,7 +15,9 @@ use hammertime::{BuildError, InterruptHandle, WasiCtx};
 use wasmtime::component::Component;
 use wasmtime::{Engine, Func, Linker, Module, Precompiled, Store, StoreLimits, StoreLimitsBuilder, Trap, Val, ValType};
 
-use crate::options::{CompileArgs, DirSpec, EnvSpec, MemDirSpec, RunArgs, WasmOptions};
+use crate::options::{CompileArgs, DirSpec, EnvSpec, MemDirSpec, RunArgs};
+use crate::wasi_options::WasiOptions;
+use crate::wasm_options::WasmOptions;
 use crate::{ERROR_EXIT, Failure, TIMEOUT_EXIT, TRAP_EXIT, USAGE_EXIT, chain, fail};
 
 /// How long after a timeout the guest has to stop before the process exits anyway (a guest
@@ -58,6 +60,11 @@ fn mounts_in_order(run: &RunArgs, matches: &ArgMatches) -> Vec<Mount> {
 /// The parsed `-W` options, or a one-line usage error.
 fn wasm_options(raw: &[String]) -> Result<WasmOptions, Failure> {
     WasmOptions::parse(raw).map_err(|e| fail(USAGE_EXIT, format!("hammertime: {e}")))
+}
+
+/// The parsed `-S` options, or a one-line usage error.
+fn wasi_options(raw: &[String]) -> Result<WasiOptions, Failure> {
+    WasiOptions::parse(raw).map_err(|e| fail(USAGE_EXIT, format!("hammertime: {e}")))
 }
 
 /// Whether `binary` is a component: its header's version and layer are `0d 00 01 00` (a core
@@ -158,9 +165,24 @@ fn own_descriptor_table() {
     let _ = unsafe { rustix::thread::unshare_unsafe(rustix::thread::UnshareFlags::FILES) };
 }
 
-/// `hammertime run`.
+/// `hammertime run`: on this thread, or on a thread with a larger stack when `-W
+/// max-wasm-stack` asks for more than the main thread is sure to have (a guest running out of
+/// it must meet Wasmtime's stack-overflow trap, not the end of the native stack).
 pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
-    let mut opts = wasm_options(&run.wasm.wasm)?;
+    let opts = wasm_options(&run.wasm.wasm)?;
+    let Some(stack) = opts.run_thread_stack() else { return run_here(run, matches, opts) };
+    std::thread::scope(|scope| {
+        let guest = std::thread::Builder::new()
+            .name("guest".into())
+            .stack_size(stack)
+            .spawn_scoped(scope, || run_here(run, matches, opts))
+            .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot start the guest's thread: {e}")))?;
+        guest.join().unwrap_or_else(|_| Err(fail(ERROR_EXIT, "hammertime: the guest's thread panicked")))
+    })
+}
+
+/// `hammertime run` on the calling thread.
+fn run_here(run: &RunArgs, matches: &ArgMatches, mut opts: WasmOptions) -> Result<u8, Failure> {
     if opts.fuel.is_none() {
         opts.fuel = run.fuel;
     }
@@ -189,7 +211,8 @@ pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
     if cache.is_some() {
         own_descriptor_table();
     }
-    let ctx = build_ctx(run, matches, args.clone())?;
+    let wasi = wasi_options(&run.wasi)?;
+    let ctx = build_ctx(run, &wasi, matches, args.clone())?;
     let engine = make_engine(&opts, cache)?;
 
     let loaded = match Engine::detect_precompiled(&binary) {
@@ -216,10 +239,10 @@ pub fn run(run: &RunArgs, matches: &ArgMatches) -> Result<u8, Failure> {
     let mut store = make_store(&engine, ctx, &opts)?;
     let watchdog = opts.timeout.map(|t| Watchdog::start(&engine, interrupt, t, &module_name));
     let outcome = match loaded {
-        Loaded::Module(module) => run_module(&mut store, &module, run.invoke.as_deref(), &args[1..]),
+        Loaded::Module(module) => run_module(&mut store, &module, &opts, run.invoke.as_deref(), &args[1..]),
         Loaded::Component(component) => match run.invoke.as_deref() {
-            None => run_component(&mut store, &component),
-            Some(call) => invoke_component(&mut store, &component, call),
+            None => run_component(&mut store, &component, &opts),
+            Some(call) => invoke_component(&mut store, &component, &opts, call),
         },
     };
     let timed_out = watchdog.is_some_and(Watchdog::stop);
@@ -277,9 +300,10 @@ fn host_fs(spec: &DirSpec, read_only: bool) -> Result<Arc<dyn FileSystem>, Failu
 }
 
 /// The WASI context from the command line.
-fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<WasiCtx, Failure> {
+fn build_ctx(run: &RunArgs, wasi: &WasiOptions, matches: &ArgMatches, args: Vec<String>) -> Result<WasiCtx, Failure> {
     let mut builder = WasiCtx::builder();
     builder.inherit_stdio().args(args);
+    wasi.apply(&mut builder);
     if run.inherit_env {
         builder.inherit_env();
     }
@@ -320,7 +344,7 @@ fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<W
             }
         }
     }
-    for addr in &run.tcplisten {
+    for addr in run.tcplisten.iter().chain(&wasi.tcplisten) {
         let listener = TcpListener::bind(addr.as_str())
             .map_err(|e| fail(ERROR_EXIT, format!("hammertime: cannot listen on {addr}: {e}")))?;
         builder.preopen_socket(listener);
@@ -334,12 +358,19 @@ fn build_ctx(run: &RunArgs, matches: &ArgMatches, args: Vec<String>) -> Result<W
 /// A store holding `ctx`, with the memory and table limits, the fuel and the epoch deadline
 /// of `opts`.
 fn make_store(engine: &Engine, ctx: WasiCtx, opts: &WasmOptions) -> Result<Store<Host>, Failure> {
+    type Limit = fn(StoreLimitsBuilder, usize) -> StoreLimitsBuilder;
+    let counts: [(Option<usize>, Limit); 5] = [
+        (opts.max_memory_size, StoreLimitsBuilder::memory_size),
+        (opts.max_table_elements, StoreLimitsBuilder::table_elements),
+        (opts.max_instances, StoreLimitsBuilder::instances),
+        (opts.max_tables, StoreLimitsBuilder::tables),
+        (opts.max_memories, StoreLimitsBuilder::memories),
+    ];
     let mut limits = StoreLimitsBuilder::new();
-    if let Some(bytes) = opts.max_memory_size {
-        limits = limits.memory_size(bytes);
-    }
-    if let Some(n) = opts.max_table_elements {
-        limits = limits.table_elements(n);
+    for (n, set) in counts {
+        if let Some(n) = n {
+            limits = set(limits, n);
+        }
     }
     if let Some(trap) = opts.trap_on_grow_failure {
         limits = limits.trap_on_grow_failure(trap);
@@ -369,19 +400,43 @@ impl From<wasmtime::Error> for Outcome {
     }
 }
 
+/// A linker with WASI and, as `-W unknown-imports-trap` or `-W unknown-imports-default` ask,
+/// the module's other function imports.
+fn module_linker(store: &mut Store<Host>, module: &Module, opts: &WasmOptions) -> wasmtime::Result<Linker<Host>> {
+    let mut linker = Linker::new(store.engine());
+    hammertime::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    if opts.unknown_imports_trap {
+        linker.define_unknown_imports_as_traps(module)?;
+    }
+    if opts.unknown_imports_default {
+        linker.define_unknown_imports_as_default_values(&mut *store, module)?;
+    }
+    Ok(linker)
+}
+
 /// Instantiates a core module and calls `_start`, or the `--invoke` export after `_initialize`.
-fn run_module(store: &mut Store<Host>, module: &Module, invoke: Option<&str>, args: &[String]) -> Result<i32, Outcome> {
+fn run_module(
+    store: &mut Store<Host>,
+    module: &Module,
+    opts: &WasmOptions,
+    invoke: Option<&str>,
+    args: &[String],
+) -> Result<i32, Outcome> {
     let Some(name) = invoke else {
         if !matches!(module.get_export("_start"), Some(wasmtime::ExternType::Func(_))) {
             return Err(Outcome::Error(wasmtime::Error::msg(
                 "the module has no `_start` export (a reactor? call an export with --invoke NAME)",
             )));
         }
+        if opts.unknown_imports_trap || opts.unknown_imports_default {
+            let linker = module_linker(store, module, opts)?;
+            store.data_mut().wasi.bind_module(module);
+            return Ok(hammertime::run_in(store, &linker, module)?);
+        }
         // The store has no callbacks that call guests: the fast path is safe.
         return Ok(hammertime::run_in_store(store, module, |host: &mut Host| &mut host.wasi)?);
     };
-    let mut linker = Linker::new(store.engine());
-    hammertime::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    let linker = module_linker(store, module, opts)?;
     store.data_mut().wasi.bind_module(module);
     let instance = hammertime::instantiate_reactor(store, &linker, module)?;
     let Some(func) = instance.get_func(&mut *store, name) else {
@@ -451,10 +506,24 @@ fn show(val: &Val) -> String {
     }
 }
 
-/// Instantiates a component and calls its `wasi:cli/run`.
-fn run_component(store: &mut Store<Host>, component: &Component) -> Result<i32, Outcome> {
-    let mut linker = wasmtime::component::Linker::new(store.engine());
+/// A component linker with WASI and, as `-W unknown-imports-trap` asks, the component's other
+/// function imports.
+fn component_linker(
+    engine: &Engine,
+    component: &Component,
+    opts: &WasmOptions,
+) -> wasmtime::Result<wasmtime::component::Linker<Host>> {
+    let mut linker = wasmtime::component::Linker::new(engine);
     hammertime::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    if opts.unknown_imports_trap {
+        linker.define_unknown_imports_as_traps(component)?;
+    }
+    Ok(linker)
+}
+
+/// Instantiates a component and calls its `wasi:cli/run`.
+fn run_component(store: &mut Store<Host>, component: &Component, opts: &WasmOptions) -> Result<i32, Outcome> {
+    let linker = component_linker(store.engine(), component, opts)?;
     let command = hammertime::p2::bindings::Command::instantiate(&mut *store, component, &linker)?;
     Ok(hammertime::p2::exit_status(command.wasi_cli_run().call_run(&mut *store))?)
 }
@@ -463,7 +532,12 @@ fn run_component(store: &mut Store<Host>, component: &Component) -> Result<i32, 
 /// gives, both in WAVE (`'add(1, 2)'`, `'greet("you")'`), as `wasmtime run --invoke` does: the
 /// function is looked up by its own name among the exports of the component and of its exported
 /// instances (it must be the only one of that name), and its results are printed in WAVE.
-fn invoke_component(store: &mut Store<Host>, component: &Component, call: &str) -> Result<i32, Outcome> {
+fn invoke_component(
+    store: &mut Store<Host>,
+    component: &Component,
+    opts: &WasmOptions,
+    call: &str,
+) -> Result<i32, Outcome> {
     use wasmtime::component::wasm_wave::{untyped::UntypedFuncCall, wasm::DisplayFuncResults, wasm::WasmFunc};
     use wasmtime::component::{Val, types::ComponentItem};
 
@@ -519,8 +593,7 @@ fn invoke_component(store: &mut Store<Host>, component: &Component, call: &str) 
         return Err(Outcome::Usage(format!("--invoke: cannot find export `{}`", path.join("#"))));
     };
 
-    let mut linker = wasmtime::component::Linker::new(store.engine());
-    hammertime::p2::add_to_linker(&mut linker, |host: &mut Host| &mut host.wasi)?;
+    let linker = component_linker(store.engine(), component, opts)?;
     let instance = linker.instantiate(&mut *store, component)?;
     let Some(func) = instance.get_func(&mut *store, index) else {
         return Err(Outcome::Usage(format!("--invoke: `{}` is not a function", path.join("#"))));

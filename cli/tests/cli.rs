@@ -988,3 +988,105 @@ fn the_guest_thread_has_a_descriptor_table_of_its_own() {
     assert!(child.wait().unwrap().success());
     assert!(holding.contains(&false), "every thread shares the guest's descriptor table: {holding:?}");
 }
+
+/// The rights sequences of Go, Zig and rights-0 programs (`guests/rights.wasm`) give through
+/// the CLI, on a host directory and on `--mem-dir`, exactly what they give in process (which
+/// tests/toolchains.rs checks against Wasmtime's answers).
+#[test]
+fn the_toolchain_rights_sequences_run_as_in_process() {
+    let engine = wasmtime::Engine::default();
+    let module = wasmtime::Module::from_file(&engine, guest("rights")).unwrap();
+    let out = hammertime::stdio::OutputBuffer::new();
+    let ctx =
+        hammertime::WasiCtx::builder().stdout(out.clone()).preopen(hammertime::vfs::MemFs::new(), "/").build().unwrap();
+    assert_eq!(hammertime::run(&engine, &module, ctx).unwrap(), 0);
+    let expected = out.to_string_lossy();
+    assert!(expected.contains("go-create ok\n") && expected.contains("zig-create ok\n"), "{expected}");
+    let dir = tempfile::tempdir().unwrap();
+    let host = format!("{}::/", dir.path().display());
+    let out = run(&["run", "--dir", &host, &guest("rights")]);
+    assert_eq!(outcome(&out), (Some(0), expected.clone(), String::new()), "--dir");
+    let out = run(&["run", "--mem-dir", "/", &guest("rights")]);
+    assert_eq!(outcome(&out), (Some(0), expected, String::new()), "--mem-dir");
+}
+
+/// `-W max-wasm-stack`, as Go's `go_wasip1_wasm_exec` passes it (8 MiB): a guest recursing
+/// 4 MiB deep runs (its own thread has the stack), and past the limit it traps with Wasmtime's
+/// stack-exhaustion trap, never a crash of the process.
+#[test]
+fn w_max_wasm_stack_lets_deep_recursion_run_and_traps_past_it() {
+    // 200,000 frames of a non-tail recursion: several MiB of native stack.
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(
+        &dir,
+        "deep.wat",
+        r#"(module
+            (func $f (param i32) (result i32)
+              (if (result i32) (i32.eqz (local.get 0))
+                (then (i32.const 0))
+                (else (i32.add (i32.const 1) (call $f (i32.sub (local.get 0) (i32.const 1)))))))
+            (func (export "_start")
+              (drop (call $f (i32.const 200000)))))"#,
+    );
+    let out = run(&["run", &wat]);
+    assert_eq!(out.status.code(), Some(134), "the default 512 KiB stack overflows: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("call stack exhausted"), "{}", text(&out.stderr));
+    let out = run(&["run", "-W", "max-wasm-stack=8388608", &wat]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "-W", "max-wasm-stack=16777216", &wat]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    // Ten times deeper: past 8 MiB, Wasmtime's trap (the native stack of the guest's thread
+    // holds the limit; the main thread's would not).
+    let deeper = write_wat(&dir, "deeper.wat", &std::fs::read_to_string(&wat).unwrap().replace("200000", "2000000"));
+    let out = run(&["run", "-W", "max-wasm-stack=8388608", &deeper]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("call stack exhausted"), "{}", text(&out.stderr));
+}
+
+/// `-W max-instances`, `max-tables`, `max-memories` bound the store as in Wasmtime, and
+/// `-W unknown-imports-trap` lets a module with an import nobody defines run until it calls it.
+#[test]
+fn w_store_limits_and_unknown_imports() {
+    let dir = tempfile::tempdir().unwrap();
+    let wat = write_wat(&dir, "two.wat", r#"(module (memory 1) (memory 1) (func (export "_start")))"#);
+    let wat = wat.as_str();
+    assert_eq!(run(&["run", wat]).status.code(), Some(0));
+    let out = run(&["run", "-W", "max-memories=1", wat]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("memory"), "{}", text(&out.stderr));
+    let unknown = write_wat(
+        &dir,
+        "unknown.wat",
+        r#"(module (import "env" "f" (func $f)) (import "env" "g" (func $g (result i32)))
+            (func (export "_start") (if (i32.ne (call $g) (i32.const 0)) (then (call $f)))))"#,
+    );
+    let unknown = unknown.as_str();
+    let out = run(&["run", unknown]);
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out.stderr));
+    let out = run(&["run", "-W", "unknown-imports-default", unknown]);
+    assert_eq!(outcome(&out), (Some(0), String::new(), String::new()));
+    let out = run(&["run", "-W", "unknown-imports-trap", unknown]);
+    assert_eq!(out.status.code(), Some(134), "{}", text(&out.stderr));
+}
+
+/// `-S`: Wasmtime's WASI options are taken with their meaning (`inherit-env`, `max-resources`,
+/// `tcplisten`), the ones hammertime lacks are a one-line error, and `-S help` lists them.
+#[test]
+fn s_options_take_wasmtimes_spellings() {
+    let out =
+        hammertime().args(["run", "-S", "inherit-env", &guest("env")]).env("HT_FROM_HOST", "yes").output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert!(text(&out.stdout).contains("HT_FROM_HOST=yes"), "{}", text(&out.stdout));
+    let out = run(&["run", "-S", "http", &guest("hello")]);
+    assert_eq!(
+        outcome(&out),
+        (Some(2), String::new(), "hammertime: -S http: wasi:http is not supported by hammertime\n".into())
+    );
+    let out = run(&["run", "-S", "inherit-network,allow-ip-name-lookup,tcp,udp=y,http=n", &guest("hello")]);
+    assert_eq!(outcome(&out), (Some(0), "hello world\n".into(), String::new()));
+    let out = run(&["run", "-S", "help"]);
+    assert_eq!(out.status.code(), Some(0));
+    for needle in ["-S inherit-network[=y|n]", "-S max-resources=N", "-S tcplisten=ADDR", "http"] {
+        assert!(text(&out.stdout).contains(needle), "{needle}: {}", text(&out.stdout));
+    }
+}
