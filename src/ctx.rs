@@ -552,7 +552,7 @@ impl WasiCtxBuilder {
         for p in this.preopens {
             let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
                 Preopen::Socket(listener) => {
-                    let d = Descriptor::new(Kind::Listener(listener), rights::SOCKET, 0, 0);
+                    let d = Descriptor::new(Kind::Listener(Arc::new(listener)), rights::SOCKET, 0, 0);
                     fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
                     continue;
                 }

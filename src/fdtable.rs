@@ -19,10 +19,10 @@ pub(crate) enum Kind {
     File { file: Arc<dyn File>, pos: u64, filetype: FileType },
     /// An open directory; `preopen` holds the guest name of a preopened one.
     Dir { dir: Arc<dyn Dir>, preopen: Option<String> },
-    /// A listening TCP socket.
-    Listener(TcpListener),
-    /// A connected TCP socket.
-    Stream(TcpStream),
+    /// A listening TCP socket (shared with the waits that poll it).
+    Listener(Arc<TcpListener>),
+    /// A connected TCP socket (shared with the waits that poll it).
+    Stream(Arc<TcpStream>),
 }
 
 /// One open descriptor.

@@ -70,7 +70,11 @@ pub use ctx::{BuildError, WasiCtx, WasiCtxBuilder};
 pub use exit::I32Exit;
 pub use limits::Limits;
 pub use p1::add_to_linker;
+#[cfg(feature = "tokio")]
+pub use p1::add_to_linker_async;
 pub use run::{exit_status, instantiate_reactor, run, run_in, run_in_store};
+#[cfg(feature = "tokio")]
+pub use run::{run_async, run_in_async};
 pub use vfs::Errno;
 pub use wait::InterruptHandle;
 

@@ -49,6 +49,50 @@ pub fn run(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Resu
     call_start(&mut store, instance)
 }
 
+/// Runs a WASI command module to completion as a future of the calling executor (tokio), the
+/// async [`run`]: its waits (`poll_oneoff` sleeps, reads of sockets and of the host's stdin) are
+/// tokio futures ([`crate::add_to_linker_async`]), so thousands of guests share a few worker
+/// threads. The linker is kept for the engine of the last run, as [`run`] keeps its own.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// use hammertime::{WasiCtx, clocks::ManualClock};
+/// let engine = wasmtime::Engine::default();
+/// // Sleeps one second (a relative monotonic clock subscription) and exits.
+/// let module = wasmtime::Module::new(&engine, r#"(module
+///     (import "wasi_snapshot_preview1" "poll_oneoff" (func $poll (param i32 i32 i32 i32) (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "_start")
+///       (i32.store8 (i32.const 8) (i32.const 0))          ;; clock subscription
+///       (i32.store (i32.const 16) (i32.const 1))          ;; monotonic
+///       (i64.store (i32.const 24) (i64.const 1000000000)) ;; 1 s
+///       (drop (call $poll (i32.const 0) (i32.const 64) (i32.const 1) (i32.const 128)))))"#)?;
+/// let clock = ManualClock::new(0); // the sleep takes no real time
+/// let ctx = WasiCtx::builder().monotonic_clock(clock.clone()).build()?;
+/// assert_eq!(hammertime::run_async(&engine, &module, ctx).await?, 0);
+/// assert_eq!(clock.get(), 1_000_000_000);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn run_async(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wasmtime::Result<i32> {
+    ctx.bind_module(module);
+    let linker = {
+        static LAST: Mutex<Option<Arc<Linker<WasiCtx>>>> = Mutex::new(None);
+        cached(&LAST, engine, Linker::engine, |engine| {
+            let mut linker = Linker::new(engine);
+            crate::add_to_linker_async(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+            Ok(linker)
+        })?
+    };
+    let mut store = Store::new(engine, ctx);
+    let instance = linker.instantiate_async(&mut store, module).await?;
+    store.data_mut().pinned_memory = instance.get_memory(&mut store, "memory");
+    let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
+    exit_status(start.call_async(&mut store, ()).await)
+}
+
 /// Calls a command instance's `_start` and turns the outcome into an exit status.
 fn call_start<T: 'static>(store: &mut Store<T>, instance: Instance) -> wasmtime::Result<i32> {
     let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;
@@ -82,6 +126,35 @@ pub(crate) fn cached<L>(
     let linker = Arc::new(make(engine)?);
     *last = Some(linker.clone());
     Ok(linker)
+}
+
+/// Instantiates a command module with `linker` in `store` and runs its `_start` as a future
+/// of the calling executor, the async [`run_in`]: for a linker made with
+/// [`crate::add_to_linker_async`], and a store with the embedder's settings (fuel or epoch
+/// yielding, limits).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> wasmtime::Result<()> {
+/// use hammertime::WasiCtx;
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = wasmtime::Linker::new(&engine);
+/// hammertime::add_to_linker_async(&mut linker, |ctx: &mut WasiCtx| ctx)?;
+/// let module = wasmtime::Module::new(&engine, r#"(module (memory (export "memory") 1) (func (export "_start")))"#)?;
+/// let mut store = wasmtime::Store::new(&engine, WasiCtx::builder().build()?);
+/// assert_eq!(hammertime::run_in_async(&mut store, &linker, &module).await?, 0);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn run_in_async<T: Send + 'static>(
+    store: &mut Store<T>,
+    linker: &Linker<T>,
+    module: &Module,
+) -> wasmtime::Result<i32> {
+    let instance = linker.instantiate_async(store.as_context_mut(), module).await?;
+    let start = instance.get_typed_func::<(), ()>(store.as_context_mut(), "_start")?;
+    exit_status(start.call_async(store.as_context_mut(), ()).await)
 }
 
 /// Instantiates a command module with `linker` in `store` and runs its `_start`, returning the

@@ -8,18 +8,31 @@
 //! Wasmtime's epoch deadline and fuel stop only wasm code, never a host call: an embedder with a
 //! deadline calls [`InterruptHandle::interrupt`] where it calls `Engine::increment_epoch`.
 //!
+//! A blocked call describes what it waits for as a [`Plan`] (a real-time deadline, descriptors
+//! and the events awaited), and waits for it one of two ways, with the same meaning:
+//! [`InterruptHandle::block`] on the calling thread (`poll(2)` in slices, the synchronous host
+//! functions), or [`wait`], a future on the executor that polls the call (async host functions:
+//! tokio's timers and reactor under the `tokio` feature; see `wait/tokio.rs`). Either ends at
+//! once when the context is interrupted.
+//!
 //! Time: a wait for `n` nanoseconds of the guest's monotonic clock asks the clock how long that
 //! is in real time ([`MonotonicClock::wait_for`](crate::clocks::MonotonicClock::wait_for)): the
 //! host clock answers `n`; a [`ManualClock`](crate::clocks::ManualClock) moves itself forward by
 //! `n` and answers zero, so a test of a sleeping guest takes no real time; a
 //! [`FixedClock`](crate::clocks::FixedClock) answers zero (time stands still, waits take none).
 
-use std::os::fd::BorrowedFd;
+use std::future::Future;
+use std::os::fd::{AsFd, BorrowedFd};
+use std::pin::pin;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
+
+#[cfg(feature = "tokio")]
+mod tokio;
 
 /// The longest one `poll(2)` of descriptors lasts before the interrupt flag is looked at again:
 /// how late at most a wait on sockets or stdin notices an interrupt.
@@ -52,8 +65,15 @@ pub struct InterruptHandle {
 #[derive(Debug, Default)]
 struct Signal {
     flag: AtomicBool,
-    lock: Mutex<()>,
+    /// The async waits to wake on an interrupt, by the number of the future that waits.
+    lock: Mutex<Wakers>,
     wake: Condvar,
+}
+
+#[derive(Debug, Default)]
+struct Wakers {
+    next: u64,
+    waiting: Vec<(u64, Waker)>,
 }
 
 /// A wait ended by [`InterruptHandle::interrupt`].
@@ -82,9 +102,24 @@ impl InterruptHandle {
 
     /// Ends every wait of the context now and until [`InterruptHandle::clear`].
     pub fn interrupt(&self) {
-        let _guard = self.inner.lock.lock().unwrap_or_else(|p| p.into_inner());
-        self.inner.flag.store(true, Ordering::SeqCst);
-        self.inner.wake.notify_all();
+        let waiting = {
+            let mut wakers = self.wakers();
+            self.inner.flag.store(true, Ordering::SeqCst);
+            self.inner.wake.notify_all();
+            std::mem::take(&mut wakers.waiting)
+        };
+        for (_, waker) in waiting {
+            waker.wake();
+        }
+    }
+
+    fn wakers(&self) -> MutexGuard<'_, Wakers> {
+        self.inner.lock.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// A future that completes when the handle is interrupted (at once if it is).
+    pub(crate) fn interrupted(&self) -> Interruption<'_> {
+        Interruption { handle: self, id: None }
     }
 
     /// Whether [`InterruptHandle::interrupt`] was called since the last clear.
@@ -102,10 +137,9 @@ impl InterruptHandle {
         if self.is_interrupted() { Err(Interrupted) } else { Ok(()) }
     }
 
-    /// Sleeps `d` of real time, or less when interrupted (then `Err`).
-    pub(crate) fn sleep(&self, d: Duration) -> Result<(), Interrupted> {
-        let end = Instant::now().checked_add(d);
-        let mut guard = self.inner.lock.lock().unwrap_or_else(|p| p.into_inner());
+    /// Sleeps until `end` of real time (`None`: forever), or less when interrupted (`Err`).
+    fn sleep_until(&self, end: Option<Instant>) -> Result<(), Interrupted> {
+        let mut guard = self.wakers();
         loop {
             if self.is_interrupted() {
                 return Err(Interrupted);
@@ -147,23 +181,204 @@ impl InterruptHandle {
         }
     }
 
-    /// Whether another clone of this handle exists: else nobody can interrupt, and a wait may
-    /// block in the kernel as it would without an interrupt handle.
-    pub(crate) fn shared(&self) -> bool {
-        Arc::strong_count(&self.inner) > 1
+    /// Waits on the calling thread for `plan`: until one of its descriptors has an event
+    /// awaited (or an error or hang-up) or its deadline passes. Returns each descriptor's events
+    /// (all empty when the deadline came first), or `Err` when interrupted. A descriptor
+    /// `poll(2)` refuses counts as ready (the call then meets the error itself).
+    pub(crate) fn block(&self, plan: &Plan) -> Result<Vec<PollFlags>, Interrupted> {
+        if plan.fds.is_empty() {
+            self.sleep_until(plan.deadline)?;
+            return Ok(Vec::new());
+        }
+        let mut fds: Vec<PollFd<'_>> = plan.fds.iter().map(|(fd, flags)| PollFd::new(fd, *flags)).collect();
+        let timeout = plan.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+        match self.poll(&mut fds, timeout)? {
+            Ok(_) => Ok(fds.iter().map(PollFd::revents).collect()),
+            Err(_) => Ok(plan.fds.iter().map(|(_, flags)| *flags).collect()),
+        }
+    }
+}
+
+/// The future of [`InterruptHandle::interrupted`]: registers its waker with the handle while it
+/// waits, and takes it back when dropped.
+pub(crate) struct Interruption<'a> {
+    handle: &'a InterruptHandle,
+    id: Option<u64>,
+}
+
+impl Future for Interruption<'_> {
+    type Output = Interrupted;
+
+    fn poll(mut self: std::pin::Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Interrupted> {
+        let handle = self.handle;
+        let mut wakers = handle.wakers();
+        if handle.is_interrupted() {
+            return Poll::Ready(Interrupted);
+        }
+        let id = *self.id.get_or_insert_with(|| {
+            wakers.next += 1;
+            wakers.next
+        });
+        match wakers.waiting.iter_mut().find(|(i, _)| *i == id) {
+            Some((_, waker)) => waker.clone_from(cx.waker()),
+            None => wakers.waiting.push((id, cx.waker().clone())),
+        }
+        Poll::Pending
+    }
+}
+
+impl Drop for Interruption<'_> {
+    fn drop(&mut self) {
+        if let Some(id) = self.id {
+            self.handle.wakers().waiting.retain(|(i, _)| *i != id);
+        }
+    }
+}
+
+/// Why an attempt of a call that may wait did not finish: its errno, or what it waits for
+/// before it is attempted again (with the progress it made kept by its caller).
+pub(crate) enum Blocked {
+    /// The call's errno.
+    Errno(crate::Errno),
+    /// The call waits for this, then is attempted again.
+    Wait(Plan),
+}
+
+impl From<crate::Errno> for Blocked {
+    fn from(e: crate::Errno) -> Self {
+        Blocked::Errno(e)
+    }
+}
+
+/// Whether `fd` has one of `flags` (or an error or hang-up) now.
+pub(crate) fn ready_now(fd: &impl AsFd, flags: PollFlags) -> bool {
+    let mut fds = [PollFd::new(fd, flags)];
+    let zero = rustix::event::Timespec { tv_sec: 0, tv_nsec: 0 };
+    matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
+}
+
+/// A descriptor a wait polls, shared with what owns it (a socket, the host's stdin), so that an
+/// async wait can hold it while the guest's call is suspended.
+pub(crate) type Waitable = Arc<dyn AsFd + Send + Sync>;
+
+/// What a blocked call waits for: the first of its descriptors to have an event awaited (or an
+/// error or hang-up), or its deadline (real time), whichever comes first.
+#[derive(Default)]
+pub(crate) struct Plan {
+    /// When the wait ends by itself; `None`: only a descriptor (or an interrupt) ends it.
+    pub deadline: Option<Instant>,
+    /// The descriptors and the events awaited on each.
+    pub fds: Vec<(Waitable, PollFlags)>,
+}
+
+impl Plan {
+    /// A wait of `d` of real time (saturating: forever past the clock's range).
+    pub fn sleep(d: Duration) -> Plan {
+        Plan { deadline: Instant::now().checked_add(d), fds: Vec::new() }
     }
 
-    /// Waits until `fd` is readable (or has hung up), interruptibly; at once when nobody can
-    /// interrupt ([`InterruptHandle::shared`]), leaving the wait to the read itself.
-    pub(crate) fn wait_readable(&self, fd: BorrowedFd<'_>) -> Result<(), Interrupted> {
-        if !self.shared() {
-            return Ok(());
-        }
-        let mut fds = [PollFd::from_borrowed_fd(fd, PollFlags::IN)];
-        // A descriptor poll(2) refuses is left for the read itself to report.
-        let _ = self.poll(&mut fds, None)?;
-        Ok(())
+    /// A wait for `flags` on `fd`, with no deadline.
+    pub fn fd(fd: Waitable, flags: PollFlags) -> Plan {
+        Plan { deadline: None, fds: vec![(fd, flags)] }
     }
+}
+
+/// The host's own stdin descriptor, as a [`Waitable`].
+pub(crate) struct HostStdin;
+
+impl AsFd for HostStdin {
+    fn as_fd(&self) -> BorrowedFd<'_> {
+        rustix::stdio::stdin()
+    }
+}
+
+/// Where a call that may wait does its waiting: on the thread that runs the guest (the
+/// synchronous host functions), or as a future of the executor that polls the guest (the async
+/// host functions of `add_to_linker_async`). A call that waits is written once, as an `async
+/// fn` taking its mode; the synchronous host function runs it with [`run_on_thread`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Mode {
+    /// [`InterruptHandle::block`]: the future never yields.
+    Thread,
+    /// [`wait`].
+    #[cfg_attr(not(feature = "tokio"), allow(dead_code))]
+    Executor,
+}
+
+/// Waits for `plan` as `mode` says.
+pub(crate) async fn wait_in(
+    mode: Mode,
+    interrupt: &InterruptHandle,
+    plan: Plan,
+) -> Result<Vec<PollFlags>, Interrupted> {
+    match mode {
+        Mode::Thread => interrupt.block(&plan),
+        Mode::Executor => wait(interrupt, plan).await,
+    }
+}
+
+/// Runs `future` to its end on the calling thread: the future of a call in [`Mode::Thread`],
+/// which finishes in its first poll (its waits block the thread instead of yielding); one that
+/// yields all the same is polled again when woken, the thread parked meanwhile.
+pub(crate) fn run_on_thread<F: Future>(future: F) -> F::Output {
+    struct Unpark(std::thread::Thread);
+    impl std::task::Wake for Unpark {
+        fn wake(self: Arc<Self>) {
+            self.0.unpark();
+        }
+    }
+    let mut future = pin!(future);
+    if let Poll::Ready(out) = future.as_mut().poll(&mut Context::from_waker(Waker::noop())) {
+        return out;
+    }
+    let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+    let mut cx = Context::from_waker(&waker);
+    loop {
+        if let Poll::Ready(out) = future.as_mut().poll(&mut cx) {
+            return out;
+        }
+        std::thread::park();
+    }
+}
+
+/// Waits for `plan` as a future of the executor that polls it, as [`InterruptHandle::block`]
+/// waits on the thread: each descriptor's events, all empty when the deadline came first, or
+/// `Err` when `interrupt` is interrupted. Dropping the future ends the wait and gives back what
+/// it registered.
+///
+/// Inside a tokio runtime (with the `tokio` feature) the deadline is a tokio timer and each
+/// descriptor a registration with tokio's reactor; anywhere else the wait blocks the thread
+/// that polls it, as a synchronous call would.
+pub(crate) async fn wait(interrupt: &InterruptHandle, plan: Plan) -> Result<Vec<PollFlags>, Interrupted> {
+    let interrupted = pin!(interrupt.interrupted());
+    let waited = pin!(wait_on_executor(interrupt, plan));
+    select(interrupted, waited).await
+}
+
+/// The wait of [`wait`], without the interrupt.
+async fn wait_on_executor(interrupt: &InterruptHandle, plan: Plan) -> Result<Vec<PollFlags>, Interrupted> {
+    #[cfg(feature = "tokio")]
+    if ::tokio::runtime::Handle::try_current().is_ok() {
+        return Ok(tokio::wait(plan).await);
+    }
+    interrupt.block(&plan)
+}
+
+/// The first of an interrupt and a wait to end.
+async fn select<W>(
+    mut interrupted: std::pin::Pin<&mut Interruption<'_>>,
+    mut waited: std::pin::Pin<&mut W>,
+) -> Result<Vec<PollFlags>, Interrupted>
+where
+    W: Future<Output = Result<Vec<PollFlags>, Interrupted>>,
+{
+    std::future::poll_fn(|cx| {
+        if let Poll::Ready(i) = interrupted.as_mut().poll(cx) {
+            return Poll::Ready(Err(i));
+        }
+        waited.as_mut().poll(cx)
+    })
+    .await
 }
 
 #[cfg(test)]
@@ -171,38 +386,61 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sleep_ends_early_when_interrupted() {
+    fn a_sleep_ends_early_when_interrupted() {
         let h = InterruptHandle::new();
-        assert_eq!(h.sleep(Duration::from_millis(1)), Ok(()));
+        assert_eq!(h.block(&Plan::sleep(Duration::from_millis(1))), Ok(Vec::new()));
         let other = h.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
             other.interrupt();
         });
         let start = Instant::now();
-        assert_eq!(h.sleep(Duration::from_secs(3600)), Err(Interrupted));
+        assert_eq!(h.block(&Plan::sleep(Duration::from_secs(3600))), Err(Interrupted));
         assert!(start.elapsed() < Duration::from_secs(10));
         t.join().unwrap();
-        assert_eq!(h.sleep(Duration::ZERO), Err(Interrupted));
+        assert_eq!(h.block(&Plan::sleep(Duration::ZERO)), Err(Interrupted));
         h.clear();
-        assert_eq!(h.sleep(Duration::ZERO), Ok(()));
+        assert_eq!(h.block(&Plan::sleep(Duration::ZERO)), Ok(Vec::new()));
     }
 
     #[test]
-    fn poll_ends_early_when_interrupted() {
-        let (a, _b) = std::os::unix::net::UnixStream::pair().unwrap();
+    fn a_wait_for_a_descriptor_reports_its_events_and_ends_when_interrupted() {
+        let (a, b) = std::os::unix::net::UnixStream::pair().unwrap();
+        let a: Waitable = Arc::new(a);
         let h = InterruptHandle::new();
-        let mut fds = [PollFd::new(&a, PollFlags::IN)];
-        assert_eq!(h.poll(&mut fds, Some(Duration::from_millis(25))), Ok(Ok(0)));
-        // Nobody else holds the handle: nothing could interrupt, so no wait happens here.
-        use std::os::fd::AsFd;
-        assert_eq!(h.wait_readable(a.as_fd()), Ok(()));
+        let plan = Plan {
+            deadline: Instant::now().checked_add(Duration::from_millis(25)),
+            fds: vec![(a.clone(), PollFlags::IN)],
+        };
+        assert_eq!(h.block(&plan), Ok(vec![PollFlags::empty()]), "nothing to read: the deadline ends it");
+        use std::io::Write;
+        (&b).write_all(b"x").unwrap();
+        assert_eq!(h.block(&Plan::fd(a.clone(), PollFlags::IN)), Ok(vec![PollFlags::IN]));
+        let (c, _d) = std::os::unix::net::UnixStream::pair().unwrap();
         let other = h.clone();
         let t = std::thread::spawn(move || {
             std::thread::sleep(Duration::from_millis(50));
             other.interrupt();
         });
-        assert_eq!(h.wait_readable(a.as_fd()), Err(Interrupted));
+        assert_eq!(h.block(&Plan::fd(Arc::new(c), PollFlags::IN)), Err(Interrupted));
         t.join().unwrap();
+    }
+
+    #[test]
+    fn an_interruption_future_completes_on_interrupt_and_forgets_its_waker_when_dropped() {
+        let h = InterruptHandle::new();
+        let waker = Waker::noop();
+        let mut cx = Context::from_waker(waker);
+        {
+            let mut f = pin!(h.interrupted());
+            assert_eq!(f.as_mut().poll(&mut cx), Poll::Pending);
+            assert_eq!(h.wakers().waiting.len(), 1);
+        }
+        assert!(h.wakers().waiting.is_empty(), "a dropped wait takes its waker back");
+        let mut f = pin!(h.interrupted());
+        assert_eq!(f.as_mut().poll(&mut cx), Poll::Pending);
+        h.interrupt();
+        assert_eq!(f.as_mut().poll(&mut cx), Poll::Ready(Interrupted));
+        assert!(h.wakers().waiting.is_empty());
     }
 }

@@ -1,6 +1,7 @@
-//! Every [`Limits`] field and the interruptible waits, through real wasm guests (WAT): each
-//! limit answers with its errno (or short count), a wait ends when the context is interrupted,
-//! and waits follow the context's clock. Also the review fixes that go with them (atomic
+//! Every [`Limits`] field and the interruptible waits, through real wasm guests (WAT), each
+//! linked synchronously and asynchronously (`add_to_linker_async`, calls made with `call_async`)
+//! with the same answers: each limit answers with its errno (or short count), a wait ends when
+//! the context is interrupted, and waits follow the context's clock. Also the review fixes that go with them (atomic
 //! vectored appends, `fd_close` flush errors, the largest offset, `RECV_PEEK` over several buffers, the CPU-time
 //! clock, no secret in `BuildError`).
 
@@ -68,66 +69,73 @@ fn open_file(g: &mut Guest, path: &str, fdflags: u16) -> (i32, u32) {
 
 #[test]
 fn descriptors_past_the_limit_are_emfile_and_close_frees_one() {
-    // stdio (3) + the preopen + two more.
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 6)).preopen(MemFs::new(), "/").build().unwrap();
-    let mut g = guest(ctx);
-    assert_eq!(open_dir(&mut g, ".").0, 0);
-    let (errno, fd) = open_dir(&mut g, ".");
-    assert_eq!((errno, fd), (0, 5));
-    assert_eq!(open_dir(&mut g, ".").0, e(Errno::Mfile));
-    assert_eq!(g.call("fd_close", &[I32(5)]), 0);
-    assert_eq!(open_dir(&mut g, ".").0, 0);
-    // Preopens that do not fit fail the build, not the guest.
-    let too_many = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 3)).preopen(MemFs::new(), "/").build();
-    assert!(matches!(too_many, Err(hammertime::BuildError::TooManyDescriptors)));
+    support::in_both_linkings(|| {
+        // stdio (3) + the preopen + two more.
+        let ctx =
+            WasiCtx::builder().limits(with_limits(|l| l.descriptors = 6)).preopen(MemFs::new(), "/").build().unwrap();
+        let mut g = guest(ctx);
+        assert_eq!(open_dir(&mut g, ".").0, 0);
+        let (errno, fd) = open_dir(&mut g, ".");
+        assert_eq!((errno, fd), (0, 5));
+        assert_eq!(open_dir(&mut g, ".").0, e(Errno::Mfile));
+        assert_eq!(g.call("fd_close", &[I32(5)]), 0);
+        assert_eq!(open_dir(&mut g, ".").0, 0);
+        // Preopens that do not fit fail the build, not the guest.
+        let too_many = WasiCtx::builder().limits(with_limits(|l| l.descriptors = 3)).preopen(MemFs::new(), "/").build();
+        assert!(matches!(too_many, Err(hammertime::BuildError::TooManyDescriptors)));
+    });
 }
 
 #[test]
 fn iovecs_past_the_limit_are_einval() {
-    let out = OutputBuffer::new();
-    let ctx = WasiCtx::builder().stdout(out.clone()).build().unwrap();
-    let mut g = guest(ctx);
-    g.write(BUF, b"x");
-    let iovs = vec![(BUF, 1); 1025];
-    g.write_iovecs(IOVS, &iovs);
-    assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1024), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), 1024);
-    assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1025), I32(RES)]), e(Errno::Inval));
-    assert_eq!(out.contents().len(), 1024);
-    // A smaller limit, on reads too.
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.iovecs = 2)).stdin_bytes("abc").build().unwrap();
-    let mut g = guest(ctx);
-    g.write_iovecs(IOVS, &[(BUF, 1), (BUF + 1, 1), (BUF + 2, 1)]);
-    assert_eq!(g.call("fd_read", &[I32(0), I32(IOVS), I32(3), I32(RES)]), e(Errno::Inval));
-    assert_eq!(g.call("fd_read", &[I32(0), I32(IOVS), I32(2), I32(RES)]), 0);
+    support::in_both_linkings(|| {
+        let out = OutputBuffer::new();
+        let ctx = WasiCtx::builder().stdout(out.clone()).build().unwrap();
+        let mut g = guest(ctx);
+        g.write(BUF, b"x");
+        let iovs = vec![(BUF, 1); 1025];
+        g.write_iovecs(IOVS, &iovs);
+        assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1024), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), 1024);
+        assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1025), I32(RES)]), e(Errno::Inval));
+        assert_eq!(out.contents().len(), 1024);
+        // A smaller limit, on reads too.
+        let ctx = WasiCtx::builder().limits(with_limits(|l| l.iovecs = 2)).stdin_bytes("abc").build().unwrap();
+        let mut g = guest(ctx);
+        g.write_iovecs(IOVS, &[(BUF, 1), (BUF + 1, 1), (BUF + 2, 1)]);
+        assert_eq!(g.call("fd_read", &[I32(0), I32(IOVS), I32(3), I32(RES)]), e(Errno::Inval));
+        assert_eq!(g.call("fd_read", &[I32(0), I32(IOVS), I32(2), I32(RES)]), 0);
+    });
 }
 
 #[test]
 fn bytes_per_call_are_cut_to_a_short_count() {
-    let out = OutputBuffer::new();
-    let fs = MemFs::new();
-    fs.write_file("f", b"0123456789abcdef").unwrap();
-    let ctx = WasiCtx::builder()
-        .limits(with_limits(|l| l.io_bytes = 10))
-        .stdout(out.clone())
-        .preopen(fs.clone(), "/")
-        .build()
-        .unwrap();
-    let mut g = guest(ctx);
-    g.write(BUF, b"abcdefgh");
-    g.write_iovecs(IOVS, &[(BUF, 8), (BUF, 8), (BUF, 8)]);
-    assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(3), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), 10);
-    assert_eq!(out.contents(), b"abcdefghab");
-    // A file write and a file read.
-    let (errno, fd) = open_file(&mut g, "g", 0);
-    assert_eq!(errno, 0);
-    assert_eq!(g.call("fd_write", &[I32(fd), I32(IOVS), I32(3), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), 10);
-    assert_eq!(fs.read_file("g").unwrap(), b"abcdefghab");
-    g.write_iovecs(IOVS, &[(BUF, 16)]);
-    assert_eq!(g.call("fd_pread", &[I32(fd), I32(IOVS), I32(1), I64(0), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), 10);
+    support::in_both_linkings(|| {
+        let out = OutputBuffer::new();
+        let fs = MemFs::new();
+        fs.write_file("f", b"0123456789abcdef").unwrap();
+        let ctx = WasiCtx::builder()
+            .limits(with_limits(|l| l.io_bytes = 10))
+            .stdout(out.clone())
+            .preopen(fs.clone(), "/")
+            .build()
+            .unwrap();
+        let mut g = guest(ctx);
+        g.write(BUF, b"abcdefgh");
+        g.write_iovecs(IOVS, &[(BUF, 8), (BUF, 8), (BUF, 8)]);
+        assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(3), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), 10);
+        assert_eq!(out.contents(), b"abcdefghab");
+        // A file write and a file read.
+        let (errno, fd) = open_file(&mut g, "g", 0);
+        assert_eq!(errno, 0);
+        assert_eq!(g.call("fd_write", &[I32(fd), I32(IOVS), I32(3), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), 10);
+        assert_eq!(fs.read_file("g").unwrap(), b"abcdefghab");
+        g.write_iovecs(IOVS, &[(BUF, 16)]);
+        assert_eq!(g.call("fd_pread", &[I32(fd), I32(IOVS), I32(1), I64(0), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), 10);
+    });
 }
 
 /// The largest offset (`i64::MAX`) bounds positioned reads and writes as on Linux, on every
@@ -135,89 +143,103 @@ fn bytes_per_call_are_cut_to_a_short_count() {
 /// it each file system's own answer (nothing to read; `EFBIG` beyond its largest file).
 #[test]
 fn positioned_calls_end_by_the_largest_offset() {
-    const MAX: u64 = i64::MAX as u64;
-    let dir = tempfile::tempdir().unwrap();
-    let backends: [Arc<dyn FileSystem>; 2] = [Arc::new(MemFs::new()), Arc::new(HostDir::open(dir.path()).unwrap())];
-    for fs in backends {
-        let mut g = guest(WasiCtx::builder().preopen(fs, "/").build().unwrap());
-        let (errno, fd) = open_file(&mut g, "f", 0);
-        assert_eq!(errno, 0);
-        g.write(BUF, b"ab");
-        for (call, at, len, expected) in [
-            ("fd_pread", MAX, 1, Errno::Inval),
-            ("fd_pwrite", MAX, 1, Errno::Inval),
-            ("fd_pread", MAX - 1, 2, Errno::Inval),
-            ("fd_pwrite", MAX - 1, 2, Errno::Inval),
-            ("fd_pwrite", MAX - 1, 1, Errno::Fbig),
-            ("fd_pwrite", MAX + 1, 0, Errno::Inval),
-        ] {
-            g.write_iovecs(IOVS, &[(BUF, len)]);
-            assert_eq!(g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]), e(expected), "{call} at {at}");
+    support::in_both_linkings(|| {
+        const MAX: u64 = i64::MAX as u64;
+        let dir = tempfile::tempdir().unwrap();
+        let backends: [Arc<dyn FileSystem>; 2] = [Arc::new(MemFs::new()), Arc::new(HostDir::open(dir.path()).unwrap())];
+        for fs in backends {
+            let mut g = guest(WasiCtx::builder().preopen(fs, "/").build().unwrap());
+            let (errno, fd) = open_file(&mut g, "f", 0);
+            assert_eq!(errno, 0);
+            g.write(BUF, b"ab");
+            for (call, at, len, expected) in [
+                ("fd_pread", MAX, 1, Errno::Inval),
+                ("fd_pwrite", MAX, 1, Errno::Inval),
+                ("fd_pread", MAX - 1, 2, Errno::Inval),
+                ("fd_pwrite", MAX - 1, 2, Errno::Inval),
+                ("fd_pwrite", MAX - 1, 1, Errno::Fbig),
+                ("fd_pwrite", MAX + 1, 0, Errno::Inval),
+            ] {
+                g.write_iovecs(IOVS, &[(BUF, len)]);
+                assert_eq!(
+                    g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]),
+                    e(expected),
+                    "{call} at {at}"
+                );
+            }
+            for (call, at, len) in [("fd_pread", MAX, 0), ("fd_pwrite", MAX, 0), ("fd_pread", MAX - 1, 1)] {
+                g.write_iovecs(IOVS, &[(BUF, len)]);
+                g.write_u32(RES, 7);
+                assert_eq!(g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]), 0, "{call} at {at}");
+                assert_eq!(g.u32(RES), 0);
+            }
         }
-        for (call, at, len) in [("fd_pread", MAX, 0), ("fd_pwrite", MAX, 0), ("fd_pread", MAX - 1, 1)] {
-            g.write_iovecs(IOVS, &[(BUF, len)]);
-            g.write_u32(RES, 7);
-            assert_eq!(g.call(call, &[I32(fd), I32(IOVS), I32(1), I64(at), I32(RES)]), 0, "{call} at {at}");
-            assert_eq!(g.u32(RES), 0);
-        }
-    }
+    });
 }
 
 /// The alias loop: 1024 iovecs over one 16 MiB buffer ask for 16 GiB in one call; the call
 /// moves `MAX_RW_COUNT` bytes and says so (the count fits the guest's `size_t`).
 #[test]
 fn aliased_iovecs_move_at_most_max_rw_count() {
-    let mut wat = support::wat_for_imports(&["fd_write"]);
-    wat = wat.replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 257)");
-    let mut g = Guest::from_wat(WasiCtx::builder().build().unwrap(), &wat);
-    g.write_iovecs(IOVS, &vec![(BUF, 16 << 20); 1024]);
-    let start = Instant::now();
-    assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1024), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), hammertime::limits::MAX_RW_COUNT);
-    assert!(start.elapsed() < Duration::from_secs(30));
+    support::in_both_linkings(|| {
+        let mut wat = support::wat_for_imports(&["fd_write"]);
+        wat = wat.replace("(memory (export \"memory\") 1)", "(memory (export \"memory\") 257)");
+        let mut g = Guest::from_wat(WasiCtx::builder().build().unwrap(), &wat);
+        g.write_iovecs(IOVS, &vec![(BUF, 16 << 20); 1024]);
+        let start = Instant::now();
+        assert_eq!(g.call("fd_write", &[I32(1), I32(IOVS), I32(1024), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), hammertime::limits::MAX_RW_COUNT);
+        assert!(start.elapsed() < Duration::from_secs(30));
+    });
 }
 
 #[test]
 fn poll_subscriptions_past_the_limit_are_einval() {
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.poll_subscriptions = 4)).build().unwrap();
-    let mut g = guest(ctx);
-    for i in 0..5 {
-        sub_clock(&mut g, i, i.into(), 1, 0);
-    }
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(5), I32(RES)]), e(Errno::Inval));
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(4), I32(RES)]), 0);
-    assert_eq!(g.u32(RES), 4);
+    support::in_both_linkings(|| {
+        let ctx = WasiCtx::builder().limits(with_limits(|l| l.poll_subscriptions = 4)).build().unwrap();
+        let mut g = guest(ctx);
+        for i in 0..5 {
+            sub_clock(&mut g, i, i.into(), 1, 0);
+        }
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(5), I32(RES)]), e(Errno::Inval));
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(4), I32(RES)]), 0);
+        assert_eq!(g.u32(RES), 4);
+    });
 }
 
 #[test]
 fn random_bytes_past_the_limit_are_einval() {
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.random_bytes = 16)).build().unwrap();
-    let mut g = guest(ctx);
-    assert_eq!(g.call("random_get", &[I32(BUF), I32(16)]), 0);
-    assert_eq!(g.call("random_get", &[I32(BUF), I32(17)]), e(Errno::Inval));
+    support::in_both_linkings(|| {
+        let ctx = WasiCtx::builder().limits(with_limits(|l| l.random_bytes = 16)).build().unwrap();
+        let mut g = guest(ctx);
+        assert_eq!(g.call("random_get", &[I32(BUF), I32(16)]), 0);
+        assert_eq!(g.call("random_get", &[I32(BUF), I32(17)]), e(Errno::Inval));
+    });
 }
 
 #[test]
 fn paths_past_the_limits_are_enametoolong() {
-    let fs = MemFs::new();
-    fs.create_dir_all("a/b/c").unwrap();
-    let ctx = WasiCtx::builder()
-        .limits(with_limits(|l| {
-            l.path_bytes = 16;
-            l.path_components = 3;
-        }))
-        .preopen(fs, "/")
-        .build()
-        .unwrap();
-    let mut g = guest(ctx);
-    assert_eq!(open_dir(&mut g, "a/b/c").0, 0);
-    assert_eq!(open_dir(&mut g, "a/b/c/.").0, e(Errno::Nametoolong));
-    assert_eq!(open_dir(&mut g, "a/./b/../b/c").0, e(Errno::Nametoolong));
-    assert_eq!(open_dir(&mut g, &"x".repeat(17)).0, e(Errno::Nametoolong));
-    // The default allows PATH_MAX.
-    let mut g = guest(WasiCtx::builder().preopen(MemFs::new(), "/").build().unwrap());
-    assert_eq!(open_dir(&mut g, &"./".repeat(2048)).0, 0);
-    assert_eq!(open_dir(&mut g, &"./".repeat(2049)).0, e(Errno::Nametoolong));
+    support::in_both_linkings(|| {
+        let fs = MemFs::new();
+        fs.create_dir_all("a/b/c").unwrap();
+        let ctx = WasiCtx::builder()
+            .limits(with_limits(|l| {
+                l.path_bytes = 16;
+                l.path_components = 3;
+            }))
+            .preopen(fs, "/")
+            .build()
+            .unwrap();
+        let mut g = guest(ctx);
+        assert_eq!(open_dir(&mut g, "a/b/c").0, 0);
+        assert_eq!(open_dir(&mut g, "a/b/c/.").0, e(Errno::Nametoolong));
+        assert_eq!(open_dir(&mut g, "a/./b/../b/c").0, e(Errno::Nametoolong));
+        assert_eq!(open_dir(&mut g, &"x".repeat(17)).0, e(Errno::Nametoolong));
+        // The default allows PATH_MAX.
+        let mut g = guest(WasiCtx::builder().preopen(MemFs::new(), "/").build().unwrap());
+        assert_eq!(open_dir(&mut g, &"./".repeat(2048)).0, 0);
+        assert_eq!(open_dir(&mut g, &"./".repeat(2049)).0, e(Errno::Nametoolong));
+    });
 }
 
 fn sub_clock(g: &mut Guest, i: u32, userdata: u64, id: u32, timeout: u64) {
@@ -228,16 +250,18 @@ const HOUR: u64 = 3_600_000_000_000;
 
 #[test]
 fn a_sleep_past_max_sleep_ends_with_eintr() {
-    let ctx = WasiCtx::builder().limits(with_limits(|l| l.max_sleep = Duration::from_millis(50))).build().unwrap();
-    let mut g = guest(ctx);
-    sub_clock(&mut g, 0, 1, 1, HOUR);
-    let start = Instant::now();
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), e(Errno::Intr));
-    let took = start.elapsed();
-    assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(30), "{took:?}");
-    // Shorter sleeps are untouched.
-    sub_clock(&mut g, 0, 1, 1, 1_000_000);
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+    support::in_both_linkings(|| {
+        let ctx = WasiCtx::builder().limits(with_limits(|l| l.max_sleep = Duration::from_millis(50))).build().unwrap();
+        let mut g = guest(ctx);
+        sub_clock(&mut g, 0, 1, 1, HOUR);
+        let start = Instant::now();
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), e(Errno::Intr));
+        let took = start.elapsed();
+        assert!(took >= Duration::from_millis(50) && took < Duration::from_secs(30), "{took:?}");
+        // Shorter sleeps are untouched.
+        sub_clock(&mut g, 0, 1, 1, 1_000_000);
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+    });
 }
 
 /// Interrupts `handle` after `after`, from another thread.
@@ -250,73 +274,79 @@ fn interrupt_later(handle: InterruptHandle, after: Duration) -> std::thread::Joi
 
 #[test]
 fn an_interrupted_sleep_traps_at_once_and_clear_lets_it_wait_again() {
-    let ctx = WasiCtx::builder().build().unwrap();
-    let handle = ctx.interrupt_handle();
-    let mut g = guest(ctx);
-    sub_clock(&mut g, 0, 1, 1, HOUR);
-    let t = interrupt_later(handle.clone(), Duration::from_millis(50));
-    let start = Instant::now();
-    let err = g.try_call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]).unwrap_err();
-    assert!(is_interrupt(&err), "{err:?}");
-    assert!(start.elapsed() < Duration::from_secs(30));
-    t.join().unwrap();
-    // Still interrupted: a wait traps at once; calls that do not wait work.
-    assert_eq!(g.call("random_get", &[I32(BUF), I32(4)]), 0);
-    assert!(g.try_call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]).is_err());
-    handle.clear();
-    sub_clock(&mut g, 0, 1, 1, 1_000);
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+    support::in_both_linkings(|| {
+        let ctx = WasiCtx::builder().build().unwrap();
+        let handle = ctx.interrupt_handle();
+        let mut g = guest(ctx);
+        sub_clock(&mut g, 0, 1, 1, HOUR);
+        let t = interrupt_later(handle.clone(), Duration::from_millis(50));
+        let start = Instant::now();
+        let err = g.try_call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]).unwrap_err();
+        assert!(is_interrupt(&err), "{err:?}");
+        assert!(start.elapsed() < Duration::from_secs(30));
+        t.join().unwrap();
+        // Still interrupted: a wait traps at once; calls that do not wait work.
+        assert_eq!(g.call("random_get", &[I32(BUF), I32(4)]), 0);
+        assert!(g.try_call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]).is_err());
+        handle.clear();
+        sub_clock(&mut g, 0, 1, 1, 1_000);
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+    });
 }
 
 #[test]
 fn blocking_socket_accept_and_recv_are_interruptible() {
-    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
-    let addr = listener.local_addr().unwrap();
-    let ctx = WasiCtx::builder().preopen_socket(listener).build().unwrap();
-    let handle = ctx.interrupt_handle();
-    let mut g = guest(ctx);
-    let t = interrupt_later(handle.clone(), Duration::from_millis(50));
-    let err = g.try_call("sock_accept", &[I32(3), I32(0), I32(RES)]).unwrap_err();
-    assert!(is_interrupt(&err), "{err:?}");
-    t.join().unwrap();
-    handle.clear();
-    let peer = TcpStream::connect(addr).unwrap();
-    assert_eq!(g.call("sock_accept", &[I32(3), I32(0), I32(RES)]), 0);
-    let fd = g.u32(RES);
-    g.write_iovecs(IOVS, &[(BUF, 8)]);
-    let t = interrupt_later(handle.clone(), Duration::from_millis(50));
-    let err = g.try_call("sock_recv", &[I32(fd), I32(IOVS), I32(1), I32(0), I32(RES), I32(RES + 4)]).unwrap_err();
-    assert!(is_interrupt(&err), "{err:?}");
-    t.join().unwrap();
-    // `fd_read` on the connection waits the same way; made non-blocking, it does not wait.
-    handle.clear();
-    let t = interrupt_later(handle.clone(), Duration::from_millis(50));
-    let err = g.try_call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]).unwrap_err();
-    assert!(is_interrupt(&err), "{err:?}");
-    t.join().unwrap();
-    handle.clear();
-    assert_eq!(g.call("fd_fdstat_set_flags", &[I32(fd), I32(fdflags::NONBLOCK.into())]), 0);
-    assert_eq!(g.call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]), e(Errno::Again));
-    drop(peer);
+    support::in_both_linkings(|| {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let ctx = WasiCtx::builder().preopen_socket(listener).build().unwrap();
+        let handle = ctx.interrupt_handle();
+        let mut g = guest(ctx);
+        let t = interrupt_later(handle.clone(), Duration::from_millis(50));
+        let err = g.try_call("sock_accept", &[I32(3), I32(0), I32(RES)]).unwrap_err();
+        assert!(is_interrupt(&err), "{err:?}");
+        t.join().unwrap();
+        handle.clear();
+        let peer = TcpStream::connect(addr).unwrap();
+        assert_eq!(g.call("sock_accept", &[I32(3), I32(0), I32(RES)]), 0);
+        let fd = g.u32(RES);
+        g.write_iovecs(IOVS, &[(BUF, 8)]);
+        let t = interrupt_later(handle.clone(), Duration::from_millis(50));
+        let err = g.try_call("sock_recv", &[I32(fd), I32(IOVS), I32(1), I32(0), I32(RES), I32(RES + 4)]).unwrap_err();
+        assert!(is_interrupt(&err), "{err:?}");
+        t.join().unwrap();
+        // `fd_read` on the connection waits the same way; made non-blocking, it does not wait.
+        handle.clear();
+        let t = interrupt_later(handle.clone(), Duration::from_millis(50));
+        let err = g.try_call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]).unwrap_err();
+        assert!(is_interrupt(&err), "{err:?}");
+        t.join().unwrap();
+        handle.clear();
+        assert_eq!(g.call("fd_fdstat_set_flags", &[I32(fd), I32(fdflags::NONBLOCK.into())]), 0);
+        assert_eq!(g.call("fd_read", &[I32(fd), I32(IOVS), I32(1), I32(RES)]), e(Errno::Again));
+        drop(peer);
+    });
 }
 
 #[test]
 fn sleeping_on_a_manual_clock_takes_no_real_time_and_moves_it() {
-    let mono = ManualClock::new(1_000);
-    let ctx = WasiCtx::builder().monotonic_clock(mono.clone()).build().unwrap();
-    let mut g = guest(ctx);
-    sub_clock(&mut g, 0, 7, 1, 10 * 60_000_000_000);
-    let start = Instant::now();
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
-    assert_eq!((g.u32(RES), g.u64(EVENTS), g.u16(EVENTS + 8)), (1, 7, 0));
-    assert!(start.elapsed() < Duration::from_secs(5));
-    assert_eq!(MonotonicClock::now(&mono), 1_000 + 10 * 60_000_000_000);
-    // A fixed clock: the wait takes no time either, and the clock does not move.
-    let ctx = WasiCtx::builder().monotonic_clock(FixedClock::new(5)).build().unwrap();
-    let mut g = guest(ctx);
-    sub_clock(&mut g, 0, 8, 1, HOUR);
-    assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
-    assert_eq!((g.u32(RES), g.u64(EVENTS)), (1, 8));
+    support::in_both_linkings(|| {
+        let mono = ManualClock::new(1_000);
+        let ctx = WasiCtx::builder().monotonic_clock(mono.clone()).build().unwrap();
+        let mut g = guest(ctx);
+        sub_clock(&mut g, 0, 7, 1, 10 * 60_000_000_000);
+        let start = Instant::now();
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+        assert_eq!((g.u32(RES), g.u64(EVENTS), g.u16(EVENTS + 8)), (1, 7, 0));
+        assert!(start.elapsed() < Duration::from_secs(5));
+        assert_eq!(MonotonicClock::now(&mono), 1_000 + 10 * 60_000_000_000);
+        // A fixed clock: the wait takes no time either, and the clock does not move.
+        let ctx = WasiCtx::builder().monotonic_clock(FixedClock::new(5)).build().unwrap();
+        let mut g = guest(ctx);
+        sub_clock(&mut g, 0, 8, 1, HOUR);
+        assert_eq!(g.call("poll_oneoff", &[I32(SUBS), I32(EVENTS), I32(1), I32(RES)]), 0);
+        assert_eq!((g.u32(RES), g.u64(EVENTS)), (1, 8));
+    });
 }
 
 /// One `fd_write` of several iovecs is one append: four guests on four threads append records

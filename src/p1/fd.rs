@@ -8,15 +8,18 @@
 //! that way).
 
 use std::io::{IoSlice, Read, Write};
-use std::os::fd::AsFd;
+use std::sync::Arc;
+
+use rustix::event::PollFlags;
 
 use crate::WasiCtx;
 use crate::fdtable::{Descriptor, Kind};
 use crate::p1::abi::memory::{GuestMemory, Iovecs};
 use crate::p1::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
+use crate::p1::blocking;
 use crate::vfs::Errno;
 use crate::vfs::{Advice, DirEntry, FileType, SetTime, Stat};
-use crate::wait::unwind;
+use crate::wait::{Blocked, HostStdin, Plan, ready_now};
 
 /// Writes a `filestat` at `ptr`.
 pub(crate) fn write_filestat(mem: &mut GuestMemory<'_>, ptr: u32, st: &Stat) -> Result<(), Errno> {
@@ -169,12 +172,8 @@ pub fn fd_fdstat_set_flags(ctx: &mut WasiCtx, fd: u32, flags: u32) -> Result<(),
     if (flags ^ d.flags) & fixed != 0 {
         return Err(Errno::Notsup);
     }
-    if let Kind::Stream(s) = &d.kind {
-        s.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
-    }
-    if let Kind::Listener(l) = &d.kind {
-        l.set_nonblocking(flags & fdflags::NONBLOCK != 0).map_err(Errno::from)?;
-    }
+    // A socket's host descriptor keeps its mode (accepted ones are non-blocking on the host):
+    // hammertime waits, or answers EAGAIN, as the guest's flag says.
     d.flags = flags;
     Ok(())
 }
@@ -275,16 +274,41 @@ pub(crate) fn with_io_slices<R>(
     list: &Iovecs,
     f: impl FnOnce(&[IoSlice<'_>]) -> R,
 ) -> Result<R, Errno> {
+    with_io_slices_from(mem, list, 0, f)
+}
+
+/// As [`with_io_slices`], without the first `skip` bytes of the iovecs (those an earlier
+/// attempt of the call wrote).
+pub(crate) fn with_io_slices_from<R>(
+    mem: &GuestMemory<'_>,
+    list: &Iovecs,
+    mut skip: u64,
+    f: impl FnOnce(&[IoSlice<'_>]) -> R,
+) -> Result<R, Errno> {
     let mut bufs = list.iter();
+    let mut next = |mem: &GuestMemory<'_>| -> Option<(u32, u32)> {
+        loop {
+            let (buf, len) = bufs.next(mem)?;
+            match skip.checked_sub(u64::from(len)) {
+                Some(left) if len > 0 => skip = left,
+                _ => {
+                    // `skip < len` here.
+                    let (buf, len) = (buf + skip as u32, len - skip as u32);
+                    skip = 0;
+                    return Some((buf, len));
+                }
+            }
+        }
+    };
     let mut inline = [IoSlice::new(&[]); 4];
     let mut n = 0;
     while n < inline.len() {
-        let Some((buf, len)) = bufs.next(mem) else { return Ok(f(&inline[..n])) };
+        let Some((buf, len)) = next(mem) else { return Ok(f(&inline[..n])) };
         inline[n] = IoSlice::new(mem.slice(buf, len)?);
         n += 1;
     }
     let mut slices = inline.to_vec();
-    while let Some((buf, len)) = bufs.next(mem) {
+    while let Some((buf, len)) = next(mem) {
         slices.push(IoSlice::new(mem.slice(buf, len)?));
     }
     Ok(f(&slices))
@@ -393,7 +417,7 @@ fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno>
 /// Errors: `EBADF` not open, or not open for reading; `EISDIR` a directory; `ENOTCONN` a
 /// listening socket; `EINVAL` more iovecs than [`Limits::iovecs`](crate::Limits::iovecs);
 /// `EFAULT`; the stream's or backend's. At most [`Limits::io_bytes`](crate::Limits::io_bytes)
-/// are read. A read of the host's own stdin waits interruptibly.
+/// are read. A read of the host's own stdin, or of a blocking socket, waits interruptibly.
 pub fn fd_read(
     ctx: &mut WasiCtx,
     mem: &mut GuestMemory<'_>,
@@ -402,11 +426,26 @@ pub fn fd_read(
     iovs_len: u32,
     nread: u32,
 ) -> Result<(), Errno> {
+    let mut done = 0;
+    blocking(ctx, |ctx| try_fd_read(ctx, mem, fd, iovs, iovs_len, nread, &mut done))
+}
+
+/// [`fd_read`] as one attempt: what it waits for when the host's stdin or a blocking socket has
+/// nothing to read yet.
+pub(crate) fn try_fd_read(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nread: u32,
+    done: &mut u64,
+) -> Result<(), Blocked> {
     mem.check(nread, 4)?;
     let d = ctx.fds.get_mut(fd)?;
     d.require(rights::FD_READ)?;
     if !d.readable() {
-        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
+        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf }.into());
     }
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
     let n = match &mut d.kind {
@@ -417,23 +456,23 @@ pub fn fd_read(
         }
         Kind::Reader { .. } => {
             if !list.is_empty()
-                && let Some(fd) = ctx.stdio.host_stdin()
+                && let Some(stdin) = ctx.stdio.host_stdin()
+                && !ready_now(&stdin, PollFlags::IN)
             {
-                ctx.interrupt.wait_readable(fd).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
+                return Err(Blocked::Wait(Plan::fd(Arc::new(HostStdin), PollFlags::IN)));
             }
             read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, &list)?
         }
         Kind::Stream(s) => {
-            if d.flags & fdflags::NONBLOCK == 0 && !list.is_empty() {
-                ctx.interrupt.wait_readable(s.as_fd()).map_err(|i| unwind(&mut ctx.pending_interrupt, i))?;
-            }
-            read_stream_iovs(s, mem, &list)?
+            let (s, blocking) = (s.clone(), d.flags & fdflags::NONBLOCK == 0);
+            crate::p1::sock::recv_into(&s, blocking, mem, &list, (false, false), done)?;
+            *done
         }
-        Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Listener(_) => return Err(Errno::Notconn),
-        Kind::Writer { .. } => return Err(Errno::Badf),
+        Kind::Dir { .. } => return Err(Errno::Isdir.into()),
+        Kind::Listener(_) => return Err(Errno::Notconn.into()),
+        Kind::Writer { .. } => return Err(Errno::Badf.into()),
     };
-    store_count(mem, nread, n)
+    store_count(mem, nread, n).map_err(Blocked::from)
 }
 
 /// `fd_write(fd, iovs) -> nwritten`. With `APPEND` a file is written at its end. The iovecs of
@@ -450,11 +489,25 @@ pub fn fd_write(
     iovs_len: u32,
     nwritten: u32,
 ) -> Result<(), Errno> {
+    let mut done = 0;
+    blocking(ctx, |ctx| try_fd_write(ctx, mem, fd, iovs, iovs_len, nwritten, &mut done))
+}
+
+/// [`fd_write`] as one attempt: what it waits for when a blocking socket takes nothing (more).
+pub(crate) fn try_fd_write(
+    ctx: &mut WasiCtx,
+    mem: &mut GuestMemory<'_>,
+    fd: u32,
+    iovs: u32,
+    iovs_len: u32,
+    nwritten: u32,
+    done: &mut u64,
+) -> Result<(), Blocked> {
     mem.check(nwritten, 4)?;
     let d = ctx.fds.get_mut(fd)?;
     d.require(rights::FD_WRITE)?;
     if !d.writable() {
-        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf });
+        return Err(if matches!(d.kind, Kind::Dir { .. }) { Errno::Isdir } else { Errno::Badf }.into());
     }
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
     let append = d.flags & fdflags::APPEND != 0;
@@ -466,12 +519,16 @@ pub fn fd_write(
             n
         }
         Kind::Writer { out, .. } => write_stream_iovs(ctx.stdio.writer(*out), mem, &list)?,
-        Kind::Stream(s) => write_stream_iovs(s, mem, &list)?,
-        Kind::Dir { .. } => return Err(Errno::Isdir),
-        Kind::Listener(_) => return Err(Errno::Notconn),
-        Kind::Reader { .. } => return Err(Errno::Badf),
+        Kind::Stream(s) => {
+            let (s, blocking) = (s.clone(), d.flags & fdflags::NONBLOCK == 0);
+            crate::p1::sock::send_from(&s, blocking, mem, &list, done)?;
+            *done
+        }
+        Kind::Dir { .. } => return Err(Errno::Isdir.into()),
+        Kind::Listener(_) => return Err(Errno::Notconn.into()),
+        Kind::Reader { .. } => return Err(Errno::Badf.into()),
     };
-    store_count(mem, nwritten, n)
+    store_count(mem, nwritten, n).map_err(Blocked::from)
 }
 
 /// The file of a positioned read or write (`fd_pread`, `fd_pwrite`) at `offset`: `EISDIR` a

@@ -117,11 +117,11 @@ fn finish(ctx: &mut WasiCtx, result: Result<(), Errno>) -> wasmtime::Result<i32>
 ///
 /// A module that calls a function needing memory without exporting one traps, as it does under
 /// wasmtime-wasi.
-fn with_memory<T: 'static>(
+fn with_memory<T: 'static, R>(
     caller: &mut Caller<'_, T>,
     get: &(impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static),
-    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> Result<(), Errno>,
-) -> wasmtime::Result<Result<(), Errno>> {
+    f: impl FnOnce(&mut WasiCtx, &mut GuestMemory<'_>) -> R,
+) -> wasmtime::Result<R> {
     let ctx = get(caller.data_mut());
     if let Some(memory) = ctx.pinned_memory {
         let (bytes, data) = memory.data_and_store_mut(caller);
@@ -176,6 +176,62 @@ macro_rules! call {
     };
 }
 
+/// Runs a call that may wait: attempted, and after each wait its attempt says it needs (on the
+/// calling thread, interruptibly) attempted again, with the progress it made kept in its
+/// state; an interrupted wait unwinds the call (the host function then traps).
+pub(crate) fn blocking(
+    ctx: &mut WasiCtx,
+    mut attempt: impl FnMut(&mut WasiCtx) -> Result<(), crate::wait::Blocked>,
+) -> Result<(), Errno> {
+    use crate::wait::Blocked;
+    loop {
+        match attempt(ctx) {
+            Ok(()) => return Ok(()),
+            Err(Blocked::Errno(e)) => return Err(e),
+            Err(Blocked::Wait(plan)) => {
+                if let Err(i) = ctx.interrupt.block(&plan) {
+                    return Err(ctx.interrupted(i));
+                }
+            }
+        }
+    }
+}
+
+/// Defines one call that may wait as an async host function:
+/// `call_async!(linker, get, family::try_name => name(a: u32, b: u64))`, where `try_name` is
+/// one attempt of the call (`Err(Blocked::Wait(plan))` when it waits) and keeps its progress in
+/// its last argument across attempts; each wait is a future ([`crate::wait::wait`]).
+#[cfg(feature = "tokio")]
+macro_rules! call_async {
+    ($linker:ident, $get:ident, $family:ident :: $attempt:ident => $name:ident ($($arg:ident : $ty:ty),*)) => {
+        $linker.func_wrap_async(
+            MODULE,
+            stringify!($name),
+            move |mut caller: Caller<'_, T>, ($($arg,)*): ($($ty,)*)| {
+                Box::new(async move {
+                    let mut done = 0u64;
+                    let result = loop {
+                        let attempt =
+                            with_memory(&mut caller, &$get, |ctx, mem| $family::$attempt(ctx, mem, $($arg,)* &mut done))?;
+                        match attempt {
+                            Ok(()) => break Ok(()),
+                            Err(crate::wait::Blocked::Errno(e)) => break Err(e),
+                            Err(crate::wait::Blocked::Wait(plan)) => {
+                                let interrupt = $get(caller.data_mut()).interrupt.clone();
+                                if let Err(i) = crate::wait::wait(&interrupt, plan).await {
+                                    break Err($get(caller.data_mut()).interrupted(i));
+                                }
+                            }
+                        }
+                    };
+                    tracing::trace!(target: "hammertime::wasi", call = stringify!($name), $($arg,)* errno = errno_name(&result));
+                    finish($get(caller.data_mut()), result)
+                })
+            },
+        )?;
+    };
+}
+
 fn errno_name(result: &Result<(), Errno>) -> &'static str {
     match result {
         Ok(()) => "success",
@@ -186,7 +242,10 @@ fn errno_name(result: &Result<(), Errno>) -> &'static str {
 /// Defines all 46 `wasi_snapshot_preview1` functions in `linker`, as synchronous host functions
 /// that find the [`WasiCtx`] in the store's data through `get`.
 ///
-/// No async runtime is involved: each call runs on the thread that runs the guest.
+/// No async runtime is involved: each call runs on the thread that runs the guest, and a call
+/// that waits (`poll_oneoff`, a read of the host's stdin or of a blocking socket, `sock_accept`…)
+/// waits on that thread, interruptibly ([`crate::InterruptHandle`]). For a store that many
+/// guests share an executor with, see `add_to_linker_async` (the `tokio` feature).
 ///
 /// ```
 /// use hammertime::WasiCtx;
@@ -200,6 +259,23 @@ fn errno_name(result: &Result<(), Errno>) -> &'static str {
 /// Errors: Wasmtime's, when a function of the same name is already defined and shadowing is
 /// off.
 pub fn add_to_linker<T: 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<()> {
+    add_calls_that_never_wait(linker, get)?;
+    call!(linker, get, fd::fd_read(mem; fd: u32, iovs: u32, iovs_len: u32, nread: u32));
+    call!(linker, get, fd::fd_write(mem; fd: u32, iovs: u32, iovs_len: u32, nwritten: u32));
+    call!(linker, get, poll::poll_oneoff(mem; subs: u32, events: u32, nsubscriptions: u32, nevents: u32));
+    call!(linker, get, sock::sock_accept(mem; fd: u32, flags: u32, opened: u32));
+    call!(linker, get, sock::sock_recv(mem; fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32));
+    call!(linker, get, sock::sock_send(mem; fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32));
+    Ok(())
+}
+
+/// Defines the 40 calls that never wait, as synchronous host functions (a `MemFs` call is a
+/// memory operation; a `HostDir` call one system call on the disk, which an async store pays on
+/// its executor thread, as a blocking `stat(2)` would).
+fn add_calls_that_never_wait<T: 'static>(
     linker: &mut Linker<T>,
     get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
 ) -> wasmtime::Result<()> {
@@ -223,13 +299,11 @@ pub fn add_to_linker<T: 'static>(
     call!(linker, get, fd::fd_prestat_get(mem; fd: u32, prestat: u32));
     call!(linker, get, fd::fd_prestat_dir_name(mem; fd: u32, path: u32, path_len: u32));
     call!(linker, get, fd::fd_pwrite(mem; fd: u32, iovs: u32, iovs_len: u32, offset: u64, nwritten: u32));
-    call!(linker, get, fd::fd_read(mem; fd: u32, iovs: u32, iovs_len: u32, nread: u32));
     call!(linker, get, fd::fd_readdir(mem; fd: u32, buf: u32, buf_len: u32, cookie: u64, bufused: u32));
     call!(linker, get, fd::fd_renumber(fd: u32, to: u32));
     call!(linker, get, fd::fd_seek(mem; fd: u32, offset: u64, whence: u32, newoffset: u32));
     call!(linker, get, fd::fd_sync(fd: u32));
     call!(linker, get, fd::fd_tell(mem; fd: u32, offset: u32));
-    call!(linker, get, fd::fd_write(mem; fd: u32, iovs: u32, iovs_len: u32, nwritten: u32));
     call!(linker, get, path::path_create_directory(mem; fd: u32, path: u32, path_len: u32));
     call!(linker, get, path::path_filestat_get(mem; fd: u32, flags: u32, path: u32, path_len: u32, stat: u32));
     call!(linker, get, path::path_filestat_set_times(mem; fd: u32, flags: u32, path: u32, path_len: u32, atim: u64, mtim: u64, fst_flags: u32));
@@ -240,18 +314,81 @@ pub fn add_to_linker<T: 'static>(
     call!(linker, get, path::path_rename(mem; fd: u32, old_path: u32, old_path_len: u32, new_fd: u32, new_path: u32, new_path_len: u32));
     call!(linker, get, path::path_symlink(mem; old_path: u32, old_path_len: u32, fd: u32, new_path: u32, new_path_len: u32));
     call!(linker, get, path::path_unlink_file(mem; fd: u32, path: u32, path_len: u32));
-    call!(linker, get, poll::poll_oneoff(mem; subs: u32, events: u32, nsubscriptions: u32, nevents: u32));
     call!(linker, get, proc::proc_raise(sig: u32));
     call!(linker, get, sched::sched_yield());
     call!(linker, get, random::random_get(mem; buf: u32, buf_len: u32));
-    call!(linker, get, sock::sock_accept(mem; fd: u32, flags: u32, opened: u32));
-    call!(linker, get, sock::sock_recv(mem; fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32));
-    call!(linker, get, sock::sock_send(mem; fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32));
     call!(linker, get, sock::sock_shutdown(fd: u32, how: u32));
-
     linker.func_wrap(MODULE, "proc_exit", |code: u32| -> wasmtime::Result<()> {
         tracing::trace!(target: "hammertime::wasi", call = "proc_exit", code);
         Err(proc::proc_exit(code))
     })?;
+    Ok(())
+}
+
+/// Defines all 46 `wasi_snapshot_preview1` functions in `linker` for async stores, as
+/// [`add_to_linker`] does, but for the six calls that can wait — `poll_oneoff`, `fd_read` and
+/// `fd_write` (the host's stdin, blocking sockets), `sock_accept`, `sock_recv`, `sock_send` —
+/// which are async host functions whose waits are futures of the executor that runs the
+/// guest: tokio timers and tokio's reactor, so that a sleeping or reading guest costs no worker
+/// thread. The other 40 stay plain synchronous functions. The store must then be driven with
+/// Wasmtime's `*_async` entry points (`instantiate_async`, `call_async`); [`crate::run_async`]
+/// does it. [`InterruptHandle::interrupt`](crate::InterruptHandle::interrupt) ends a waiting
+/// call (the guest traps), and dropping the call's future cancels the wait cleanly.
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> wasmtime::Result<()> {
+/// use hammertime::WasiCtx;
+/// struct State { wasi: WasiCtx }
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = wasmtime::Linker::<State>::new(&engine);
+/// hammertime::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)?;
+/// let module = wasmtime::Module::new(&engine, r#"(module
+///     (import "wasi_snapshot_preview1" "sched_yield" (func $y (result i32)))
+///     (memory (export "memory") 1)
+///     (func (export "_start") (drop (call $y))))"#)?;
+/// let mut store = wasmtime::Store::new(&engine, State { wasi: WasiCtx::builder().build()? });
+/// let instance = linker.instantiate_async(&mut store, &module).await?;
+/// instance.get_typed_func::<(), ()>(&mut store, "_start")?.call_async(&mut store, ()).await?;
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub fn add_to_linker_async<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: impl Fn(&mut T) -> &mut WasiCtx + Send + Sync + Copy + 'static,
+) -> wasmtime::Result<()> {
+    add_calls_that_never_wait(linker, get)?;
+    call_async!(linker, get, fd::try_fd_read => fd_read(fd: u32, iovs: u32, iovs_len: u32, nread: u32));
+    call_async!(linker, get, fd::try_fd_write => fd_write(fd: u32, iovs: u32, iovs_len: u32, nwritten: u32));
+    call_async!(linker, get, sock::try_sock_accept => sock_accept(fd: u32, flags: u32, opened: u32));
+    call_async!(linker, get, sock::try_sock_recv => sock_recv(fd: u32, ri_data: u32, ri_data_len: u32, ri_flags: u32, ro_datalen: u32, ro_flags: u32));
+    call_async!(linker, get, sock::try_sock_send => sock_send(fd: u32, si_data: u32, si_data_len: u32, si_flags: u32, so_datalen: u32));
+    linker.func_wrap_async(
+        MODULE,
+        "poll_oneoff",
+        move |mut caller: Caller<'_, T>, (subs, events, nsubscriptions, nevents): (u32, u32, u32, u32)| {
+            Box::new(async move {
+                let started = with_memory(&mut caller, &get, |ctx, mem| -> Result<_, Errno> {
+                    let mut call = poll::PollCall::decode(ctx, mem, subs, events, nsubscriptions, nevents)?;
+                    let ready = call.ready_or_plan(ctx)?;
+                    Ok((call, ready))
+                })?;
+                let result = match started {
+                    Err(e) => Err(e),
+                    Ok((call, Ok(ready))) => with_memory(&mut caller, &get, |_, mem| call.write_events(mem, &ready))?,
+                    Ok((call, Err(plan))) => {
+                        let interrupt = get(caller.data_mut()).interrupt.clone();
+                        let woken = crate::wait::wait(&interrupt, plan).await;
+                        with_memory(&mut caller, &get, |ctx, mem| {
+                            call.after_wait(ctx, woken).and_then(|ready| call.write_events(mem, &ready))
+                        })?
+                    }
+                };
+                tracing::trace!(target: "hammertime::wasi", call = "poll_oneoff", subs, events, nsubscriptions, nevents, errno = errno_name(&result));
+                finish(get(caller.data_mut()), result)
+            })
+        },
+    )?;
     Ok(())
 }

@@ -12,8 +12,7 @@
 //! subscription (bad descriptor, missing right, unknown
 //! clock) are reported in its event, not as the call's errno.
 
-use std::os::fd::AsFd;
-use std::time::Duration;
+use rustix::event::PollFlags;
 
 use crate::WasiCtx;
 use crate::fdtable::Kind;
@@ -21,6 +20,7 @@ use crate::p1::abi::memory::GuestMemory;
 use crate::p1::abi::types::{clockid, eventrwflags, eventtype, rights, size, subclockflags};
 use crate::p1::clock;
 use crate::vfs::Errno;
+use crate::wait::Plan;
 
 /// One decoded subscription.
 enum Sub {
@@ -36,7 +36,7 @@ enum FdState {
     Error(Errno),
 }
 
-struct Event {
+pub(crate) struct Event {
     userdata: u64,
     /// The event's errno; `None` is success (0).
     error: Option<Errno>,
@@ -55,39 +55,84 @@ pub fn poll_oneoff(
     nsubscriptions: u32,
     nevents: u32,
 ) -> Result<(), Errno> {
-    if nsubscriptions == 0 || nsubscriptions > ctx.limits.poll_subscriptions {
-        return Err(Errno::Inval);
-    }
-    mem.check(nevents, 4)?;
-    let in_len = nsubscriptions.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?;
-    let out_len = nsubscriptions.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
-    mem.check(subs, in_len)?;
-    mem.check(events, out_len)?;
+    let mut call = PollCall::decode(ctx, mem, subs, events, nsubscriptions, nevents)?;
+    let ready = match call.ready_or_plan(ctx)? {
+        Ok(ready) => ready,
+        Err(plan) => {
+            let woken = ctx.interrupt.block(&plan);
+            call.after_wait(ctx, woken)?
+        }
+    };
+    call.write_events(mem, &ready)
+}
 
-    let mut decoded = Vec::with_capacity(nsubscriptions as usize);
-    for i in 0..nsubscriptions {
-        let at = subs + i * size::SUBSCRIPTION;
-        let userdata = mem.read_u64(at)?;
-        let tag = mem.read_u8(at + 8)?;
-        let sub = match tag {
-            eventtype::CLOCK => {
-                let id = mem.read_u32(at + 16)?;
-                let timeout = mem.read_u64(at + 24)?;
-                let flags = mem.read_u16(at + 40)?;
-                Sub::Clock(clock_remaining(ctx, id, timeout, flags))
-            }
-            eventtype::FD_READ | eventtype::FD_WRITE => {
-                let fd = mem.read_u32(at + 16)?;
-                Sub::Fd(fd_state(ctx, fd, tag == eventtype::FD_READ))
-            }
-            _ => return Err(Errno::Inval),
-        };
-        decoded.push((userdata, tag, sub));
+/// A `poll_oneoff` call, decoded: what [`poll_oneoff`] does in steps, so that its wait can be
+/// the calling thread's ([`crate::InterruptHandle`]'s `block`) or an executor's (the async
+/// host function of `add_to_linker_async`).
+pub(crate) struct PollCall {
+    subs: Vec<(u64, u8, Sub)>,
+    events: u32,
+    nevents: u32,
+    /// Once waiting: the nanoseconds of the earliest clock, whether the wait was cut at
+    /// `Limits::max_sleep`, and which subscriptions are the plan's descriptors, in order.
+    waiting: Option<(Option<u64>, bool, Vec<usize>)>,
+}
+
+/// The events ready, or what to wait for.
+pub(crate) type Readiness = Result<Vec<Event>, Plan>;
+
+impl PollCall {
+    /// Checks the arguments and reads the subscriptions (each one's state now).
+    pub(crate) fn decode(
+        ctx: &mut WasiCtx,
+        mem: &GuestMemory<'_>,
+        subs: u32,
+        events: u32,
+        nsubscriptions: u32,
+        nevents: u32,
+    ) -> Result<PollCall, Errno> {
+        if nsubscriptions == 0 || nsubscriptions > ctx.limits.poll_subscriptions {
+            return Err(Errno::Inval);
+        }
+        mem.check(nevents, 4)?;
+        let in_len = nsubscriptions.checked_mul(size::SUBSCRIPTION).ok_or(Errno::Fault)?;
+        let out_len = nsubscriptions.checked_mul(size::EVENT).ok_or(Errno::Fault)?;
+        mem.check(subs, in_len)?;
+        mem.check(events, out_len)?;
+
+        let mut decoded = Vec::with_capacity(nsubscriptions as usize);
+        for i in 0..nsubscriptions {
+            let at = subs + i * size::SUBSCRIPTION;
+            let userdata = mem.read_u64(at)?;
+            let tag = mem.read_u8(at + 8)?;
+            let sub = match tag {
+                eventtype::CLOCK => {
+                    let id = mem.read_u32(at + 16)?;
+                    let timeout = mem.read_u64(at + 24)?;
+                    let flags = mem.read_u16(at + 40)?;
+                    Sub::Clock(clock_remaining(ctx, id, timeout, flags))
+                }
+                eventtype::FD_READ | eventtype::FD_WRITE => {
+                    let fd = mem.read_u32(at + 16)?;
+                    Sub::Fd(fd_state(ctx, fd, tag == eventtype::FD_READ))
+                }
+                _ => return Err(Errno::Inval),
+            };
+            decoded.push((userdata, tag, sub));
+        }
+        Ok(PollCall { subs: decoded, events, nevents, waiting: None })
     }
 
-    let mut ready = collect_ready(&decoded, 0);
-    if ready.is_empty() {
-        let wait = decoded
+    /// The events ready now, or else what to wait for: the sockets polled, until the earliest
+    /// clock. Its wait is the context's monotonic clock's (`MonotonicClock::wait_for`: a
+    /// `ManualClock` moves forward here and takes no real time), at most `Limits::max_sleep`.
+    pub(crate) fn ready_or_plan(&mut self, ctx: &WasiCtx) -> Result<Readiness, Errno> {
+        let ready = collect_ready(&self.subs, 0);
+        if !ready.is_empty() {
+            return Ok(Ok(ready));
+        }
+        let wait = self
+            .subs
             .iter()
             .filter_map(|(_, _, s)| match s {
                 Sub::Clock(Ok(ns)) => Some(*ns),
@@ -99,37 +144,71 @@ pub fn poll_oneoff(
         let real = wait.map(|ns| ctx.mono.wait_for(ns));
         let cut = real.is_some_and(|r| r > ctx.limits.max_sleep);
         let real = real.map(|r| r.min(ctx.limits.max_sleep));
-        let has_sockets = decoded.iter().any(|(_, _, s)| matches!(s, Sub::Fd(FdState::Socket { .. })));
-        let waited = if has_sockets {
-            wait_sockets(ctx, &decoded, real)
-        } else {
-            // No clock and no socket: nothing can wake the wait but an interrupt.
-            ctx.interrupt.sleep(real.unwrap_or(Duration::MAX)).map(|()| Vec::new()).map_err(WaitError::Interrupted)
+        let mut plan = match real {
+            Some(real) => Plan::sleep(real),
+            // No clock: nothing but a socket (or an interrupt) ends the wait.
+            None => Plan::default(),
         };
-        ready = match waited {
-            Ok(sockets) if !sockets.is_empty() => sockets,
-            Ok(_) if cut => return Err(Errno::Intr),
-            Ok(_) => collect_ready(&decoded, wait.unwrap_or(0)),
-
-            Err(WaitError::Errno(e)) => return Err(e),
-            Err(WaitError::Interrupted(i)) => return Err(ctx.interrupted(i)),
-        };
-        if ready.is_empty() {
-            // Only clocks not yet due (a FixedClock never gets there): the earliest has waited.
-            ready = collect_ready(&decoded, wait.unwrap_or(0));
+        let mut which = Vec::new();
+        for (i, (_, _, sub)) in self.subs.iter().enumerate() {
+            if let Sub::Fd(FdState::Socket { fd, read }) = sub {
+                let waitable: crate::wait::Waitable = match &ctx.fds.get(*fd)?.kind {
+                    Kind::Stream(s) => s.clone(),
+                    Kind::Listener(l) => l.clone(),
+                    _ => continue,
+                };
+                plan.fds.push((waitable, if *read { PollFlags::IN } else { PollFlags::OUT }));
+                which.push(i);
+            }
         }
+        self.waiting = Some((wait, cut, which));
+        Ok(Err(plan))
     }
 
-    for (i, e) in (0u32..).zip(&ready) {
-        let mut b = [0u8; size::EVENT as usize];
-        b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
-        b[8..10].copy_from_slice(&e.error.map_or(0, Errno::raw).to_le_bytes());
-        b[10] = e.kind;
-        b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
-        b[24..26].copy_from_slice(&e.flags.to_le_bytes());
-        mem.write_bytes(events + i * size::EVENT, &b)?;
+    /// The events after the wait of the plan [`PollCall::ready_or_plan`] gave ended: the sockets
+    /// ready, else the clocks due (`EINTR` when the wait was cut at `Limits::max_sleep`); an
+    /// interrupted wait unwinds the call (the guest traps).
+    pub(crate) fn after_wait(
+        &self,
+        ctx: &mut WasiCtx,
+        woken: Result<Vec<PollFlags>, crate::wait::Interrupted>,
+    ) -> Result<Vec<Event>, Errno> {
+        let (wait, cut, which) = self.waiting.as_ref().ok_or(Errno::Inval)?;
+        let woken = woken.map_err(|i| ctx.interrupted(i))?;
+        let mut out = Vec::new();
+        for (revents, i) in woken.iter().zip(which) {
+            if revents.is_empty() {
+                continue;
+            }
+            let (userdata, tag, _) = &self.subs[*i];
+            let hangup = revents.intersects(PollFlags::HUP | PollFlags::ERR);
+            let flags = if hangup { eventrwflags::FD_READWRITE_HANGUP } else { 0 };
+            out.push(Event { userdata: *userdata, error: None, kind: *tag, nbytes: 0, flags });
+        }
+        if !out.is_empty() {
+            // A socket ended the wait before the earliest clock: only sockets are ready.
+            return Ok(out);
+        }
+        if *cut {
+            return Err(Errno::Intr);
+        }
+        // The earliest clock has waited (a FixedClock never reads it as due).
+        Ok(collect_ready(&self.subs, wait.unwrap_or(0)))
     }
-    mem.write_u32(nevents, ready.len() as u32)
+
+    /// Writes `ready` to the guest's event array and their count.
+    pub(crate) fn write_events(&self, mem: &mut GuestMemory<'_>, ready: &[Event]) -> Result<(), Errno> {
+        for (i, e) in (0u32..).zip(ready) {
+            let mut b = [0u8; size::EVENT as usize];
+            b[0..8].copy_from_slice(&e.userdata.to_le_bytes());
+            b[8..10].copy_from_slice(&e.error.map_or(0, Errno::raw).to_le_bytes());
+            b[10] = e.kind;
+            b[16..24].copy_from_slice(&e.nbytes.to_le_bytes());
+            b[24..26].copy_from_slice(&e.flags.to_le_bytes());
+            mem.write_bytes(self.events + i * size::EVENT, &b)?;
+        }
+        mem.write_u32(self.nevents, ready.len() as u32)
+    }
 }
 
 /// Nanoseconds until a clock subscription fires.
@@ -189,47 +268,4 @@ fn collect_ready(subs: &[(u64, u8, Sub)], elapsed: u64) -> Vec<Event> {
         }
     }
     out
-}
-
-enum WaitError {
-    Errno(Errno),
-    Interrupted(crate::wait::Interrupted),
-}
-
-/// Polls the sockets among the subscriptions for up to `real` (forever if `None`), the wait of
-/// the earliest clock. Returns the sockets ready: none when the time ran out first (the caller
-/// then reports the clocks).
-fn wait_sockets(ctx: &WasiCtx, subs: &[(u64, u8, Sub)], real: Option<Duration>) -> Result<Vec<Event>, WaitError> {
-    use rustix::event::{PollFd, PollFlags};
-    let mut fds = Vec::new();
-    let mut which = Vec::new();
-    for (i, (_, _, sub)) in subs.iter().enumerate() {
-        if let Sub::Fd(FdState::Socket { fd, read }) = sub {
-            let flags = if *read { PollFlags::IN } else { PollFlags::OUT };
-            let borrowed = match &ctx.fds.get(*fd).map_err(WaitError::Errno)?.kind {
-                Kind::Stream(s) => s.as_fd(),
-                Kind::Listener(l) => l.as_fd(),
-                _ => continue,
-            };
-            fds.push(PollFd::from_borrowed_fd(borrowed, flags));
-            which.push(i);
-        }
-    }
-    ctx.interrupt.poll(&mut fds, real).map_err(WaitError::Interrupted)?.map_err(|e| WaitError::Errno(e.into()))?;
-    if fds.iter().all(|f| f.revents().is_empty()) {
-        return Ok(Vec::new());
-    }
-    // A socket ended the wait before the earliest clock: only sockets are ready.
-    let mut out = Vec::new();
-    for (pfd, i) in fds.iter().zip(which) {
-        let rev = pfd.revents();
-        if rev.is_empty() {
-            continue;
-        }
-        let (userdata, tag, _) = &subs[i];
-        let hangup = rev.intersects(PollFlags::HUP | PollFlags::ERR);
-        let flags = if hangup { eventrwflags::FD_READWRITE_HANGUP } else { 0 };
-        out.push(Event { userdata: *userdata, error: None, kind: *tag, nbytes: 0, flags });
-    }
-    Ok(out)
 }

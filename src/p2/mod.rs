@@ -102,6 +102,42 @@ impl HasData for HasWasi {
 /// # Ok::<(), wasmtime::Error>(())
 /// ```
 pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut WasiCtx) -> wasmtime::Result<()> {
+    add_interfaces_that_never_wait(linker, get)?;
+    bindings::wasi::io::poll::add_to_linker::<T, HasWasi>(linker, get)?;
+    io::add_streams_to_linker(linker, get)
+}
+
+/// Defines every import of the WASI 0.2 `wasi:cli/command` world in `linker` for async stores,
+/// as [`add_to_linker`] does, but for the functions that can wait — `wasi:io/poll`'s `poll` and
+/// `pollable.block`, and the six `blocking-*` stream methods — which are async host functions
+/// whose waits are futures of the executor that runs the guest (tokio timers and tokio's
+/// reactor), so that a sleeping or reading guest costs no worker thread. Everything else stays
+/// a plain synchronous function. Instantiate with `instantiate_async` and call with
+/// `call_async`; [`run_async`] does it.
+///
+/// ```
+/// struct State { wasi: hammertime::WasiCtx }
+/// let engine = wasmtime::Engine::default();
+/// let mut linker = wasmtime::component::Linker::<State>::new(&engine);
+/// hammertime::p2::add_to_linker_async(&mut linker, |s: &mut State| &mut s.wasi)?;
+/// # Ok::<(), wasmtime::Error>(())
+/// ```
+#[cfg(feature = "tokio")]
+pub fn add_to_linker_async<T: Send + 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+) -> wasmtime::Result<()> {
+    add_interfaces_that_never_wait(linker, get)?;
+    io::add_poll_to_linker_async(linker, get)?;
+    io::add_streams_to_linker_async(linker, get)
+}
+
+/// Every interface of the world but `wasi:io/poll` and `wasi:io/streams`, whose functions never
+/// wait: the same for both kinds of linking.
+fn add_interfaces_that_never_wait<T: 'static>(
+    linker: &mut Linker<T>,
+    get: fn(&mut T) -> &mut WasiCtx,
+) -> wasmtime::Result<()> {
     use bindings::wasi;
     let options = bindings::LinkOptions::default();
     wasi::cli::environment::add_to_linker::<T, HasWasi>(linker, get)?;
@@ -119,8 +155,6 @@ pub fn add_to_linker<T: 'static>(linker: &mut Linker<T>, get: fn(&mut T) -> &mut
     wasi::filesystem::types::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::filesystem::preopens::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::io::error::add_to_linker::<T, HasWasi>(linker, get)?;
-    wasi::io::poll::add_to_linker::<T, HasWasi>(linker, get)?;
-    io::add_streams_to_linker(linker, get)?;
     wasi::random::random::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::random::insecure::add_to_linker::<T, HasWasi>(linker, get)?;
     wasi::random::insecure_seed::add_to_linker::<T, HasWasi>(linker, get)?;
@@ -145,6 +179,40 @@ pub fn exit_status(result: wasmtime::Result<Result<(), ()>>) -> wasmtime::Result
             None => Err(e),
         },
     }
+}
+
+/// Runs a WASI 0.2 command component to completion as a future of the calling executor
+/// (tokio), the async [`run`]: its waits are tokio futures ([`add_to_linker_async`]).
+///
+/// ```
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+/// let engine = wasmtime::Engine::default();
+/// let component = wasmtime::component::Component::new(&engine, r#"
+///     (component
+///       (core module $m (func (export "run") (result i32) (i32.const 0)))
+///       (core instance $i (instantiate $m))
+///       (func $run (result (result)) (canon lift (core func $i "run")))
+///       (instance $r (export "run" (func $run)))
+///       (export "wasi:cli/run@0.2.0" (instance $r)))
+/// "#)?;
+/// let ctx = hammertime::WasiCtx::builder().build()?;
+/// assert_eq!(hammertime::p2::run_async(&engine, &component, ctx).await?, 0);
+/// # Ok(())
+/// # }
+/// ```
+#[cfg(feature = "tokio")]
+pub async fn run_async(engine: &Engine, component: &Component, ctx: WasiCtx) -> wasmtime::Result<i32> {
+    static LAST: Mutex<Option<std::sync::Arc<Linker<WasiCtx>>>> = Mutex::new(None);
+    let linker = crate::run::cached(&LAST, engine, Linker::engine, |engine| {
+        let mut linker = Linker::new(engine);
+        add_to_linker_async(&mut linker, |ctx| ctx)?;
+        Ok(linker)
+    })?;
+    let mut store = Store::new(engine, ctx);
+    let command = bindings::Command::instantiate_async(&mut store, component, &linker).await?;
+    let run = command.wasi_cli_run().func_run();
+    exit_status(run.call_async(&mut store, ()).await.map(|(r,)| r))
 }
 
 /// Runs a WASI 0.2 command component to completion on the calling thread and returns its exit

@@ -11,10 +11,39 @@
 //!   context), writing and reading guest memory in between.
 #![allow(dead_code)]
 
+use std::cell::Cell;
 use std::sync::OnceLock;
 
 use hammertime::WasiCtx;
 use wasmtime::{Engine, Instance, InstancePre, Linker, Memory, Module, Store, Val};
+
+/// How a [`Guest`]'s WASI calls are linked: synchronous host functions
+/// ([`hammertime::add_to_linker`]), or [`hammertime::add_to_linker_async`] with every call made
+/// with `call_async` on a current-thread tokio runtime of the guest's own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Linking {
+    Sync,
+    Async,
+}
+
+thread_local! {
+    static LINKING: Cell<Linking> = const { Cell::new(Linking::Sync) };
+}
+
+/// Runs `test` twice on this thread: with the guests it makes linked synchronously, then
+/// asynchronously, so that one test body checks that both answer alike.
+pub fn in_both_linkings(test: impl Fn()) {
+    for linking in [Linking::Sync, Linking::Async] {
+        LINKING.set(linking);
+        test();
+    }
+    LINKING.set(Linking::Sync);
+}
+
+/// The linking of the guests made on this thread now.
+pub fn linking() -> Linking {
+    LINKING.get()
+}
 
 pub use Arg::{I32, I64};
 
@@ -139,10 +168,15 @@ pub fn wat_for_imports(names: &[&str]) -> String {
     format!("(module\n{imports}  (memory (export \"memory\") 1)\n{funcs})\n")
 }
 
-/// `module` with every WASI function linked, ready to instantiate.
+/// `module` with every WASI function linked as [`linking`] says, ready to instantiate.
 pub fn linked(module: &Module) -> InstancePre<WasiCtx> {
     let mut linker = Linker::new(engine());
-    hammertime::add_to_linker(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker");
+    match linking() {
+        Linking::Sync => hammertime::add_to_linker(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker"),
+        Linking::Async => {
+            hammertime::add_to_linker_async(&mut linker, |s: &mut WasiCtx| s).expect("add_to_linker_async")
+        }
+    }
     linker.instantiate_pre(module).expect("instantiate_pre")
 }
 
@@ -151,6 +185,8 @@ pub struct Guest {
     pub store: Store<WasiCtx>,
     pub instance: Instance,
     pub memory: Option<Memory>,
+    /// The runtime of an asynchronously linked guest's calls.
+    runtime: Option<tokio::runtime::Runtime>,
 }
 
 impl Guest {
@@ -169,9 +205,15 @@ impl Guest {
     /// guests of one module.
     pub fn instantiate(pre: &InstancePre<WasiCtx>, ctx: WasiCtx) -> Guest {
         let mut store = Store::new(engine(), ctx);
-        let instance = pre.instantiate(&mut store).expect("instantiate");
+        let (instance, runtime) = match linking() {
+            Linking::Sync => (pre.instantiate(&mut store).expect("instantiate"), None),
+            Linking::Async => {
+                let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+                (rt.block_on(pre.instantiate_async(&mut store)).expect("instantiate_async"), Some(rt))
+            }
+        };
         let memory = instance.get_memory(&mut store, "memory");
-        Guest { store, instance, memory }
+        Guest { store, instance, memory, runtime }
     }
 
     /// Calls the export `name` with `args`; a trap or host error is returned as an error.
@@ -182,7 +224,10 @@ impl Guest {
             .unwrap_or_else(|| panic!("the guest exports no function {name:?}"));
         let params: Vec<Val> = args.iter().map(|a| a.val()).collect();
         let mut results = vec![Val::I32(0); func.ty(&self.store).results().len()];
-        func.call(&mut self.store, &params, &mut results)?;
+        match &self.runtime {
+            None => func.call(&mut self.store, &params, &mut results)?,
+            Some(rt) => rt.block_on(func.call_async(&mut self.store, &params, &mut results))?,
+        }
         Ok(results.first().and_then(Val::i32).unwrap_or(0))
     }
 

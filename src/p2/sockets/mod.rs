@@ -295,20 +295,13 @@ fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> SocketResult<()> 
     Ok(())
 }
 
-/// Whether `fd` has one of `flags` (or an error or hang-up) now.
-pub(crate) fn fd_ready(fd: &OwnedFd, flags: PollFlags) -> bool {
-    let mut fds = [rustix::event::PollFd::new(fd, flags)];
-    let zero = rustix::time::Timespec { tv_sec: 0, tv_nsec: 0 };
-    matches!(rustix::event::poll(&mut fds, Some(&zero)), Ok(n) if n > 0)
-}
-
 /// The pollable of a socket, a socket stream or a name lookup (a [`Pollable::Socket`]).
 ///
 /// [`Pollable::Socket`]: crate::p2::io::Pollable::Socket
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub struct SocketPollable(PollKind);
 
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 enum PollKind {
     /// Ready when `fd` is readable (`read`) or writable.
     Fd { fd: Arc<OwnedFd>, read: bool },
@@ -355,7 +348,7 @@ impl SocketPollable {
     pub(crate) fn ready_now(&self) -> bool {
         match self.readiness() {
             Readiness::Ready => true,
-            Readiness::Fd(fd, flags) => fd_ready(&fd, flags),
+            Readiness::Fd(fd, flags) => crate::wait::ready_now(&fd, flags),
             Readiness::Later => false,
         }
     }

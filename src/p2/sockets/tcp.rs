@@ -28,8 +28,8 @@ use wasmtime::component::Resource;
 
 use super::{
     PollKind, Readiness, SocketError, SocketPollable, SocketResult, buffer_size, check_local, check_remote, err,
-    fd_ready, from_std, hop_limit, host_addr, host_code, lock, new_socket, same_addr, set_buffer_size, set_hop_limit,
-    sock_errno, to_std,
+    from_std, hop_limit, host_addr, host_code, lock, new_socket, same_addr, set_buffer_size, set_hop_limit, sock_errno,
+    to_std,
 };
 use crate::WasiCtx;
 use crate::fdtable::{FdTable, Kind};
@@ -161,7 +161,7 @@ impl TcpSocket {
 /// The preopened listeners of the context, with their local addresses.
 fn preopened_listeners(fds: &FdTable) -> impl Iterator<Item = (&std::net::TcpListener, SocketAddr)> {
     fds.fds().filter_map(|fd| match fds.get(fd).map(|d| &d.kind) {
-        Ok(Kind::Listener(l)) => l.local_addr().ok().map(|a| (l, a)),
+        Ok(Kind::Listener(l)) => l.local_addr().ok().map(|a| (&**l, a)),
         _ => None,
     })
 }
@@ -569,7 +569,7 @@ impl tcp::HostTcpSocket for WasiCtx {
         if sock.state != State::Connecting {
             return err(ErrorCode::NotInProgress);
         }
-        if !fd_ready(&sock.fd, PollFlags::OUT) {
+        if !crate::wait::ready_now(&sock.fd, PollFlags::OUT) {
             return err(ErrorCode::WouldBlock);
         }
         let failure = match sockopt::socket_error(&*sock.fd) {
@@ -614,7 +614,7 @@ impl tcp::HostTcpSocket for WasiCtx {
         }
         // A preopened listener keeps the blocking mode its embedder gave it: accept only what
         // is there.
-        if sock.adopted && !fd_ready(&sock.fd, PollFlags::IN) {
+        if sock.adopted && !crate::wait::ready_now(&sock.fd, PollFlags::IN) {
             return err(ErrorCode::WouldBlock);
         }
         let slot = Slot::take(&sockets, MAX_SOCKETS).ok_or(ErrorCode::NewSocketLimit)?;

@@ -21,8 +21,8 @@ use rustix::net::{RecvFlags, SendFlags, SocketType};
 use wasmtime::component::Resource;
 
 use super::{
-    SocketPollable, SocketResult, buffer_size, check_local, check_remote, err, fd_ready, from_std, hop_limit,
-    host_addr, host_code, new_socket, same_addr, set_buffer_size, set_hop_limit, to_std,
+    SocketPollable, SocketResult, buffer_size, check_local, check_remote, err, from_std, hop_limit, host_addr,
+    host_code, new_socket, same_addr, set_buffer_size, set_hop_limit, to_std,
 };
 use crate::WasiCtx;
 use crate::net::{NetworkPolicy, Slot, SocketUse};
@@ -334,7 +334,7 @@ impl udp::HostOutgoingDatagramStream for WasiCtx {
     fn check_send(&mut self, s: Resource<OutgoingDatagramStream>) -> SocketResult<u64> {
         let stream = self.table.get_mut(&s)?;
         stale(stream.generation, &stream.current)?;
-        stream.permit = if fd_ready(&stream.fd, PollFlags::OUT) { MAX_SEND } else { 0 };
+        stream.permit = if crate::wait::ready_now(&stream.fd, PollFlags::OUT) { MAX_SEND } else { 0 };
         Ok(stream.permit)
     }
 
