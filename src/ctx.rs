@@ -85,6 +85,23 @@ impl WasiCtx {
         &self.limits
     }
 
+    /// Waits until the tokio stdout and stderr (`stdout_async`, `stderr_async`) have taken every
+    /// byte the guest wrote, and flushes them: for an embedder driving its own async store,
+    /// after the guest's last call (`run_async` and `p2::run_async` do it). A guest's write
+    /// already waits for its bytes but for WASI 0.2's non-blocking `write` not followed by a
+    /// flush. The error is the first writer's.
+    #[cfg(feature = "tokio")]
+    pub async fn flush_stdio_async(&mut self) -> std::io::Result<()> {
+        let io = self.stdio.async_io.clone();
+        let mut result = Ok(());
+        for output in [io.stdout, io.stderr].into_iter().flatten() {
+            if let Err(e) = crate::stdio::tokio::drain(&output).await {
+                result = result.and(Err(e));
+            }
+        }
+        result
+    }
+
     /// Records that a preview1 call was interrupted and returns the errno it unwinds with; the
     /// host function then traps (see `p1::add_to_linker`).
     pub(crate) fn interrupted(&mut self, i: crate::wait::Interrupted) -> crate::Errno {
@@ -202,6 +219,9 @@ pub struct WasiCtxBuilder {
     network: crate::net::NetworkPolicy,
     limits: Limits,
     interrupt: InterruptHandle,
+    /// The tokio values among the stdio set (the `tokio` feature).
+    #[cfg(feature = "tokio")]
+    async_io: crate::stdio::AsyncStdio,
 }
 
 impl Default for WasiCtxBuilder {
@@ -226,6 +246,8 @@ impl WasiCtxBuilder {
             network: crate::net::NetworkPolicy::none(),
             limits: Limits::default(),
             interrupt: InterruptHandle::new(),
+            #[cfg(feature = "tokio")]
+            async_io: Default::default(),
         }
     }
 
@@ -290,6 +312,10 @@ impl WasiCtxBuilder {
     /// thread) until the reader answers.
     pub fn stdin(&mut self, reader: impl Read + Send + 'static) -> &mut Self {
         self.stdin = (Box::new(reader), false, false);
+        #[cfg(feature = "tokio")]
+        {
+            self.async_io.stdin = None;
+        }
         self
     }
 
@@ -302,12 +328,69 @@ impl WasiCtxBuilder {
     /// call returns; a failing writer makes the call fail with the matching errno.
     pub fn stdout(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
         self.stdout = (Box::new(writer), false);
+        #[cfg(feature = "tokio")]
+        {
+            self.async_io.stdout = None;
+        }
         self
     }
 
     /// Sends the guest's stderr to `writer` (as [`WasiCtxBuilder::stdout`]).
     pub fn stderr(&mut self, writer: impl Write + Send + 'static) -> &mut Self {
         self.stderr = (Box::new(writer), false);
+        #[cfg(feature = "tokio")]
+        {
+            self.async_io.stderr = None;
+        }
+        self
+    }
+
+    /// Reads the guest's stdin from a tokio `AsyncRead` (the `tokio` feature): a guest's
+    /// blocking read of it waits as a future (in async linking) until the reader has something,
+    /// the executor thread free meanwhile; up to 64 KiB are read ahead.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error + Send + Sync>> {
+    /// let (mut to_guest, guest_stdin) = tokio::io::duplex(1024);
+    /// let ctx = hammertime::WasiCtx::builder().stdin_async(guest_stdin).build()?;
+    /// tokio::io::AsyncWriteExt::write_all(&mut to_guest, b"hello").await?;
+    /// # drop(ctx);
+    /// # Ok(())
+    /// # }
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn stdin_async(&mut self, reader: impl tokio::io::AsyncRead + Send + 'static) -> &mut Self {
+        let input = crate::stdio::tokio::AsyncInput::new(reader);
+        self.stdin = (Box::new(input.clone()), false, false);
+        self.async_io.stdin = Some(input);
+        self
+    }
+
+    /// Sends the guest's stdout to a tokio `AsyncWrite` (the `tokio` feature): a guest's write
+    /// returns once the writer took its bytes (waiting as a future, in async linking), up to
+    /// 64 KiB held meanwhile; a writer's error is the write's errno.
+    ///
+    /// ```
+    /// let (guest_stdout, from_guest) = tokio::io::duplex(1024);
+    /// let ctx = hammertime::WasiCtx::builder().stdout_async(guest_stdout).build()?;
+    /// # drop((ctx, from_guest));
+    /// # Ok::<(), hammertime::BuildError>(())
+    /// ```
+    #[cfg(feature = "tokio")]
+    pub fn stdout_async(&mut self, writer: impl tokio::io::AsyncWrite + Send + 'static) -> &mut Self {
+        let output = crate::stdio::tokio::AsyncOutput::new(writer);
+        self.stdout = (Box::new(output.clone()), false);
+        self.async_io.stdout = Some(output);
+        self
+    }
+
+    /// Sends the guest's stderr to a tokio `AsyncWrite` (as [`WasiCtxBuilder::stdout_async`]).
+    #[cfg(feature = "tokio")]
+    pub fn stderr_async(&mut self, writer: impl tokio::io::AsyncWrite + Send + 'static) -> &mut Self {
+        let output = crate::stdio::tokio::AsyncOutput::new(writer);
+        self.stderr = (Box::new(output.clone()), false);
+        self.async_io.stderr = Some(output);
         self
     }
 
@@ -316,7 +399,8 @@ impl WasiCtxBuilder {
     /// ([`WasiCtx::interrupt_handle`]).
     pub fn inherit_stdin(&mut self) -> &mut Self {
         let tty = std::io::stdin().is_terminal();
-        self.stdin = (Box::new(crate::stdio::HostStdin), tty, true);
+        self.stdin(crate::stdio::HostStdin);
+        (self.stdin.1, self.stdin.2) = (tty, true);
         self
     }
 
@@ -328,7 +412,8 @@ impl WasiCtxBuilder {
     /// order.
     pub fn inherit_stdout(&mut self) -> &mut Self {
         let tty = std::io::stdout().is_terminal();
-        self.stdout = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stdout)), tty);
+        self.stdout(crate::stdio::HostOutput(crate::stdio::Output::Stdout));
+        self.stdout.1 = tty;
         self
     }
 
@@ -336,7 +421,8 @@ impl WasiCtxBuilder {
     /// [`WasiCtxBuilder::inherit_stdout`] writes fd 1.
     pub fn inherit_stderr(&mut self) -> &mut Self {
         let tty = std::io::stderr().is_terminal();
-        self.stderr = (Box::new(crate::stdio::HostOutput(crate::stdio::Output::Stderr)), tty);
+        self.stderr(crate::stdio::HostOutput(crate::stdio::Output::Stderr));
+        self.stderr.1 = tty;
         self
     }
 
@@ -543,6 +629,8 @@ impl WasiCtxBuilder {
             stderr: this.stderr.0,
             tty: [this.stdin.1, this.stdout.1, this.stderr.1],
             host_stdin: this.stdin.2,
+            #[cfg(feature = "tokio")]
+            async_io: this.async_io,
         };
         for d in streams {
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;

@@ -90,7 +90,9 @@ pub async fn run_async(engine: &Engine, module: &Module, mut ctx: WasiCtx) -> wa
     let instance = linker.instantiate_async(&mut store, module).await?;
     store.data_mut().pinned_memory = instance.get_memory(&mut store, "memory");
     let start = instance.get_typed_func::<(), ()>(&mut store, "_start")?;
-    exit_status(start.call_async(&mut store, ()).await)
+    let status = exit_status(start.call_async(&mut store, ()).await);
+    store.data_mut().flush_stdio_async().await?;
+    status
 }
 
 /// Calls a command instance's `_start` and turns the outcome into an exit status.

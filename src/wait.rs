@@ -186,6 +186,9 @@ impl InterruptHandle {
     /// (all empty when the deadline came first), or `Err` when interrupted. A descriptor
     /// `poll(2)` refuses counts as ready (the call then meets the error itself).
     pub(crate) fn block(&self, plan: &Plan) -> Result<Vec<PollFlags>, Interrupted> {
+        if !plan.ready.is_empty() {
+            return self.block_polling(plan);
+        }
         if plan.fds.is_empty() {
             self.sleep_until(plan.deadline)?;
             return Ok(Vec::new());
@@ -195,6 +198,37 @@ impl InterruptHandle {
         match self.poll(&mut fds, timeout)? {
             Ok(_) => Ok(fds.iter().map(PollFd::revents).collect()),
             Err(_) => Ok(plan.fds.iter().map(|(_, flags)| *flags).collect()),
+        }
+    }
+}
+
+impl InterruptHandle {
+    /// [`InterruptHandle::block`] for a plan with things to poll: they are polled with a waker
+    /// that unparks this thread, the descriptors looked at, in slices of [`POLL_SLICE`].
+    fn block_polling(&self, plan: &Plan) -> Result<Vec<PollFlags>, Interrupted> {
+        struct Unpark(std::thread::Thread);
+        impl std::task::Wake for Unpark {
+            fn wake(self: Arc<Self>) {
+                self.0.unpark();
+            }
+        }
+        let waker = Waker::from(Arc::new(Unpark(std::thread::current())));
+        let mut cx = Context::from_waker(&waker);
+        loop {
+            self.check()?;
+            if plan.ready.iter().any(|r| r.poll_ready(&mut cx).is_ready()) {
+                return Ok(vec![PollFlags::empty(); plan.fds.len()]);
+            }
+            let events: Vec<PollFlags> =
+                plan.fds.iter().map(|(fd, f)| if ready_now(fd, *f) { *f } else { PollFlags::empty() }).collect();
+            if events.iter().any(|e| !e.is_empty()) {
+                return Ok(events);
+            }
+            let left = plan.deadline.map(|d| d.saturating_duration_since(Instant::now()));
+            if left.is_some_and(|l| l.is_zero()) {
+                return Ok(events);
+            }
+            std::thread::park_timeout(left.map_or(POLL_SLICE, |l| l.min(POLL_SLICE)));
         }
     }
 }
@@ -261,25 +295,40 @@ pub(crate) fn ready_now(fd: &impl AsFd, flags: PollFlags) -> bool {
 /// async wait can hold it while the guest's call is suspended.
 pub(crate) type Waitable = Arc<dyn AsFd + Send + Sync>;
 
+/// Something a wait polls that is no descriptor: a tokio stdin that has nothing yet, or a
+/// tokio output that has not taken its bytes (the `tokio` feature).
+pub(crate) trait Ready: Send + Sync {
+    /// `Ready` once a call waiting for it can make progress; else it wakes `cx` when it can.
+    fn poll_ready(&self, cx: &mut Context<'_>) -> Poll<()>;
+}
+
 /// What a blocked call waits for: the first of its descriptors to have an event awaited (or an
-/// error or hang-up), or its deadline (real time), whichever comes first.
+/// error or hang-up), of its other things to be ready, or its deadline (real time), whichever
+/// comes first.
 #[derive(Default)]
 pub(crate) struct Plan {
     /// When the wait ends by itself; `None`: only a descriptor (or an interrupt) ends it.
     pub deadline: Option<Instant>,
     /// The descriptors and the events awaited on each.
     pub fds: Vec<(Waitable, PollFlags)>,
+    /// The other things awaited.
+    pub ready: Vec<Arc<dyn Ready>>,
 }
 
 impl Plan {
     /// A wait of `d` of real time (saturating: forever past the clock's range).
     pub fn sleep(d: Duration) -> Plan {
-        Plan { deadline: Instant::now().checked_add(d), fds: Vec::new() }
+        Plan { deadline: Instant::now().checked_add(d), ..Plan::default() }
     }
 
     /// A wait for `flags` on `fd`, with no deadline.
     pub fn fd(fd: Waitable, flags: PollFlags) -> Plan {
-        Plan { deadline: None, fds: vec![(fd, flags)] }
+        Plan { fds: vec![(fd, flags)], ..Plan::default() }
+    }
+
+    /// A wait for `ready`, with no deadline.
+    pub fn ready(ready: Arc<dyn Ready>) -> Plan {
+        Plan { ready: vec![ready], ..Plan::default() }
     }
 }
 
@@ -411,6 +460,7 @@ mod tests {
         let plan = Plan {
             deadline: Instant::now().checked_add(Duration::from_millis(25)),
             fds: vec![(a.clone(), PollFlags::IN)],
+            ..Plan::default()
         };
         assert_eq!(h.block(&plan), Ok(vec![PollFlags::empty()]), "nothing to read: the deadline ends it");
         use std::io::Write;

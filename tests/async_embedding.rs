@@ -327,3 +327,79 @@ fn the_default_build_has_no_tokio() {
         .unwrap();
     assert!(String::from_utf8_lossy(&out.stdout).lines().any(|l| l.starts_with("tokio ")));
 }
+
+/// The committed C guest `guests/NAME.wasm`.
+fn c_guest(name: &str) -> Module {
+    Module::from_file(engine(), format!("{}/guests/{name}.wasm", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+/// `guests/NAME.wasm` adapted to a WASI 0.2 command component.
+fn adapted(name: &str) -> Component {
+    let module = std::fs::read(format!("{}/guests/{name}.wasm", env!("CARGO_MANIFEST_DIR"))).unwrap();
+    let bytes = wit_component::ComponentEncoder::default()
+        .module(&module)
+        .unwrap()
+        .adapter(
+            "wasi_snapshot_preview1",
+            wasi_preview1_component_adapter_provider::WASI_SNAPSHOT_PREVIEW1_COMMAND_ADAPTER,
+        )
+        .unwrap()
+        .validate(true)
+        .encode()
+        .unwrap();
+    Component::new(engine(), &bytes).unwrap()
+}
+
+/// tokio stdio: `cat` (a module, and the same adapted to a component) copies a stdin that a
+/// task feeds slowly, in pieces, to a stdout that another task drains through a small pipe; its
+/// blocking reads yield the thread (a ticker ticks meanwhile), and every byte arrives in order.
+#[tokio::test(flavor = "current_thread")]
+async fn tokio_stdio_feeds_and_drains_a_guest_that_waits_on_it() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let input: Vec<u8> = (0..200_000u32).map(|i| (i % 251) as u8).collect();
+    for component in [false, true] {
+        let (mut to_guest, guest_stdin) = tokio::io::duplex(4096);
+        let (guest_stdout, mut from_guest) = tokio::io::duplex(1024);
+        let ctx = WasiCtx::builder().arg("cat").stdin_async(guest_stdin).stdout_async(guest_stdout).build().unwrap();
+        let ticker = Ticker::start();
+        let data = input.clone();
+        let feeder = tokio::spawn(async move {
+            for piece in data.chunks(50_000) {
+                tokio::time::sleep(Duration::from_millis(30)).await;
+                to_guest.write_all(piece).await.unwrap();
+            }
+        });
+        let drainer = tokio::spawn(async move {
+            let mut out = Vec::new();
+            from_guest.read_to_end(&mut out).await.unwrap();
+            out
+        });
+        let code = if component {
+            hammertime::p2::run_async(engine(), &adapted("cat"), ctx).await.unwrap()
+        } else {
+            hammertime::run_async(engine(), &c_guest("cat"), ctx).await.unwrap()
+        };
+        assert_eq!(code, 0, "component {component}");
+        feeder.await.unwrap();
+        assert!(ticker.ticks() >= 5, "the ticker ticked {} times while cat waited", ticker.ticks());
+        assert_eq!(drainer.await.unwrap(), input, "component {component}");
+    }
+}
+
+/// A tokio stdout whose reader has gone: the guest's write fails with `EPIPE` (its error),
+/// nothing is dropped silently.
+#[tokio::test(flavor = "current_thread")]
+async fn a_tokio_stdout_whose_reader_has_gone_fails_the_write() {
+    let (guest_stdout, from_guest) = tokio::io::duplex(64);
+    drop(from_guest);
+    let stderr = OutputBuffer::new();
+    let ctx = WasiCtx::builder()
+        .arg("cat")
+        .stdin_bytes("some input\n")
+        .stdout_async(guest_stdout)
+        .stderr(stderr.clone())
+        .build();
+    let code = hammertime::run_async(engine(), &c_guest("cat"), ctx.unwrap()).await.unwrap();
+    assert_eq!(code, 1);
+    assert!(stderr.to_string_lossy().contains("Broken pipe"), "{}", stderr.to_string_lossy());
+}

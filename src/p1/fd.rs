@@ -352,24 +352,29 @@ fn sync_after_write(file: &dyn crate::vfs::File, flags: u16) -> Result<(), Errno
     }
 }
 
-/// Writes the iovecs to a stream, several of them in one `write_vectored` call (a host
-/// descriptor's `writev(2)`), then flushes it. A failure after some bytes were accepted reports
-/// those bytes (a short write); a failure before any is the errno.
-fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
-    let mut bufs = list.iter();
-    let first = match bufs.next(mem) {
-        Some((buf, len)) => mem.slice(buf, len)?,
-        None => &[],
-    };
-    let (total, failure) = match bufs.next(mem) {
-        // One buffer, the common case: plain `write`s, nothing to gather.
-        None => crate::stdio::write_all_counted(first, |src| stream.write(src)),
-        Some((buf, len)) => {
-            let mut slices = vec![IoSlice::new(first), IoSlice::new(mem.slice(buf, len)?)];
-            while let Some((buf, len)) = bufs.next(mem) {
-                slices.push(IoSlice::new(mem.slice(buf, len)?));
+/// Writes the iovecs, after their first `skip` bytes (those an earlier attempt of the call
+/// wrote), to a stream, several of them in one `write_vectored` call (a host descriptor's
+/// `writev(2)`), then flushes it. A failure after some bytes were accepted reports those bytes
+/// (a short write); a failure before any is the errno.
+fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovecs, skip: u64) -> Result<u64, Errno> {
+    let (total, failure) = if skip > 0 {
+        with_io_slices_from(mem, list, skip, |bufs| write_all_vectored(stream, &mut bufs.to_vec()))?
+    } else {
+        let mut bufs = list.iter();
+        let first = match bufs.next(mem) {
+            Some((buf, len)) => mem.slice(buf, len)?,
+            None => &[],
+        };
+        match bufs.next(mem) {
+            // One buffer, the common case: plain `write`s, nothing to gather.
+            None => crate::stdio::write_all_counted(first, |src| stream.write(src)),
+            Some((buf, len)) => {
+                let mut slices = vec![IoSlice::new(first), IoSlice::new(mem.slice(buf, len)?)];
+                while let Some((buf, len)) = bufs.next(mem) {
+                    slices.push(IoSlice::new(mem.slice(buf, len)?));
+                }
+                write_all_vectored(stream, &mut slices)
             }
-            write_all_vectored(stream, &mut slices)
         }
     };
     let flushed = stream.flush();
@@ -461,7 +466,13 @@ pub(crate) fn try_fd_read(
             {
                 return Err(Blocked::Wait(Plan::fd(Arc::new(HostStdin), PollFlags::IN)));
             }
-            read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, &list)?
+            match read_stream_iovs(ctx.stdio.stdin.as_mut(), mem, &list) {
+                // An async stdin with nothing yet: wait for its reader.
+                Err(Errno::Again) if let Some(reader) = ctx.stdio.stdin_wait() => {
+                    return Err(Blocked::Wait(Plan::ready(reader)));
+                }
+                r => r?,
+            }
         }
         Kind::Stream(s) => {
             let (s, blocking) = (s.clone(), d.flags & fdflags::NONBLOCK == 0);
@@ -518,7 +529,23 @@ pub(crate) fn try_fd_write(
             sync_after_write(file.as_ref(), d.flags)?;
             n
         }
-        Kind::Writer { out, .. } => write_stream_iovs(ctx.stdio.writer(*out), mem, &list)?,
+        Kind::Writer { out, .. } => {
+            let out = *out;
+            // (An empty write still flushes the writer, and reports what the flush says.)
+            if *done < list.total() || list.is_empty() {
+                match write_stream_iovs(ctx.stdio.writer(out), mem, &list, *done) {
+                    Err(Errno::Again) if ctx.stdio.output_wait(out).is_some() => {}
+                    r => *done += r?,
+                }
+            }
+            // An async output that has not taken every byte yet: wait for its writer, then
+            // write the rest.
+            if let Some(writer) = ctx.stdio.output_wait(out) {
+                return Err(Blocked::Wait(Plan::ready(writer)));
+            }
+            ctx.stdio.output_result(out)?;
+            *done
+        }
         Kind::Stream(s) => {
             let (s, blocking) = (s.clone(), d.flags & fdflags::NONBLOCK == 0);
             crate::p1::sock::send_from(&s, blocking, mem, &list, done)?;

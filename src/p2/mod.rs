@@ -212,7 +212,9 @@ pub async fn run_async(engine: &Engine, component: &Component, ctx: WasiCtx) -> 
     let mut store = Store::new(engine, ctx);
     let command = bindings::Command::instantiate_async(&mut store, component, &linker).await?;
     let run = command.wasi_cli_run().func_run();
-    exit_status(run.call_async(&mut store, ()).await.map(|(r,)| r))
+    let status = exit_status(run.call_async(&mut store, ()).await.map(|(r,)| r));
+    store.data_mut().flush_stdio_async().await?;
+    status
 }
 
 /// Runs a WASI 0.2 command component to completion on the calling thread and returns its exit

@@ -127,7 +127,7 @@ pub(super) async fn wait(plan: Plan) -> Vec<PollFlags> {
                 return Poll::Ready(events);
             }
         }
-        if any {
+        if any || plan.ready.iter().any(|r| r.poll_ready(cx).is_ready()) {
             return Poll::Ready(events);
         }
         if let Some(s) = &mut sleep

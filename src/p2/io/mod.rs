@@ -141,6 +141,18 @@ pub enum Pollable {
     Socket(SocketPollable),
     /// Ready when the host's own stdin has something to read (or has ended).
     HostStdin,
+    /// Ready when a tokio stdin has something, or a tokio stdout or stderr has taken its bytes.
+    Stdio(StdioReady),
+}
+
+/// What a [`Pollable::Stdio`] polls.
+#[derive(Clone)]
+pub struct StdioReady(pub(crate) Arc<dyn crate::wait::Ready>);
+
+impl std::fmt::Debug for StdioReady {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("StdioReady")
+    }
 }
 
 impl error::Host for WasiCtx {}

@@ -20,6 +20,7 @@ fn ready_now(p: &Pollable, now: u64) -> bool {
         Pollable::Deadline(at) => now >= *at,
         Pollable::Socket(s) => s.ready_now(),
         Pollable::HostStdin => crate::wait::ready_now(&rustix::stdio::stdin(), PollFlags::IN),
+        Pollable::Stdio(r) => r.0.poll_ready(&mut std::task::Context::from_waker(std::task::Waker::noop())).is_ready(),
     }
 }
 
@@ -73,7 +74,7 @@ impl Polling {
         let timer_done = self.timer.is_some_and(|(_, end)| end.is_some_and(|end| Instant::now() >= end));
         let mut ready: Vec<u32> =
             woken.iter().zip(which).filter(|(e, _)| !e.is_empty()).filter_map(|(_, i)| *i).collect();
-        let mut plan = Plan { deadline: self.timer.and_then(|(_, end)| end), fds: Vec::new() };
+        let mut plan = Plan { deadline: self.timer.and_then(|(_, end)| end), ..Plan::default() };
         let mut next = Vec::new();
         for (i, p) in (0u32..).zip(pollables) {
             match p {
@@ -97,6 +98,13 @@ impl Polling {
                 Pollable::HostStdin => {
                     plan.fds.push((Arc::new(HostStdin), PollFlags::IN));
                     next.push(Some(i));
+                }
+                Pollable::Stdio(r) => {
+                    if ready_now(p, now) {
+                        ready.push(i);
+                    } else {
+                        plan.ready.push(r.0.clone());
+                    }
                 }
             }
         }

@@ -51,7 +51,11 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
             {
                 return Ok(Vec::new());
             }
-            crate::stdio::read_some(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want))?
+            match crate::stdio::read_some(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want)) {
+                // An async stdin with nothing yet.
+                Err(Errno::Again) if ctx.stdio.stdin_wait().is_some() => return Ok(Vec::new()),
+                r => r?,
+            }
         }
         InputStream::File { file, pos } => {
             // A backend claiming more than it was asked counts as having filled the buffer.
@@ -70,7 +74,8 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
 fn input_pollable(ctx: &WasiCtx, stream: &Resource<InputStream>) -> wasmtime::Result<Pollable> {
     Ok(match ctx.table.get(stream)? {
         InputStream::Tcp(s) => Pollable::Socket(s.pollable()),
-        InputStream::Stdin if ctx.stdio.host_stdin.then_some(()).is_some() => Pollable::HostStdin,
+        InputStream::Stdin if ctx.stdio.host_stdin => Pollable::HostStdin,
+        InputStream::Stdin if let Some(r) = ctx.stdio.stdin_wait() => Pollable::Stdio(super::StdioReady(r)),
         InputStream::Stdin | InputStream::File { .. } => Pollable::Ready,
     })
 }
@@ -89,7 +94,7 @@ async fn blocking_read(
             return Ok(bytes);
         }
         let p = match input_pollable(ctx, stream).map_err(StreamError::Trap)? {
-            p @ (Pollable::Socket(_) | Pollable::HostStdin) => p,
+            p @ (Pollable::Socket(_) | Pollable::HostStdin | Pollable::Stdio(_)) => p,
             _ => return Ok(bytes),
         };
         wait(ctx, mode, &[p]).await?;
@@ -187,16 +192,28 @@ fn flush(ctx: &mut WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<()>
     }
 }
 
-/// Flushes `stream`, waiting (as a pollable does) until a TCP stream has sent everything.
+/// Flushes `stream`, waiting (as a pollable does) until a TCP stream has sent everything, or
+/// a tokio stdout or stderr has taken every byte.
 async fn blocking_flush(ctx: &mut WasiCtx, mode: Mode, stream: &Resource<OutputStream>) -> StreamResult<()> {
     loop {
         flush(ctx, stream)?;
-        let p = match ctx.table.get(stream)? {
-            OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(s.pollable()),
-            _ => return Ok(()),
+        let p = match output_pollable(ctx, stream)? {
+            Pollable::Ready => return Ok(()),
+            p => p,
         };
         wait(ctx, mode, &[p]).await?;
     }
+}
+
+/// The pollable `stream`'s `subscribe` gives, and what its blocking methods wait for: ready
+/// when a TCP stream has sent what it holds (room for more), or a tokio output has taken its
+/// bytes; stdio and files are always ready.
+fn output_pollable(ctx: &WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<Pollable> {
+    Ok(match ctx.table.get(stream)? {
+        OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(s.pollable()),
+        OutputStream::Stdio(out) if let Some(r) = ctx.stdio.output_wait(*out) => Pollable::Stdio(super::StdioReady(r)),
+        _ => Pollable::Ready,
+    })
 }
 
 /// A blocking write-and-flush of at most 4096 bytes made by `write`. Stdio and files take all
@@ -209,7 +226,12 @@ async fn blocking_write(
     stream: &Resource<OutputStream>,
     write: impl FnOnce(&mut WasiCtx) -> StreamResult<()>,
 ) -> StreamResult<()> {
-    if !matches!(ctx.table.get(stream)?, OutputStream::Tcp(_)) {
+    let waits = match ctx.table.get(stream)? {
+        OutputStream::Tcp(_) => true,
+        OutputStream::Stdio(out) => ctx.stdio.output_room(*out, WRITE_PERMIT) < WRITE_PERMIT,
+        OutputStream::File { .. } => false,
+    };
+    if !waits {
         return write(ctx);
     }
     blocking_flush(ctx, mode, stream).await?;
@@ -258,7 +280,7 @@ async fn blocking_splice(
             return Ok(n);
         }
         let p = match input_pollable(ctx, src).map_err(StreamError::Trap)? {
-            p @ (Pollable::Socket(_) | Pollable::HostStdin) => p,
+            p @ (Pollable::Socket(_) | Pollable::HostStdin | Pollable::Stdio(_)) => p,
             _ => return Ok(n),
         };
         wait(ctx, mode, &[p]).await?;
@@ -282,7 +304,8 @@ impl streams::HostOutputStream for WasiCtx {
     fn check_write(&mut self, stream: Resource<OutputStream>) -> StreamResult<u64> {
         match self.table.get(&stream)? {
             OutputStream::Tcp(s) => socket_result(&mut self.net, s.check_write()),
-            _ => Ok(WRITE_PERMIT),
+            OutputStream::Stdio(out) => Ok(self.stdio.output_room(*out, WRITE_PERMIT)),
+            OutputStream::File { .. } => Ok(WRITE_PERMIT),
         }
     }
 
@@ -307,6 +330,9 @@ impl streams::HostOutputStream for WasiCtx {
     fn subscribe(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<Resource<Pollable>> {
         let p = match self.table.get(&stream)? {
             OutputStream::Tcp(s) => Pollable::Socket(s.pollable()),
+            OutputStream::Stdio(out) if let Some(r) = self.stdio.output_wait(*out) => {
+                Pollable::Stdio(super::StdioReady(r))
+            }
             OutputStream::Stdio(_) | OutputStream::File { .. } => Pollable::Ready,
         };
         Ok(self.table.push_child(p, &stream)?)

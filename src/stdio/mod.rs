@@ -31,9 +31,73 @@ pub(crate) struct Stdio {
     pub tty: [bool; 3],
     /// stdin is the host process's own ([`HostStdin`]), whose reads can wait interruptibly.
     pub host_stdin: bool,
+    /// The tokio values behind stdin, stdout and stderr, when they are (`stdin_async`…).
+    #[cfg(feature = "tokio")]
+    pub async_io: AsyncStdio,
+}
+
+/// The tokio `AsyncRead`/`AsyncWrite` values among a context's stdio.
+#[cfg(feature = "tokio")]
+#[derive(Clone, Default)]
+pub(crate) struct AsyncStdio {
+    pub stdin: Option<tokio::AsyncInput>,
+    pub stdout: Option<tokio::AsyncOutput>,
+    pub stderr: Option<tokio::AsyncOutput>,
 }
 
 impl Stdio {
+    /// What a read of stdin that found nothing waits for: an async stdin's reader.
+    pub fn stdin_wait(&self) -> Option<std::sync::Arc<dyn crate::wait::Ready>> {
+        #[cfg(feature = "tokio")]
+        if let Some(input) = &self.async_io.stdin {
+            return Some(input.ready());
+        }
+        None
+    }
+
+    /// An async output, if `out` is one.
+    #[cfg(feature = "tokio")]
+    fn async_output(&self, out: Output) -> Option<&tokio::AsyncOutput> {
+        match out {
+            Output::Stdout => self.async_io.stdout.as_ref(),
+            Output::Stderr => self.async_io.stderr.as_ref(),
+        }
+    }
+
+    /// What a write to `out` waits for, if anything: an async output's writer taking the bytes
+    /// held (when it has not yet). A plain `Write` takes them in the call.
+    pub fn output_wait(&self, out: Output) -> Option<std::sync::Arc<dyn crate::wait::Ready>> {
+        #[cfg(feature = "tokio")]
+        if let Some(output) = self.async_output(out)
+            && !output.drained()
+        {
+            return Some(output.ready());
+        }
+        let _ = out;
+        None
+    }
+
+    /// Whether the bytes written to `out` reached it: an async output's writer may have failed
+    /// after it took them (its error, told once).
+    pub fn output_result(&mut self, out: Output) -> Result<(), crate::Errno> {
+        #[cfg(feature = "tokio")]
+        if let Some(output) = self.async_output(out) {
+            return output.clone().flush().map_err(crate::Errno::from);
+        }
+        let _ = out;
+        Ok(())
+    }
+
+    /// The most bytes a write to `out` takes now, at most `max`: an async output's room.
+    pub fn output_room(&self, out: Output, max: u64) -> u64 {
+        #[cfg(feature = "tokio")]
+        if let Some(output) = self.async_output(out) {
+            return (output.room() as u64).min(max);
+        }
+        let _ = out;
+        max
+    }
+
     /// The host's stdin descriptor, when the guest's stdin is the host's own: a read waits for
     /// it to be readable (interruptibly) before reading.
     pub fn host_stdin(&self) -> Option<std::os::fd::BorrowedFd<'static>> {
@@ -48,6 +112,9 @@ impl Stdio {
         }
     }
 }
+
+#[cfg(feature = "tokio")]
+pub(crate) mod tokio;
 
 /// The host process's stdin read straight from its descriptor, without `std::io::Stdin`'s
 /// buffer: bytes the guest did not ask for stay in the descriptor (for the embedder, or a later
