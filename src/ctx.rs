@@ -212,13 +212,15 @@ pub struct WasiCtxBuilder {
     stdin: (Box<dyn Read + Send>, bool, bool),
     stdout: (Box<dyn Write + Send>, bool),
     stderr: (Box<dyn Write + Send>, bool),
-    wall: Arc<dyn WallClock>,
-    mono: Arc<dyn MonotonicClock>,
+    // The defaults that allocate (the host clocks, an interrupt handle) are made by `build`,
+    // so that a builder costs nothing to make and to reset.
+    wall: Option<Arc<dyn WallClock>>,
+    mono: Option<Arc<dyn MonotonicClock>>,
     random: Box<dyn RandomSource>,
     preopens: Vec<Preopen>,
     network: crate::net::NetworkPolicy,
     limits: Limits,
-    interrupt: InterruptHandle,
+    interrupt: Option<InterruptHandle>,
     /// The tokio values among the stdio set (the `tokio` feature).
     #[cfg(feature = "tokio")]
     async_io: crate::stdio::AsyncStdio,
@@ -239,13 +241,13 @@ impl WasiCtxBuilder {
             stdin: (Box::new(EmptyInput), false, false),
             stdout: (Box::new(Discard), false),
             stderr: (Box::new(Discard), false),
-            wall: Arc::new(SystemClock),
-            mono: Arc::new(HostMonotonicClock::new()),
+            wall: None,
+            mono: None,
             random: Box::new(OsRandom),
             preopens: Vec::new(),
             network: crate::net::NetworkPolicy::none(),
             limits: Limits::default(),
-            interrupt: InterruptHandle::new(),
+            interrupt: None,
             #[cfg(feature = "tokio")]
             async_io: Default::default(),
         }
@@ -434,13 +436,13 @@ impl WasiCtxBuilder {
     /// The clock behind `clock_time_get(realtime)`, also the clock of file times in a mounted
     /// [`MemFs`](crate::vfs::MemFs) that has none of its own.
     pub fn wall_clock(&mut self, clock: impl WallClock) -> &mut Self {
-        self.wall = Arc::new(clock);
+        self.wall = Some(Arc::new(clock));
         self
     }
 
     /// The clock behind `clock_time_get(monotonic)` and `poll_oneoff` clock subscriptions.
     pub fn monotonic_clock(&mut self, clock: impl MonotonicClock) -> &mut Self {
-        self.mono = Arc::new(clock);
+        self.mono = Some(Arc::new(clock));
         self
     }
 
@@ -573,7 +575,7 @@ impl WasiCtxBuilder {
     /// Uses `handle` to interrupt the context's waits (one handle may serve several contexts);
     /// by default each context has its own ([`WasiCtx::interrupt_handle`]).
     pub fn interrupt_handle(&mut self, handle: InterruptHandle) -> &mut Self {
-        self.interrupt = handle;
+        self.interrupt = Some(handle);
         self
     }
 
@@ -636,7 +638,24 @@ impl WasiCtxBuilder {
             fds.insert(d).map_err(|_| BuildError::TooManyDescriptors)?;
         }
 
-        let mut names = std::collections::HashSet::new();
+        // Every guest path checked before anything is opened (sorted: no hashing, whose keys
+        // would cost every context a random seed).
+        let mut names: Vec<&str> = this
+            .preopens
+            .iter()
+            .filter_map(|p| match p {
+                Preopen::Fs { guest_path, .. } | Preopen::HostDir { guest_path, .. } => Some(guest_path.as_str()),
+                Preopen::Socket(_) => None,
+            })
+            .collect();
+        if let Some(bad) = names.iter().find(|n| n.is_empty() || n.contains('\0')) {
+            return Err(BuildError::BadPreopen(bad.to_string()));
+        }
+        names.sort_unstable();
+        if let Some(twice) = names.windows(2).find(|w| w[0] == w[1]) {
+            return Err(BuildError::BadPreopen(twice[0].to_string()));
+        }
+        let wall = this.wall.unwrap_or_else(|| Arc::new(SystemClock));
         for p in this.preopens {
             let (guest_path, fs): (String, Arc<dyn FileSystem>) = match p {
                 Preopen::Socket(listener) => {
@@ -650,10 +669,7 @@ impl WasiCtxBuilder {
                     Err(error) => return Err(BuildError::Open { guest_path, error }),
                 },
             };
-            if guest_path.is_empty() || guest_path.contains('\0') || !names.insert(guest_path.clone()) {
-                return Err(BuildError::BadPreopen(guest_path));
-            }
-            fs.mounted_with_clock(&this.wall);
+            fs.mounted_with_clock(&wall);
             let root = fs
                 .root()
                 .map_err(|e| BuildError::Open { guest_path: guest_path.clone(), error: std::io::Error::other(e) })?;
@@ -668,8 +684,8 @@ impl WasiCtxBuilder {
         Ok(WasiCtx {
             args,
             env,
-            wall: this.wall,
-            mono: this.mono,
+            wall,
+            mono: this.mono.unwrap_or_else(|| Arc::new(HostMonotonicClock::new())),
             random: crate::random::Randomness::new(this.random),
             fds,
             stdio,
@@ -684,7 +700,7 @@ impl WasiCtxBuilder {
             pinned_memory: None,
             net: crate::net::NetCtx::new(this.network),
             limits: this.limits,
-            interrupt: this.interrupt,
+            interrupt: this.interrupt.unwrap_or_default(),
             pending_interrupt: false,
         })
     }
@@ -741,6 +757,13 @@ mod tests {
         assert!(matches!(WasiCtx::builder().env("", "c").build(), Err(BuildError::BadEnvKey(_))));
         let dup = WasiCtx::builder().preopen(MemFs::new(), "/a").preopen(MemFs::new(), "/a").build();
         assert!(matches!(dup, Err(BuildError::BadPreopen(_))));
+        // Guest paths are checked before anything is opened.
+        let dup = WasiCtx::builder().preopen_dir("/definitely/not/here", "/b").preopen(MemFs::new(), "/b").build();
+        assert!(matches!(dup, Err(BuildError::BadPreopen(p)) if p == "/b"));
+        for bad in ["", "/a\0"] {
+            let built = WasiCtx::builder().preopen(MemFs::new(), "/ok").preopen(MemFs::new(), bad).build();
+            assert!(matches!(built, Err(BuildError::BadPreopen(p)) if p == bad));
+        }
         let missing = WasiCtx::builder().preopen_dir("/definitely/not/here", "/x").build();
         match missing {
             Err(e @ BuildError::Open { .. }) => assert!(e.to_string().contains("/x")),

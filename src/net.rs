@@ -33,8 +33,8 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::str::FromStr;
-use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 
 /// What a guest does with an address, for [`NetworkPolicy::allows`].
 ///
@@ -384,19 +384,40 @@ pub(crate) const MAX_BACKGROUND_LOOKUPS: usize = 4;
 #[derive(Debug, Default)]
 pub(crate) struct NetCtx {
     pub policy: NetworkPolicy,
-    pub sockets: Arc<AtomicUsize>,
-    pub lookups: Arc<AtomicUsize>,
+    /// Allocated when first used (a context that makes no socket allocates nothing): the
+    /// sockets and name lookups the guest holds, and its TCP output streams.
+    sockets: OnceLock<Arc<AtomicUsize>>,
+    lookups: OnceLock<Arc<AtomicUsize>>,
     /// The errno of the stream error a socket stream just answered, until
     /// `convert-stream-error` turns it into an error resource (which then maps to a socket
     /// error code).
     pub socket_errno: Option<crate::Errno>,
-    /// The TCP output streams, whose bytes every wait sends on.
-    pub writers: crate::p2::sockets::SharedWriters,
+    writers: OnceLock<crate::p2::sockets::SharedWriters>,
 }
 
 impl NetCtx {
     pub fn new(policy: NetworkPolicy) -> Self {
         NetCtx { policy, ..NetCtx::default() }
+    }
+
+    /// The count of sockets the guest holds.
+    pub fn sockets(&self) -> &Arc<AtomicUsize> {
+        self.sockets.get_or_init(Arc::default)
+    }
+
+    /// The count of name lookups under way.
+    pub fn lookups(&self) -> &Arc<AtomicUsize> {
+        self.lookups.get_or_init(Arc::default)
+    }
+
+    /// The TCP output streams, whose bytes every wait sends on.
+    pub fn writers(&self) -> &crate::p2::sockets::SharedWriters {
+        self.writers.get_or_init(Arc::default)
+    }
+
+    /// The TCP output streams if the guest ever had one.
+    pub fn writers_if_any(&self) -> Option<&crate::p2::sockets::SharedWriters> {
+        self.writers.get()
     }
 }
 

@@ -69,7 +69,7 @@ impl Polling {
         woken: &[PollFlags],
         which: &[Option<u32>],
     ) -> Result<Vec<u32>, (Plan, Vec<Option<u32>>)> {
-        let sending = crate::p2::sockets::lock(&ctx.net.writers).drain_all();
+        let sending = ctx.net.writers_if_any().map(|w| crate::p2::sockets::lock(w).drain_all()).unwrap_or_default();
         let now = ctx.mono.now();
         let timer_done = self.timer.is_some_and(|(_, end)| end.is_some_and(|end| Instant::now() >= end));
         let mut ready: Vec<u32> =

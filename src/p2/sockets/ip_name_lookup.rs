@@ -140,7 +140,7 @@ impl ip_name_lookup::Host for WasiCtx {
             Some(ip) => Lookup::answered(Ok(vec![ip])),
             None => {
                 check_name(&name)?;
-                start_lookup(&self.net.lookups, name)
+                start_lookup(self.net.lookups(), name)
             }
         };
         Ok(self.table.push(ResolveAddressStream { lookup, next: 0 })?)

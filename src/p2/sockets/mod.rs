@@ -234,7 +234,7 @@ fn new_socket(
     kind: rustix::net::SocketType,
 ) -> Result<(OwnedFd, Slot), ErrorCode> {
     use rustix::net::{AddressFamily, SocketFlags, ipproto};
-    let slot = Slot::take(&ctx.net.sockets, MAX_SOCKETS).ok_or(ErrorCode::NewSocketLimit)?;
+    let slot = Slot::take(ctx.net.sockets(), MAX_SOCKETS).ok_or(ErrorCode::NewSocketLimit)?;
     let (af, proto) = match (is_v6(family), kind == rustix::net::SocketType::STREAM) {
         (false, true) => (AddressFamily::INET, ipproto::TCP),
         (true, true) => (AddressFamily::INET6, ipproto::TCP),

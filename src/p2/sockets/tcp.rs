@@ -453,7 +453,7 @@ impl WasiCtx {
         &mut self,
         s: &Resource<TcpSocket>,
     ) -> SocketResult<(Resource<InputStream>, Resource<OutputStream>)> {
-        let writers = self.net.writers.clone();
+        let writers = self.net.writers().clone();
         let (input, output) = self.tcp(s)?.streams(&writers);
         let input = self.table.push_child(input, s)?;
         let output = self.table.push_child(output, s)?;
@@ -607,7 +607,7 @@ impl tcp::HostTcpSocket for WasiCtx {
         &mut self,
         s: Resource<TcpSocket>,
     ) -> SocketResult<(Resource<TcpSocket>, Resource<InputStream>, Resource<OutputStream>)> {
-        let sockets = self.net.sockets.clone();
+        let sockets = self.net.sockets().clone();
         let sock = self.tcp(&s)?;
         if sock.state != State::Listening {
             return err(ErrorCode::InvalidState);

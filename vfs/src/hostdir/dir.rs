@@ -64,7 +64,7 @@ impl HostDirHandle {
         if !self.fs.same_filesystem {
             return Ok(());
         }
-        match sys::mount_root_at(&self.fd.fd, name, self.fs.dev) {
+        match sys::mount_root_at(&self.fd.fd, name, self.fs.dev()?) {
             Ok((true, _)) => Err(Errno::Xdev),
             Ok((false, _)) | Err(Errno::Noent) => Ok(()),
             Err(err) => Err(err),
@@ -148,7 +148,9 @@ impl HostDirHandle {
         let host_type = st.as_ref().map_or(rfs::FileType::Directory, raw_type);
         match host_type {
             rfs::FileType::Directory => {
-                if check_dev && st.as_ref().is_some_and(|st| sys::identity(st).0 != self.fs.dev) {
+                if let (true, Some(st)) = (check_dev, &st)
+                    && sys::identity(st).0 != self.fs.dev()?
+                {
                     return Err(Errno::Xdev);
                 }
                 Ok(Node::Dir(self.handle(Arc::new(DirFd::new(fd)))))
@@ -158,8 +160,8 @@ impl HostDirHandle {
                 // is known to do nothing (it could matter on others, FUSE among them). No other
                 // F_SETFL flag was set by the open (`open_without_blocking`).
                 let inert = other == rfs::FileType::RegularFile
-                    && self.fs.nonblock_inert
-                    && st.as_ref().is_some_and(|st| sys::identity(st).0 == self.fs.dev);
+                    && self.fs.nonblock_inert()
+                    && st.as_ref().is_some_and(|st| self.fs.dev().is_ok_and(|dev| sys::identity(st).0 == dev));
                 if !inert {
                     sys::make_blocking(&fd)?;
                 }
@@ -177,7 +179,7 @@ impl Dir for HostDirHandle {
     fn stat_at(&self, name: &str) -> Result<Stat> {
         check_name(name)?;
         if self.fs.same_filesystem {
-            return match sys::mount_root_at(&self.fd.fd, name, self.fs.dev)? {
+            return match sys::mount_root_at(&self.fd.fd, name, self.fs.dev()?)? {
                 (true, _) => Err(Errno::Xdev),
                 (false, st) => Ok(st),
             };

@@ -110,10 +110,10 @@ use std::fmt;
 use std::io;
 use std::os::fd::OwnedFd;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use rustix::fs::{self as rfs, Mode, OFlags};
-use rustix::io::Errno as HostErrno;
 
 use crate::{Dir, Errno, FileSystem, Result};
 use dir::{DirFd, HostDirHandle};
@@ -135,16 +135,40 @@ struct Instance {
     /// Refuse to cross a mount point below the root.
     same_filesystem: bool,
     /// `openat2` with `RESOLVE_BENEATH`, `RESOLVE_NO_SYMLINKS` and `RESOLVE_NO_XDEV` works here
-    /// (probed once).
+    /// (probed once per process: the kernel's answer, or a seccomp filter's, is the process's).
     openat2: bool,
-    /// The root's `st_dev`, for the `same_filesystem` checks without kernel support.
-    dev: u64,
+    /// The root's `st_dev`, for the `same_filesystem` checks without kernel support and the
+    /// regular files of the root's filesystem; looked up when first needed.
+    dev: OnceLock<u64>,
     /// Nothing else changes the tree: cached directories are used without a check.
     exclusive: bool,
-    /// The root's filesystem ignores `O_NONBLOCK` on regular files ([`sys::nonblock_inert`]).
-    nonblock_inert: bool,
+    /// The root's filesystem ignores `O_NONBLOCK` on regular files ([`sys::nonblock_inert`]);
+    /// looked up at the first file opened.
+    nonblock_inert: OnceLock<bool>,
+    /// The root was found a directory, and linked, by the `open` just made: the first `root()`
+    /// need not look again.
+    fresh: AtomicBool,
     /// Directories opened by path from the root, kept for the next lookup.
     cache: cache::DirCache,
+}
+
+impl Instance {
+    /// The root's `st_dev`.
+    fn dev(&self) -> Result<u64> {
+        if let Some(dev) = self.dev.get() {
+            return Ok(*dev);
+        }
+        let dev = sys::to_stat(&rfs::fstat(&self.root.fd)?).dev;
+        Ok(*self.dev.get_or_init(|| dev))
+    }
+
+    /// Whether the root's filesystem ignores `O_NONBLOCK` on regular files.
+    fn nonblock_inert(&self) -> bool {
+        #[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between targets
+        *self
+            .nonblock_inert
+            .get_or_init(|| rfs::fstatfs(&self.root.fd).is_ok_and(|fs| sys::nonblock_inert(fs.f_type as i64)))
+    }
 }
 
 impl fmt::Debug for Instance {
@@ -299,19 +323,18 @@ impl HostDirBuilder {
     ///
     /// Errors: the host's error opening the path as a directory (`ENOTDIR` if it is not one);
     /// for a descriptor, as [`HostDir::from_fd`].
+    ///
+    /// Opening costs one system call (`open(2)` with `O_DIRECTORY`, which refuses anything but a
+    /// directory): what else an instance needs to know of its root (its device, its filesystem's
+    /// type) is looked up when first needed, and whether the kernel has `openat2` once per
+    /// process.
     pub fn open(self) -> io::Result<HostDir> {
         let fd = match &self.source {
             Source::Path(path) => rfs::open(path, OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC, Mode::empty())?,
             Source::Fd(fd) => sys::reopen_dir(fd)?,
         };
-        let st = rfs::fstat(&fd)?;
-        if sys::raw_type(&st) != rfs::FileType::Directory {
-            return Err(HostErrno::NOTDIR.into());
-        }
-        let openat2 = sys::openat2_works(&fd);
-        #[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between targets
-        let nonblock_inert = rfs::fstatfs(&fd).is_ok_and(|fs| sys::nonblock_inert(fs.f_type as i64));
-        let dev = sys::to_stat(&st).dev;
+        static OPENAT2: OnceLock<bool> = OnceLock::new();
+        let openat2 = *OPENAT2.get_or_init(|| sys::openat2_works(&fd));
         let root = Arc::new(DirFd::new(fd));
         let (read_only, same_filesystem, exclusive) = (self.read_only, self.same_filesystem, self.exclusive);
         let cache = cache::DirCache::default();
@@ -321,9 +344,10 @@ impl HostDirBuilder {
                 read_only,
                 same_filesystem,
                 openat2,
-                dev,
+                dev: OnceLock::new(),
                 exclusive,
-                nonblock_inert,
+                nonblock_inert: OnceLock::new(),
+                fresh: true.into(),
                 cache,
             }),
         })
@@ -334,9 +358,11 @@ impl FileSystem for HostDir {
     /// A handle on the shared root descriptor. [`Errno::Noent`] if the host removed the
     /// directory.
     fn root(&self) -> Result<Arc<dyn Dir>> {
-        let st = rfs::fstat(&self.inner.root.fd)?;
-        if st.st_nlink == 0 {
-            return Err(Errno::Noent);
+        if !self.inner.fresh.swap(false, Ordering::Relaxed) {
+            let st = rfs::fstat(&self.inner.root.fd)?;
+            if st.st_nlink == 0 {
+                return Err(Errno::Noent);
+            }
         }
         Ok(Arc::new(HostDirHandle::new(Arc::clone(&self.inner.root), Arc::clone(&self.inner))))
     }

@@ -370,9 +370,9 @@ fn o_nonblock_is_cleared_unless_the_filesystem_ignores_it() {
     let mut fs = HostDir::open(&fx.mount).expect("open");
     #[allow(clippy::unnecessary_cast)] // `f_type`'s type differs between targets
     let f_type = rfs::fstatfs(std::fs::File::open(&fx.mount).expect("open")).expect("fstatfs").f_type as i64;
-    assert_eq!(fs.inner.nonblock_inert, super::sys::nonblock_inert(f_type), "f_type {f_type:#x}");
+    assert_eq!(fs.inner.nonblock_inert(), super::sys::nonblock_inert(f_type), "f_type {f_type:#x}");
     for inert in [false, true] {
-        Arc::get_mut(&mut fs.inner).expect("sole owner").nonblock_inert = inert;
+        Arc::get_mut(&mut fs.inner).expect("sole owner").nonblock_inert = inert.into();
         let f = file(fs.root().expect("root").open_at("f", RO));
         let flags = rfs::fcntl_getfl(&f.as_any().downcast_ref::<HostFile>().expect("HostFile").fd).expect("getfl");
         assert_eq!(flags.contains(OFlags::NONBLOCK), inert, "{flags:?}");
