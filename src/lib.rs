@@ -8,7 +8,11 @@
 //!   a sandboxed host directory ([`vfs::HostDir`]), read-only ([`vfs::ReadOnly`]), a map of
 //!   assets ([`vfs::SimpleFsAdapter`]), or your own;
 //! - all 46 preview1 calls and every WASI 0.2 `wasi:cli/command` import as synchronous host
-//!   functions: no async runtime, and calling from inside one works.
+//!   functions: no async runtime, and calling from inside one works;
+//! - with the `tokio` cargo feature, async linking of the same context
+//!   (`add_to_linker_async`, `run_async`, `p2::add_to_linker_async`, `p2::run_async`):
+//!   the calls that wait are futures on the caller's tokio runtime, so a waiting guest holds no
+//!   thread.
 //!
 //! ```
 //! use hammertime::{WasiCtx, stdio::OutputBuffer};

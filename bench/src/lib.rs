@@ -12,6 +12,8 @@
 //! `clock_gettime(CLOCK_MONOTONIC)` and prints `ns=… check=…` lines on stderr (see
 //! `guests/src/bench.h`), so every runtime measures exactly the same loop.
 
+pub mod concurrency;
+
 use std::io::Write as _;
 use std::path::Path;
 use std::time::Instant;

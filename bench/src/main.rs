@@ -7,7 +7,8 @@
 //!   --only ID,ID     only these rows (write, clock, read-big, read-small, meta, walk, cli-cache,
 //!                    startup, hostcall, memory, process: the workloads as whole processes,
 //!                    archive: reads from a tar served in place against MemFs, snapshot:
-//!                    MemFs::snapshot's costs and reads through a snapshot against MemFs)
+//!                    MemFs::snapshot's costs and reads through a snapshot against MemFs,
+//!                    concurrency: the async-embedding rows, many guests at once on tokio)
 //!   --tmp DIR        where to put the data (default /dev/shm, a tmpfs)
 //!   --api p1|p2|both only the preview1 modules, only their WASI 0.2 components, or both (default)
 //!
@@ -134,6 +135,8 @@ fn print_samples(samples: &[Sample]) {
 fn child(cmd: &str, a: &[String]) -> wasmtime::Result<()> {
     let rt = |s: &str| Runtime::from_id(s).ok_or_else(|| wasmtime::format_err!("bad runtime {s}"));
     match cmd {
+        // __concurrency KIND ARGS...: one measurement of the async-embedding section.
+        "__concurrency" => print!("{}", hammertime_bench::concurrency::child(a)?),
         // __guest RUNTIME CWASM HOST_DIR MEMFS_SETUP ARGV...  (a component for the p2-… runtimes)
         "__guest" => {
             let rt = rt(&a[0])?;
@@ -607,6 +610,10 @@ fn suite(opts: &Opts) -> wasmtime::Result<()> {
     if opts.p1 && opts.wants("snapshot") {
         eprintln!("snapshots of a MemFs:");
         println!("{}", snapshot_rows(&exe, &cwasm, &data, &sizes, opts.quick, reps));
+    }
+    if opts.wants("concurrency") {
+        eprintln!("async embedding (many guests at once):");
+        println!("{}", hammertime_bench::concurrency::section(&exe, opts.quick, reps, &data));
     }
     if opts.p1 && opts.wants("process") && native_ok {
         eprintln!("whole processes, `hammertime run` against native:");
