@@ -13,6 +13,7 @@
 //! `guests/src/bench.h`), so every runtime measures exactly the same loop.
 
 pub mod concurrency;
+pub mod reference;
 
 use std::io::Write as _;
 use std::path::Path;
