@@ -51,7 +51,7 @@ pub struct WasiCtx {
     /// call ([`crate::run`], [`crate::run_in_store`]).
     pub(crate) pinned_memory: Option<wasmtime::Memory>,
     /// The network policy of WASI 0.2 sockets, and the counts that bound them.
-    pub(crate) net: crate::net::NetCtx,
+    pub(crate) net: crate::sockets::NetCtx,
     /// What the guest may use ([`WasiCtxBuilder::limits`]).
     pub(crate) limits: Limits,
     /// Ends the waits of host calls ([`WasiCtx::interrupt_handle`]).
@@ -698,7 +698,7 @@ impl WasiCtxBuilder {
             write_scratch: Vec::new(),
             memory_export: None,
             pinned_memory: None,
-            net: crate::net::NetCtx::new(this.network),
+            net: crate::sockets::NetCtx::new(this.network),
             limits: this.limits,
             interrupt: this.interrupt.unwrap_or_default(),
             pending_interrupt: false,

@@ -51,18 +51,19 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod backend;
 pub mod clocks;
 pub mod ctx;
 pub mod exit;
 mod fdtable;
 pub mod limits;
 pub mod net;
-mod offsets;
 pub mod p1;
 pub mod p2;
 pub mod random;
 pub mod rights;
 mod run;
+mod sockets;
 pub mod stdio;
 mod wait;
 

@@ -33,8 +33,6 @@
 use std::net::{IpAddr, SocketAddr};
 use std::ops::RangeInclusive;
 use std::str::FromStr;
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, OnceLock};
 
 /// What a guest does with an address, for [`NetworkPolicy::allows`].
 ///
@@ -373,72 +371,6 @@ impl NetworkPolicy {
     }
 }
 
-/// The most sockets (TCP and UDP, accepted ones included) one context holds at once.
-pub(crate) const MAX_SOCKETS: usize = 4096;
-
-/// The most name lookups of one context that run at once on their own threads; more run on the
-/// calling thread.
-pub(crate) const MAX_BACKGROUND_LOOKUPS: usize = 4;
-
-/// A context's network state: the policy and the counts that bound what a guest holds.
-#[derive(Debug, Default)]
-pub(crate) struct NetCtx {
-    pub policy: NetworkPolicy,
-    /// Allocated when first used (a context that makes no socket allocates nothing): the
-    /// sockets and name lookups the guest holds, and its TCP output streams.
-    sockets: OnceLock<Arc<AtomicUsize>>,
-    lookups: OnceLock<Arc<AtomicUsize>>,
-    /// The errno of the stream error a socket stream just answered, until
-    /// `convert-stream-error` turns it into an error resource (which then maps to a socket
-    /// error code).
-    pub socket_errno: Option<crate::Errno>,
-    writers: OnceLock<crate::p2::sockets::SharedWriters>,
-}
-
-impl NetCtx {
-    pub fn new(policy: NetworkPolicy) -> Self {
-        NetCtx { policy, ..NetCtx::default() }
-    }
-
-    /// The count of sockets the guest holds.
-    pub fn sockets(&self) -> &Arc<AtomicUsize> {
-        self.sockets.get_or_init(Arc::default)
-    }
-
-    /// The count of name lookups under way.
-    pub fn lookups(&self) -> &Arc<AtomicUsize> {
-        self.lookups.get_or_init(Arc::default)
-    }
-
-    /// The TCP output streams, whose bytes every wait sends on.
-    pub fn writers(&self) -> &crate::p2::sockets::SharedWriters {
-        self.writers.get_or_init(Arc::default)
-    }
-
-    /// The TCP output streams if the guest ever had one.
-    pub fn writers_if_any(&self) -> Option<&crate::p2::sockets::SharedWriters> {
-        self.writers.get()
-    }
-}
-
-/// One unit of a bounded count, given back when dropped.
-#[derive(Debug)]
-pub(crate) struct Slot(Arc<AtomicUsize>);
-
-impl Slot {
-    /// Takes one unit of `count` unless `max` are taken.
-    pub fn take(count: &Arc<AtomicUsize>, max: usize) -> Option<Slot> {
-        count.fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1)).ok()?;
-        Some(Slot(count.clone()))
-    }
-}
-
-impl Drop for Slot {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::AcqRel);
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -484,15 +416,5 @@ mod tests {
         assert!(!NetworkPolicy::none().allows_anything());
         let p = NetworkPolicy::none().allow_sockets(Protocol::Udp);
         assert!(p.allows_protocol(false) && !p.allows_protocol(true) && !p.allows_any(SocketUse::UdpBind));
-    }
-
-    #[test]
-    fn slots_are_bounded_and_given_back() {
-        let count = Arc::new(AtomicUsize::new(0));
-        let a = Slot::take(&count, 2).unwrap();
-        let _b = Slot::take(&count, 2).unwrap();
-        assert!(Slot::take(&count, 2).is_none());
-        drop(a);
-        assert!(Slot::take(&count, 2).is_some());
     }
 }

@@ -76,6 +76,17 @@ struct Wakers {
     waiting: Vec<(u64, Waker)>,
 }
 
+/// What something a guest may wait on (a socket, a socket stream, a name lookup) waits for,
+/// now.
+pub(crate) enum Readiness {
+    /// Nothing: it is ready.
+    Ready,
+    /// One of these events (or an error or hang-up) on this descriptor.
+    Fd(Arc<rustix::fd::OwnedFd>, PollFlags),
+    /// Something with no descriptor to poll (a lookup): look again a little later.
+    Later,
+}
+
 /// A wait ended by [`InterruptHandle::interrupt`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) struct Interrupted;

@@ -13,6 +13,7 @@ use std::sync::Arc;
 use rustix::event::PollFlags;
 
 use crate::WasiCtx;
+use crate::backend::{self, WriteSync, sync_after_write, write_all_vectored};
 use crate::fdtable::{Descriptor, Kind};
 use crate::p1::abi::memory::{GuestMemory, Iovecs};
 use crate::p1::abi::types::{advice, fdflags, fstflags, preopentype, rights, size, whence};
@@ -80,7 +81,7 @@ pub fn fd_advise(ctx: &mut WasiCtx, fd: u32, offset: u64, len: u64, adv: u32) ->
         Kind::Dir { .. } => None,
         _ => return Err(Errno::Spipe),
     };
-    crate::offsets::signed(len)?;
+    backend::signed(len)?;
     file.map_or(Ok(()), |file| file.advise(offset, len, adv))
 }
 
@@ -211,7 +212,7 @@ pub fn fd_filestat_set_size(ctx: &mut WasiCtx, fd: u32, size: u64) -> Result<(),
     if !d.writable() {
         return Err(Errno::Inval);
     }
-    crate::offsets::signed(size)?;
+    backend::signed(size)?;
     file.set_size(size)
 }
 
@@ -252,9 +253,8 @@ fn read_file_iovs(
     let mut bufs = list.iter();
     while let Some((buf, len)) = bufs.next(mem) {
         let dst = mem.slice_mut(buf, len)?;
-        // A backend claiming more than it was asked counts as having filled the buffer.
-        let n = match file.read_at(dst, offset) {
-            Ok(n) => n.min(len as usize),
+        let n = match backend::read_at(file, dst, offset) {
+            Ok(n) => n,
             Err(e) if total == 0 => return Err(e),
             Err(_) => break,
         };
@@ -328,27 +328,22 @@ fn write_file_iovs(
         return Ok((0, offset));
     }
     if append {
-        let (n, end) = with_io_slices(mem, list, |bufs| file.append_vectored(bufs))??;
-        // A backend claiming more than it was given counts as having taken it all.
-        Ok(((n as u64).min(list.total()), end))
+        Ok(with_io_slices(mem, list, |bufs| backend::append_vectored(file, bufs, list.total()))??)
     } else {
         offset.checked_add(list.total()).ok_or(Errno::Fbig)?;
-        let n = with_io_slices(mem, list, |bufs| file.write_vectored_at(bufs, offset))??;
-        let n = (n as u64).min(list.total());
+        let n = with_io_slices(mem, list, |bufs| backend::write_vectored_at(file, bufs, offset, list.total()))??;
         Ok((n, offset + n))
     }
 }
 
-/// After a write through a descriptor opened with `SYNC` or `DSYNC` (`O_SYNC`, `O_DSYNC`):
-/// the data (and with `SYNC` the metadata) reach storage before the call returns. (`RSYNC`
-/// asks the same of reads, which a backend serves from what it wrote: nothing to do.)
-fn sync_after_write(file: &dyn crate::vfs::File, flags: u16) -> Result<(), Errno> {
+/// What a write through a descriptor with these `fdflags` must reach before it returns.
+fn sync_of(flags: u16) -> WriteSync {
     if flags & fdflags::SYNC != 0 {
-        file.sync()
+        WriteSync::All
     } else if flags & fdflags::DSYNC != 0 {
-        file.datasync()
+        WriteSync::Data
     } else {
-        Ok(())
+        WriteSync::No
     }
 }
 
@@ -367,7 +362,7 @@ fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovec
         };
         match bufs.next(mem) {
             // One buffer, the common case: plain `write`s, nothing to gather.
-            None => crate::stdio::write_all_counted(first, |src| stream.write(src)),
+            None => backend::write_all_counted(first, |src| stream.write(src)),
             Some((buf, len)) => {
                 let mut slices = vec![IoSlice::new(first), IoSlice::new(mem.slice(buf, len)?)];
                 while let Some((buf, len)) = bufs.next(mem) {
@@ -385,32 +380,11 @@ fn write_stream_iovs(stream: &mut dyn Write, mem: &GuestMemory<'_>, list: &Iovec
     }
 }
 
-/// As [`write_all_counted`](crate::stdio::write_all_counted), for several buffers through `write_vectored`.
-fn write_all_vectored(stream: &mut dyn Write, mut slices: &mut [IoSlice<'_>]) -> (u64, Option<Errno>) {
-    let mut left: usize = slices.iter().map(|s| s.len()).sum();
-    let mut total = 0u64;
-    while left > 0 {
-        match stream.write_vectored(slices) {
-            Ok(0) => return (total, Some(Errno::Nospc)),
-            Ok(n) => {
-                // A writer claiming more than it was given cannot make the host panic.
-                let n = n.min(left);
-                left -= n;
-                total += n as u64;
-                IoSlice::advance_slices(&mut slices, n);
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return (total, Some(Errno::from(e))),
-        }
-    }
-    (total, None)
-}
-
 /// Reads into the first iovec from a stream with one `read` call, as `readv` on a pipe returns
 /// what is available rather than waiting to fill every buffer.
 fn read_stream_iovs(stream: &mut dyn Read, mem: &mut GuestMemory<'_>, list: &Iovecs) -> Result<u64, Errno> {
     let Some((buf, len)) = list.iter().next(mem) else { return Ok(0) };
-    Ok(crate::stdio::read_some(stream, mem.slice_mut(buf, len)?)? as u64)
+    Ok(backend::read_some(stream, mem.slice_mut(buf, len)?)? as u64)
 }
 
 fn store_count(mem: &mut GuestMemory<'_>, ptr: u32, n: u64) -> Result<(), Errno> {
@@ -526,7 +500,7 @@ pub(crate) fn try_fd_write(
         Kind::File { file, pos, .. } => {
             let (n, end) = write_file_iovs(file.as_ref(), mem, &list, *pos, append)?;
             *pos = end;
-            sync_after_write(file.as_ref(), d.flags)?;
+            sync_after_write(file.as_ref(), sync_of(d.flags))?;
             n
         }
         Kind::Writer { out, .. } => {
@@ -562,7 +536,7 @@ pub(crate) fn try_fd_write(
 /// directory; `ESPIPE` anything else not a file; `EBADF` without `access` (`FD_READ` or
 /// `FD_WRITE`); `ENOTCAPABLE` either, or `FD_SEEK`, dropped; `EINVAL` an offset past `i64::MAX`. Returns the
 /// file and the descriptor's flags. The end of the bytes is checked once the iovecs are read
-/// ([`crate::offsets::range`]).
+/// ([`crate::backend::range`]).
 fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(&dyn crate::vfs::File, u16), Errno> {
     let d = ctx.fds.get(fd)?;
     let file = match &d.kind {
@@ -574,7 +548,7 @@ fn positioned_file(ctx: &WasiCtx, fd: u32, access: u64, offset: u64) -> Result<(
     if d.base & access == 0 {
         return Err(Errno::Badf);
     }
-    crate::offsets::signed(offset)?;
+    backend::signed(offset)?;
     Ok((file, d.flags))
 }
 
@@ -592,7 +566,7 @@ pub fn fd_pread(
     mem.check(nread, 4)?;
     let (file, _) = positioned_file(ctx, fd, rights::FD_READ, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    crate::offsets::range(offset, list.total())?;
+    backend::range(offset, list.total())?;
     let n = read_file_iovs(file, mem, &list, offset)?;
     store_count(mem, nread, n)
 }
@@ -612,10 +586,10 @@ pub fn fd_pwrite(
     mem.check(nwritten, 4)?;
     let (file, flags) = positioned_file(ctx, fd, rights::FD_WRITE, offset)?;
     let list = call_iovecs(&ctx.limits, mem, iovs, iovs_len)?;
-    crate::offsets::range(offset, list.total())?;
+    backend::range(offset, list.total())?;
     let append = flags & fdflags::APPEND != 0;
     let (n, _) = write_file_iovs(file, mem, &list, offset, append)?;
-    sync_after_write(file, flags)?;
+    sync_after_write(file, sync_of(flags))?;
     store_count(mem, nwritten, n)
 }
 

@@ -19,6 +19,7 @@ use std::sync::Arc;
 use wasmtime::component::{Resource, ResourceTableError};
 
 use crate::WasiCtx;
+use crate::backend::{self, WriteSync};
 use crate::fdtable::Kind;
 use crate::p2::bindings::wasi::filesystem::types::{
     Advice, DescriptorFlags, DescriptorStat, DescriptorType, DirectoryEntry, ErrorCode, MetadataHashValue,
@@ -184,13 +185,13 @@ impl Descriptor {
         }
     }
 
-    fn syncs(&self) -> Option<bool> {
+    fn syncs(&self) -> WriteSync {
         if self.flags.contains(DescriptorFlags::FILE_INTEGRITY_SYNC) {
-            Some(false)
+            WriteSync::All
         } else if self.flags.contains(DescriptorFlags::DATA_INTEGRITY_SYNC) {
-            Some(true)
+            WriteSync::Data
         } else {
-            None
+            WriteSync::No
         }
     }
 }
@@ -247,13 +248,13 @@ impl types::Host for WasiCtx {
 impl types::HostDescriptor for WasiCtx {
     fn read_via_stream(&mut self, fd: Resource<Descriptor>, offset: u64) -> FsResult<Resource<InputStream>> {
         let file = self.file(&fd, DescriptorFlags::READ)?;
-        crate::offsets::signed(offset)?;
+        backend::signed(offset)?;
         self.push(InputStream::File { file, pos: offset })
     }
 
     fn write_via_stream(&mut self, fd: Resource<Descriptor>, offset: u64) -> FsResult<Resource<OutputStream>> {
         let file = self.file(&fd, DescriptorFlags::WRITE)?;
-        crate::offsets::signed(offset)?;
+        backend::signed(offset)?;
         let sync = self.desc(&fd)?.syncs();
         self.push(OutputStream::File { file, pos: Some(offset), sync })
     }
@@ -266,7 +267,7 @@ impl types::HostDescriptor for WasiCtx {
 
     fn advise(&mut self, fd: Resource<Descriptor>, offset: u64, len: u64, advice: Advice) -> FsResult<()> {
         let d = self.desc(&fd)?;
-        crate::offsets::signed(len)?;
+        backend::signed(len)?;
         // Advice on a directory does nothing, as `posix_fadvise(2)` on a Linux directory.
         let Node::File(file) = &d.node else {
             return Ok(());
@@ -318,7 +319,7 @@ impl types::HostDescriptor for WasiCtx {
         if !d.flags.contains(DescriptorFlags::WRITE) {
             return Err(Errno::Inval.into());
         }
-        crate::offsets::signed(size)?;
+        backend::signed(size)?;
         Ok(file.set_size(size)?)
     }
 
@@ -334,17 +335,16 @@ impl types::HostDescriptor for WasiCtx {
     fn read(&mut self, fd: Resource<Descriptor>, len: u64, offset: u64) -> FsResult<(Vec<u8>, bool)> {
         let file = self.file(&fd, DescriptorFlags::READ)?;
         let want = len.min(READ_MAX) as usize;
-        crate::offsets::range(offset, want as u64)?;
+        backend::range(offset, want as u64)?;
         let buf = crate::p2::io::scratch(&mut self.scratch, want);
         let mut filled = 0;
         while filled < want {
             // Within `i64::MAX`: `range` checked the whole of `want`.
-            let n = file.read_at(&mut buf[filled..], offset + filled as u64)?;
+            let n = backend::read_at(file.as_ref(), &mut buf[filled..], offset + filled as u64)?;
             if n == 0 {
                 break;
             }
-            // A backend claiming more than it was asked counts as having filled the buffer.
-            filled += n.min(want - filled);
+            filled += n;
         }
         Ok((buf[..filled].to_vec(), filled < want))
     }
@@ -352,13 +352,13 @@ impl types::HostDescriptor for WasiCtx {
     fn write(&mut self, fd: Resource<Descriptor>, buf: Vec<u8>, offset: u64) -> FsResult<u64> {
         let file = self.file(&fd, DescriptorFlags::WRITE)?;
         let sync = self.desc(&fd)?.syncs();
-        crate::offsets::range(offset, buf.len() as u64)?;
+        backend::range(offset, buf.len() as u64)?;
         let mut written = 0;
         while written < buf.len() {
             // Within `i64::MAX`: `range` checked the whole buffer.
-            match file.write_at(&buf[written..], offset + written as u64) {
+            match backend::write_at(file.as_ref(), &buf[written..], offset + written as u64) {
                 Ok(0) => break,
-                Ok(n) => written += n.min(buf.len() - written),
+                Ok(n) => written += n,
                 Err(e) if written == 0 => return Err(e.into()),
                 Err(_) => break,
             }
@@ -366,7 +366,7 @@ impl types::HostDescriptor for WasiCtx {
         if written == 0 && !buf.is_empty() {
             return Err(Errno::Nospc.into());
         }
-        crate::p2::io::sync_after_write(file.as_ref(), sync)?;
+        backend::sync_after_write(file.as_ref(), sync)?;
         Ok(written as u64)
     }
 

@@ -159,41 +159,6 @@ impl Write for HostOutput {
     }
 }
 
-/// One `read` of `r` into `buf`, retrying on `EINTR`. A reader claiming more than `buf` holds
-/// counts as having filled it (so no caller slices past its buffer or over-counts).
-pub(crate) fn read_some(r: &mut dyn Read, buf: &mut [u8]) -> Result<usize, crate::vfs::Errno> {
-    loop {
-        match r.read(buf) {
-            Ok(n) => return Ok(n.min(buf.len())),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-            Err(e) => return Err(crate::vfs::Errno::from(e)),
-        }
-    }
-}
-
-/// Writes all of `src` with `write`, retrying on `EINTR`; returns the bytes written and the
-/// error that stopped it (`ENOSPC` for a writer that takes nothing).
-pub(crate) fn write_all_counted(
-    mut src: &[u8],
-    mut write: impl FnMut(&[u8]) -> std::io::Result<usize>,
-) -> (u64, Option<crate::vfs::Errno>) {
-    let mut total = 0u64;
-    while !src.is_empty() {
-        match write(src) {
-            Ok(0) => return (total, Some(crate::vfs::Errno::Nospc)),
-            Ok(n) => {
-                // A writer claiming more than it was given counts as having taken it all.
-                let n = n.min(src.len());
-                total += n as u64;
-                src = &src[n..];
-            }
-            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return (total, Some(crate::vfs::Errno::from(e))),
-        }
-    }
-    (total, None)
-}
-
 /// A cloneable in-memory sink for stdout or stderr: hand one clone to the context, keep
 /// another, and read what the guest wrote after (or during) the run.
 ///
@@ -369,24 +334,6 @@ mod tests {
         assert_eq!(out.contents(), b"abcd");
         assert_eq!(out.take(), b"abcd");
         assert!(out.is_empty());
-    }
-
-    #[test]
-    fn write_all_counted_retries_interruptions_and_counts_what_fit() {
-        let mut calls = 0;
-        let result = write_all_counted(b"abcdef", |src| {
-            calls += 1;
-            match calls {
-                1 => Err(io::ErrorKind::Interrupted.into()),
-                2 => Ok(src.len().min(4)),
-                _ => Ok(0),
-            }
-        });
-        assert_eq!(result, (4, Some(crate::vfs::Errno::Nospc)));
-        assert_eq!(write_all_counted(b"", |_| -> io::Result<usize> { unreachable!() }), (0, None));
-        let mut out = OutputBuffer::with_limit(3);
-        assert_eq!(write_all_counted(b"abcdef", |b| out.write(b)), (3, Some(crate::vfs::Errno::Nospc)));
-        assert_eq!(write_all_counted(b"ab", |_| Ok(100)), (2, None));
     }
 
     #[test]

@@ -39,11 +39,12 @@ use crate::vfs::File;
 mod poll;
 mod streams;
 
+pub use crate::backend::WriteSync;
 #[cfg(feature = "tokio")]
 pub(crate) use poll::add_poll_to_linker_async;
+pub(crate) use streams::add_streams_to_linker;
 #[cfg(feature = "tokio")]
 pub(crate) use streams::add_streams_to_linker_async;
-pub(crate) use streams::{add_streams_to_linker, sync_after_write};
 
 /// The most bytes `check-write` grants, and the most one `read` returns.
 pub const WRITE_PERMIT: u64 = 1 << 20;
@@ -77,6 +78,18 @@ pub enum StreamError {
 impl From<wasmtime::component::ResourceTableError> for StreamError {
     fn from(e: wasmtime::component::ResourceTableError) -> Self {
         StreamError::Trap(e.into())
+    }
+}
+
+impl From<crate::sockets::OutputError> for StreamError {
+    fn from(e: crate::sockets::OutputError) -> Self {
+        match e {
+            crate::sockets::OutputError::Failed(errno) => StreamError::Failed(errno),
+            crate::sockets::OutputError::Closed => StreamError::Closed,
+            crate::sockets::OutputError::TooMany => {
+                StreamError::Trap(wasmtime::Error::msg("write of more bytes than check-write permitted"))
+            }
+        }
     }
 }
 
@@ -123,8 +136,8 @@ pub enum OutputStream {
         file: Arc<dyn File>,
         /// The next offset written; `None`: append.
         pos: Option<u64>,
-        /// Sync after each write: `Some(true)` data only, `Some(false)` data and metadata.
-        sync: Option<bool>,
+        /// What each write must reach before it returns (the descriptor's sync flags).
+        sync: WriteSync,
     },
     /// The writing half of a TCP connection (from `finish-connect` or `accept`).
     Tcp(TcpWriter),
@@ -171,7 +184,11 @@ impl error::HostError for WasiCtx {
 
 /// Marks the failure of a socket stream's operation, so that its error resource maps to a
 /// socket error code (`network-error-code`): `convert-stream-error` follows the failing call.
-pub(crate) fn socket_result<T>(net: &mut crate::net::NetCtx, r: StreamResult<T>) -> StreamResult<T> {
+pub(crate) fn socket_result<T, E>(net: &mut crate::sockets::NetCtx, r: Result<T, E>) -> StreamResult<T>
+where
+    StreamError: From<E>,
+{
+    let r = r.map_err(StreamError::from);
     if let Err(StreamError::Failed(e)) = &r {
         net.socket_errno = Some(*e);
     }

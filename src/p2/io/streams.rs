@@ -17,9 +17,10 @@ use super::{
     WRITE_PERMIT, scratch, socket_result, trap,
 };
 use crate::WasiCtx;
+use crate::backend;
 use crate::p2::bindings::wasi::io::streams;
+use crate::p2::sockets::SocketPollable;
 use crate::vfs::Errno;
-use crate::vfs::File;
 use crate::wait::{Mode, run_on_thread};
 
 impl streams::Host for WasiCtx {
@@ -51,7 +52,7 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
             {
                 return Ok(Vec::new());
             }
-            match crate::stdio::read_some(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want)) {
+            match backend::read_some(ctx.stdio.stdin.as_mut(), scratch(&mut ctx.scratch, want)) {
                 // An async stdin with nothing yet.
                 Err(Errno::Again) if ctx.stdio.stdin_wait().is_some() => return Ok(Vec::new()),
                 r => r?,
@@ -59,7 +60,7 @@ fn read(ctx: &mut WasiCtx, stream: &Resource<InputStream>, len: u64) -> StreamRe
         }
         InputStream::File { file, pos } => {
             // A backend claiming more than it was asked counts as having filled the buffer.
-            let n = file.read_at(scratch(&mut ctx.scratch, want), *pos)?.min(want);
+            let n = backend::read_at(file.as_ref(), scratch(&mut ctx.scratch, want), *pos)?;
             *pos = pos.saturating_add(n as u64);
             n
         }
@@ -144,18 +145,18 @@ fn write(ctx: &mut WasiCtx, stream: &Resource<OutputStream>, bytes: &[u8]) -> St
             while !rest.is_empty() {
                 let n = match pos {
                     Some(p) => {
-                        let n = file.write_at(rest, *p)?.min(rest.len());
+                        let n = backend::write_at(file.as_ref(), rest, *p)?;
                         *p = p.saturating_add(n as u64);
                         n
                     }
-                    None => file.append(rest)?.0.min(rest.len()),
+                    None => backend::append(file.as_ref(), rest)?.0,
                 };
                 if n == 0 {
                     return Err(StreamError::Failed(Errno::Nospc));
                 }
                 rest = &rest[n..];
             }
-            Ok(sync_after_write(file.as_ref(), *sync)?)
+            Ok(backend::sync_after_write(file.as_ref(), *sync)?)
         }
         OutputStream::Tcp(s) => socket_result(&mut ctx.net, s.write(bytes)),
     }
@@ -168,17 +169,8 @@ fn stdio_error(e: Errno) -> StreamError {
     if e == Errno::Pipe { StreamError::Closed } else { StreamError::Failed(e) }
 }
 
-/// Syncs `file` after a write through a descriptor opened with a sync flag.
-pub(crate) fn sync_after_write(file: &dyn File, sync: Option<bool>) -> Result<(), Errno> {
-    match sync {
-        Some(true) => file.datasync(),
-        Some(false) => file.sync(),
-        None => Ok(()),
-    }
-}
-
 fn write_all(w: &mut dyn Write, bytes: &[u8]) -> Result<(), Errno> {
-    match crate::stdio::write_all_counted(bytes, |b| w.write(b)) {
+    match backend::write_all_counted(bytes, |b| w.write(b)) {
         (_, Some(e)) => Err(e),
         (_, None) => Ok(()),
     }
@@ -210,7 +202,7 @@ async fn blocking_flush(ctx: &mut WasiCtx, mode: Mode, stream: &Resource<OutputS
 /// bytes; stdio and files are always ready.
 fn output_pollable(ctx: &WasiCtx, stream: &Resource<OutputStream>) -> StreamResult<Pollable> {
     Ok(match ctx.table.get(stream)? {
-        OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(s.pollable()),
+        OutputStream::Tcp(s) if !s.flushed() => Pollable::Socket(SocketPollable::tcp_write(s)),
         OutputStream::Stdio(out) if let Some(r) = ctx.stdio.output_wait(*out) => Pollable::Stdio(super::StdioReady(r)),
         _ => Pollable::Ready,
     })
@@ -329,7 +321,7 @@ impl streams::HostOutputStream for WasiCtx {
 
     fn subscribe(&mut self, stream: Resource<OutputStream>) -> wasmtime::Result<Resource<Pollable>> {
         let p = match self.table.get(&stream)? {
-            OutputStream::Tcp(s) => Pollable::Socket(s.pollable()),
+            OutputStream::Tcp(s) => Pollable::Socket(SocketPollable::tcp_write(s)),
             OutputStream::Stdio(out) if let Some(r) = self.stdio.output_wait(*out) => {
                 Pollable::Stdio(super::StdioReady(r))
             }

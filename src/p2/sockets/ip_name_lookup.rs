@@ -21,11 +21,11 @@ use wasmtime::component::Resource;
 
 use super::{PollKind, SocketPollable, SocketResult, err, ip_to_wit, lock};
 use crate::WasiCtx;
-use crate::net::{MAX_BACKGROUND_LOOKUPS, Slot};
 use crate::p2::bindings::wasi::sockets::ip_name_lookup;
 use crate::p2::bindings::wasi::sockets::network::{ErrorCode, IpAddress};
 use crate::p2::io::Pollable;
 use crate::p2::sockets::network::Network;
+use crate::sockets::{MAX_BACKGROUND_LOOKUPS, Slot};
 
 /// The most addresses one lookup returns.
 pub const MAX_ADDRESSES: usize = 64;

@@ -31,27 +31,29 @@
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
 use std::os::fd::OwnedFd;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex};
 
 use rustix::event::PollFlags;
 use rustix::io::Errno as HostErrno;
 
 use crate::WasiCtx;
-use crate::net::{MAX_SOCKETS, Slot};
 use crate::p2::bindings::wasi::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
+use crate::sockets::{MAX_SOCKETS, Slot};
+pub(crate) use crate::sockets::{lock, sock_errno};
 use crate::vfs::Errno;
+pub(crate) use crate::wait::Readiness;
 
 mod ip_name_lookup;
 mod network;
 mod tcp;
 mod udp;
 
+pub use crate::sockets::{TCP_WRITE_BUFFER, TcpWriter};
 pub use ip_name_lookup::ResolveAddressStream;
 pub use network::Network;
-pub(crate) use tcp::SharedWriters;
-pub use tcp::{TCP_WRITE_BUFFER, TcpReader, TcpSocket, TcpWriter};
+pub use tcp::{TcpReader, TcpSocket};
 pub use udp::{IncomingDatagramStream, OutgoingDatagramStream, UdpSocket};
 
 /// The error of a sockets function: an `error-code`, or a trap.
@@ -110,24 +112,9 @@ pub(crate) fn code_of(e: Errno) -> ErrorCode {
     }
 }
 
-/// The WASI errno of a host socket error (`EHOSTDOWN` and `ENONET`, which preview1 lacks, are
-/// `hostunreach`).
-pub(crate) fn sock_errno(e: HostErrno) -> Errno {
-    match e {
-        HostErrno::HOSTDOWN | HostErrno::NONET => Errno::Hostunreach,
-        e => Errno::from_host(e),
-    }
-}
-
 /// The `error-code` of a host socket error.
 pub(crate) fn host_code(e: HostErrno) -> ErrorCode {
     code_of(sock_errno(e))
-}
-
-/// Locks `m`, also when a panic elsewhere poisoned it (the state stays consistent: every
-/// critical section is panic-free).
-pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 fn ipv4(a: (u8, u8, u8, u8)) -> Ipv4Addr {
@@ -306,24 +293,19 @@ enum PollKind {
     /// Ready when `fd` is readable (`read`) or writable.
     Fd { fd: Arc<OwnedFd>, read: bool },
     /// Ready when the TCP output stream can take bytes again.
-    TcpWrite(Arc<tcp::TcpOut>),
+    TcpWrite(Arc<crate::sockets::TcpOut>),
     /// Ready when the TCP socket's operation in progress can finish.
     Tcp(Arc<Mutex<tcp::TcpWait>>),
     /// Ready when the name lookup has its answer.
     Lookup(Arc<ip_name_lookup::Lookup>),
 }
 
-/// What a socket pollable waits for, now.
-pub(crate) enum Readiness {
-    /// Nothing: it is ready.
-    Ready,
-    /// One of these events (or an error or hang-up) on this socket.
-    Fd(Arc<OwnedFd>, PollFlags),
-    /// Something with no descriptor to poll (a lookup): look again a little later.
-    Later,
-}
-
 impl SocketPollable {
+    /// Ready when the TCP output stream takes bytes again (or failed).
+    pub(crate) fn tcp_write(writer: &TcpWriter) -> Self {
+        SocketPollable(PollKind::TcpWrite(writer.out().clone()))
+    }
+
     fn fd(fd: &Arc<OwnedFd>, read: bool) -> Self {
         SocketPollable(PollKind::Fd { fd: fd.clone(), read })
     }

@@ -23,7 +23,7 @@ use std::time::Duration;
 
 use rustix::event::PollFlags;
 use rustix::io::Errno as HostErrno;
-use rustix::net::{RecvFlags, SendFlags, Shutdown, SocketFlags, SocketType, sockopt};
+use rustix::net::{RecvFlags, Shutdown, SocketFlags, SocketType, sockopt};
 use wasmtime::component::Resource;
 
 use super::{
@@ -33,17 +33,14 @@ use super::{
 };
 use crate::WasiCtx;
 use crate::fdtable::{FdTable, Kind};
-use crate::net::{MAX_SOCKETS, Slot, SocketUse};
+use crate::net::SocketUse;
 use crate::p2::bindings::wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress};
 use crate::p2::bindings::wasi::sockets::tcp::ShutdownType;
 use crate::p2::bindings::wasi::sockets::{tcp, tcp_create_socket};
 use crate::p2::io::{InputStream, OutputStream, Pollable, StreamError};
 use crate::p2::sockets::network::Network;
+use crate::sockets::{MAX_SOCKETS, SharedWriters, Slot, TcpOut, TcpWriter};
 use crate::vfs::Errno;
-
-/// The most bytes a TCP output stream holds beyond what the kernel took: what `check-write`
-/// grants when nothing is waiting.
-pub const TCP_WRITE_BUFFER: u64 = 64 * 1024;
 
 /// The most bytes one read of a TCP input stream returns.
 const TCP_READ_MAX: u64 = 64 * 1024;
@@ -132,11 +129,10 @@ impl TcpSocket {
 
     /// The input and output streams of the connection; the output stream joins `writers`.
     fn streams(&mut self, writers: &SharedWriters) -> (InputStream, OutputStream) {
-        let out = Arc::new(TcpOut { fd: self.fd.clone(), state: Mutex::new(OutState::default()) });
-        self.writer = Arc::downgrade(&out);
-        lock(writers).register(&out);
+        let (writer, out) = TcpWriter::new(self.fd.clone(), writers);
+        self.writer = out;
         let reader = TcpReader { fd: self.fd.clone(), shut: self.read_shut.clone() };
-        (InputStream::Tcp(reader), OutputStream::Tcp(TcpWriter { out, writers: writers.clone() }))
+        (InputStream::Tcp(reader), OutputStream::Tcp(writer))
     }
 
     /// The error of a `start-*` call in the current state, if it is not `allowed`.
@@ -234,212 +230,6 @@ impl TcpReader {
     /// Ready when bytes (or the end, or an error) arrived.
     pub(crate) fn pollable(&self) -> SocketPollable {
         SocketPollable::fd(&self.fd, true)
-    }
-}
-
-/// The writing half of a TCP connection (an [`OutputStream::Tcp`]). See the
-/// [module](crate::p2::sockets) documentation for its buffer.
-#[derive(Debug)]
-pub struct TcpWriter {
-    out: Arc<TcpOut>,
-    writers: SharedWriters,
-}
-
-/// The most dropped TCP output streams of one context still sending what they hold.
-const MAX_LINGERING: usize = 64;
-
-/// The TCP output streams of a context, so that every wait sends what they hold: the live
-/// ones, and the dropped ones that still hold bytes ("lingering", as a closed POSIX socket
-/// does in the kernel).
-#[derive(Debug, Default)]
-pub(crate) struct TcpWriters {
-    live: Vec<Weak<TcpOut>>,
-    lingering: Vec<Arc<TcpOut>>,
-}
-
-/// A context's [`TcpWriters`].
-pub(crate) type SharedWriters = Arc<Mutex<TcpWriters>>;
-
-impl TcpWriters {
-    fn register(&mut self, out: &Arc<TcpOut>) {
-        self.live.retain(|w| w.strong_count() > 0);
-        self.live.push(Arc::downgrade(out));
-    }
-
-    /// Hands the kernel what it takes now of every stream's bytes, lets go of the lingering
-    /// streams that are done, and returns the sockets of the streams that still hold bytes
-    /// (to wait until they are writable).
-    pub(crate) fn drain_all(&mut self) -> Vec<Arc<OwnedFd>> {
-        self.live.retain(|w| w.strong_count() > 0);
-        self.lingering.retain(|o| {
-            let mut st = lock(&o.state);
-            st.drain(&o.fd);
-            !st.pending.is_empty()
-        });
-        let mut waiting: Vec<Arc<OwnedFd>> = self.lingering.iter().map(|o| o.fd.clone()).collect();
-        for o in self.live.iter().filter_map(Weak::upgrade) {
-            let mut st = lock(&o.state);
-            st.drain(&o.fd);
-            if !st.pending.is_empty() {
-                waiting.push(o.fd.clone());
-            }
-        }
-        waiting
-    }
-}
-
-impl Drop for TcpWriter {
-    fn drop(&mut self) {
-        let holding = {
-            let mut st = lock(&self.out.state);
-            st.drain(&self.out.fd);
-            !st.pending.is_empty()
-        };
-        if holding {
-            let mut writers = lock(&self.writers);
-            if writers.lingering.len() < MAX_LINGERING {
-                writers.lingering.push(self.out.clone());
-            }
-        }
-    }
-}
-
-/// The state of a TCP output stream, shared with its pollables.
-#[derive(Debug)]
-pub(crate) struct TcpOut {
-    fd: Arc<OwnedFd>,
-    state: Mutex<OutState>,
-}
-
-#[derive(Debug, Default)]
-struct OutState {
-    /// Bytes written by the guest that the kernel has not taken yet (at most
-    /// [`TCP_WRITE_BUFFER`]).
-    pending: Vec<u8>,
-    /// A flush waits for `pending` to drain: `check-write` grants nothing until then.
-    flushing: bool,
-    /// A send failed; the next operation reports it, and the stream is closed after.
-    failed: Option<Errno>,
-    /// No more writes (`shutdown(send)`, or a failure was reported).
-    closed: bool,
-    /// Shut the connection down for sending once `pending` is sent.
-    shutdown_when_drained: bool,
-}
-
-impl OutState {
-    /// Hands the kernel what it takes of `pending` now.
-    fn drain(&mut self, fd: &OwnedFd) {
-        // Each turn sends at least a byte or stops: at most `pending.len()` turns.
-        while !self.pending.is_empty() {
-            match rustix::net::send(fd, &self.pending, SendFlags::NOSIGNAL | SendFlags::DONTWAIT) {
-                Ok(n) if n > 0 => {
-                    self.pending.drain(..n.min(self.pending.len()));
-                }
-                Ok(_) | Err(HostErrno::AGAIN | HostErrno::INTR) => break,
-                Err(e) => {
-                    self.failed = Some(sock_errno(e));
-                    self.pending.clear();
-                }
-            }
-        }
-        if self.pending.is_empty() {
-            self.flushing = false;
-            if std::mem::take(&mut self.shutdown_when_drained) {
-                let _ = rustix::net::shutdown(fd, Shutdown::Write);
-            }
-        }
-    }
-
-    /// Reports a failure once (closing the stream), then `closed`.
-    fn check_open(&mut self) -> Result<(), StreamError> {
-        if let Some(e) = self.failed.take() {
-            self.closed = true;
-            return Err(StreamError::Failed(e));
-        }
-        if self.closed {
-            return Err(StreamError::Closed);
-        }
-        Ok(())
-    }
-
-    fn permit(&self) -> u64 {
-        if self.flushing && !self.pending.is_empty() {
-            return 0;
-        }
-        TCP_WRITE_BUFFER.saturating_sub(self.pending.len() as u64)
-    }
-}
-
-impl TcpOut {
-    pub(crate) fn readiness(&self) -> Readiness {
-        // Ready exactly when check-write grants something, or has an error to tell.
-        let st = lock(&self.state);
-        if st.permit() > 0 || st.failed.is_some() || (st.closed && st.pending.is_empty()) {
-            Readiness::Ready
-        } else {
-            Readiness::Fd(self.fd.clone(), PollFlags::OUT)
-        }
-    }
-}
-
-impl Drop for TcpOut {
-    /// The stream is gone (and no longer lingering, or its context is gone): a last try.
-    fn drop(&mut self) {
-        let st = self.state.get_mut().unwrap_or_else(|e| e.into_inner());
-        st.drain(&self.fd);
-        if !st.pending.is_empty() {
-            tracing::debug!(bytes = st.pending.len(), "TCP output stream dropped before its bytes were sent");
-        }
-    }
-}
-
-impl TcpWriter {
-    /// `check-write`: how many bytes `write` may take now.
-    pub(crate) fn check_write(&self) -> Result<u64, StreamError> {
-        let mut st = lock(&self.out.state);
-        st.drain(&self.out.fd);
-        st.check_open()?;
-        Ok(st.permit())
-    }
-
-    /// `write`: hands `bytes` to the kernel, keeping what it did not take. More bytes than
-    /// `check-write` grants trap.
-    pub(crate) fn write(&self, bytes: &[u8]) -> Result<(), StreamError> {
-        let mut st = lock(&self.out.state);
-        st.check_open()?;
-        if bytes.len() as u64 > st.permit() {
-            return Err(StreamError::Trap(wasmtime::Error::msg("write of more bytes than check-write permitted")));
-        }
-        st.pending.extend_from_slice(bytes);
-        st.drain(&self.out.fd);
-        st.check_open()
-    }
-
-    /// `flush`: sends what the kernel takes now; `check-write` grants nothing until the rest is
-    /// sent. After `shutdown(send)`, flushing goes on until everything is sent, then answers
-    /// `closed`.
-    pub(crate) fn flush(&self) -> Result<(), StreamError> {
-        let mut st = lock(&self.out.state);
-        st.drain(&self.out.fd);
-        if st.closed && st.failed.is_none() && !st.pending.is_empty() {
-            st.flushing = true;
-            return Ok(());
-        }
-        st.check_open()?;
-        if !st.pending.is_empty() {
-            st.flushing = true;
-        }
-        Ok(())
-    }
-
-    /// Whether every byte written was handed to the kernel.
-    pub(crate) fn flushed(&self) -> bool {
-        lock(&self.out.state).pending.is_empty()
-    }
-
-    /// Ready when the stream takes bytes again (or failed).
-    pub(crate) fn pollable(&self) -> SocketPollable {
-        SocketPollable(PollKind::TcpWrite(self.out.clone()))
     }
 }
 
@@ -764,12 +554,7 @@ impl tcp::HostTcpSocket for WasiCtx {
         }
         if matches!(how, ShutdownType::Send | ShutdownType::Both) {
             match sock.writer.upgrade() {
-                Some(out) => {
-                    let mut st = lock(&out.state);
-                    st.closed = true;
-                    st.shutdown_when_drained = true;
-                    st.drain(&out.fd);
-                }
+                Some(out) => out.shut_down_when_drained(),
                 None => ignore_gone(rustix::net::shutdown(&*sock.fd, Shutdown::Write))?,
             }
         }

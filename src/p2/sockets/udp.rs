@@ -25,12 +25,13 @@ use super::{
     host_code, new_socket, same_addr, set_buffer_size, set_hop_limit, to_std,
 };
 use crate::WasiCtx;
-use crate::net::{NetworkPolicy, Slot, SocketUse};
+use crate::net::{NetworkPolicy, SocketUse};
 use crate::p2::bindings::wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress};
 use crate::p2::bindings::wasi::sockets::udp::{IncomingDatagram, OutgoingDatagram};
 use crate::p2::bindings::wasi::sockets::{udp, udp_create_socket};
 use crate::p2::io::Pollable;
 use crate::p2::sockets::network::Network;
+use crate::sockets::Slot;
 
 /// The most datagrams one `receive` returns.
 pub const MAX_RECEIVE: u64 = 16;
