@@ -21,3 +21,15 @@ impl fmt::Display for I32Exit {
 }
 
 impl std::error::Error for I32Exit {}
+
+impl I32Exit {
+    /// The error of a WASI `exit(status)`: 0 for `ok`, 1 for `err`.
+    pub(crate) fn of_status(status: Result<(), ()>) -> wasmtime::Error {
+        wasmtime::Error::new(I32Exit(if status.is_ok() { 0 } else { 1 }))
+    }
+
+    /// The error of a WASI `exit-with-code(code)`.
+    pub(crate) fn of_code(code: u8) -> wasmtime::Error {
+        wasmtime::Error::new(I32Exit(i32::from(code)))
+    }
+}

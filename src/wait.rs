@@ -31,6 +31,7 @@ use std::time::{Duration, Instant};
 
 use rustix::event::{PollFd, PollFlags};
 
+pub(crate) mod reactor;
 #[cfg(feature = "tokio")]
 mod tokio;
 
@@ -406,9 +407,10 @@ pub(crate) fn run_on_thread<F: Future>(future: F) -> F::Output {
 /// `Err` when `interrupt` is interrupted. Dropping the future ends the wait and gives back what
 /// it registered.
 ///
-/// Inside a tokio runtime (with the `tokio` feature) the deadline is a tokio timer and each
-/// descriptor a registration with tokio's reactor; anywhere else the wait blocks the thread
-/// that polls it, as a synchronous call would.
+/// Within hammertime's own executor ([`reactor::block_on`], which `p3::run` uses) the wait is
+/// registered with the thread's reactor; inside a tokio runtime (with the `tokio` feature) the
+/// deadline is a tokio timer and each descriptor a registration with tokio's reactor; anywhere
+/// else the wait blocks the thread that polls it, as a synchronous call would.
 pub(crate) async fn wait(interrupt: &InterruptHandle, plan: Plan) -> Result<Vec<PollFlags>, Interrupted> {
     let interrupted = pin!(interrupt.interrupted());
     let waited = pin!(wait_on_executor(interrupt, plan));
@@ -417,6 +419,9 @@ pub(crate) async fn wait(interrupt: &InterruptHandle, plan: Plan) -> Result<Vec<
 
 /// The wait of [`wait`], without the interrupt.
 async fn wait_on_executor(interrupt: &InterruptHandle, plan: Plan) -> Result<Vec<PollFlags>, Interrupted> {
+    if reactor::active() && plan.ready.is_empty() {
+        return Ok(reactor::wait(plan).await);
+    }
     #[cfg(feature = "tokio")]
     if ::tokio::runtime::Handle::try_current().is_ok() {
         return Ok(tokio::wait(plan).await);

@@ -11,23 +11,11 @@ use crate::p2::io::{InputStream, OutputStream};
 use crate::stdio::Output;
 use crate::{I32Exit, WasiCtx};
 
-/// A `wasi:cli/terminal-input.terminal-input`: stdin is a terminal.
-#[derive(Debug)]
-pub struct TerminalInput;
-
-/// A `wasi:cli/terminal-output.terminal-output`: stdout or stderr is a terminal.
-#[derive(Debug)]
-pub struct TerminalOutput;
+pub use crate::stdio::{TerminalInput, TerminalOutput};
 
 impl environment::Host for WasiCtx {
     fn get_environment(&mut self) -> wasmtime::Result<Vec<(String, String)>> {
-        Ok(self
-            .env()
-            .map(|kv| match kv.split_once('=') {
-                Some((k, v)) => (k.to_owned(), v.to_owned()),
-                None => (kv.to_owned(), String::new()),
-            })
-            .collect())
+        Ok(self.env_pairs())
     }
 
     fn get_arguments(&mut self) -> wasmtime::Result<Vec<String>> {
@@ -41,11 +29,11 @@ impl environment::Host for WasiCtx {
 
 impl exit::Host for WasiCtx {
     fn exit(&mut self, status: Result<(), ()>) -> wasmtime::Result<()> {
-        Err(wasmtime::Error::new(I32Exit(if status.is_ok() { 0 } else { 1 })))
+        Err(I32Exit::of_status(status))
     }
 
     fn exit_with_code(&mut self, status_code: u8) -> wasmtime::Result<()> {
-        Err(wasmtime::Error::new(I32Exit(i32::from(status_code))))
+        Err(I32Exit::of_code(status_code))
     }
 }
 
@@ -87,18 +75,18 @@ impl terminal_output::HostTerminalOutput for WasiCtx {
 
 impl terminal_stdin::Host for WasiCtx {
     fn get_terminal_stdin(&mut self) -> wasmtime::Result<Option<Resource<TerminalInput>>> {
-        Ok(if self.stdio.tty[0] { Some(self.table.push(TerminalInput)?) } else { None })
+        self.terminal_stdin()
     }
 }
 
 impl terminal_stdout::Host for WasiCtx {
     fn get_terminal_stdout(&mut self) -> wasmtime::Result<Option<Resource<TerminalOutput>>> {
-        Ok(if self.stdio.tty[1] { Some(self.table.push(TerminalOutput)?) } else { None })
+        self.terminal_output(Output::Stdout)
     }
 }
 
 impl terminal_stderr::Host for WasiCtx {
     fn get_terminal_stderr(&mut self) -> wasmtime::Result<Option<Resource<TerminalOutput>>> {
-        Ok(if self.stdio.tty[2] { Some(self.table.push(TerminalOutput)?) } else { None })
+        self.terminal_output(Output::Stderr)
     }
 }

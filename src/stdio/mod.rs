@@ -20,6 +20,42 @@ pub enum Output {
     Stderr,
 }
 
+/// A `wasi:cli/terminal-input.terminal-input` (WASI 0.2 and 0.3): the guest's stdin is a
+/// terminal.
+#[derive(Debug)]
+pub struct TerminalInput;
+
+/// A `wasi:cli/terminal-output.terminal-output` (WASI 0.2 and 0.3): the guest's stdout or
+/// stderr is a terminal.
+#[derive(Debug)]
+pub struct TerminalOutput;
+
+impl crate::WasiCtx {
+    /// `get-terminal-stdin`: a terminal-input when stdin is a terminal.
+    pub(crate) fn terminal_stdin(&mut self) -> wasmtime::Result<Option<wasmtime::component::Resource<TerminalInput>>> {
+        Ok(if self.stdio.tty[0] { Some(self.table.push(TerminalInput)?) } else { None })
+    }
+
+    /// `get-terminal-stdout`/`-stderr`: a terminal-output when `out` is a terminal.
+    pub(crate) fn terminal_output(
+        &mut self,
+        out: Output,
+    ) -> wasmtime::Result<Option<wasmtime::component::Resource<TerminalOutput>>> {
+        let tty = self.stdio.tty[if out == Output::Stdout { 1 } else { 2 }];
+        Ok(if tty { Some(self.table.push(TerminalOutput)?) } else { None })
+    }
+
+    /// The environment as `(key, value)` pairs (`get-environment`).
+    pub(crate) fn env_pairs(&self) -> Vec<(String, String)> {
+        self.env()
+            .map(|kv| match kv.split_once('=') {
+                Some((k, v)) => (k.to_owned(), v.to_owned()),
+                None => (kv.to_owned(), String::new()),
+            })
+            .collect()
+    }
+}
+
 /// The context's three standard streams. They belong to the context, not to a descriptor:
 /// preview1 descriptors 0-2 and the WASI 0.2 `get-stdin`/`get-stdout`/`get-stderr` streams all
 /// name them, so one context serves a module or a component alike.

@@ -5,6 +5,8 @@
 //! adapted into a component ([`adapt`]).
 #![allow(dead_code)]
 
+pub mod p3;
+
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -61,6 +63,10 @@ pub enum Mode {
     Overlay,
     /// The adapted component in-process through `hammertime::p2`, root served as in `Overlay`.
     P2Overlay,
+    /// A WASI 0.3 test in-process through `hammertime::p3`, root served by a `MemFs`.
+    P3MemFs,
+    /// A WASI 0.3 test in-process through `hammertime::p3`, root served by a `HostDir`.
+    P3HostDir,
 }
 
 impl Mode {
@@ -77,6 +83,8 @@ impl Mode {
             Mode::Archive => "archive",
             Mode::Overlay => "overlay",
             Mode::P2Overlay => "p2-overlay",
+            Mode::P3MemFs => "p3-memfs",
+            Mode::P3HostDir => "p3-hostdir",
         }
     }
 
@@ -87,7 +95,7 @@ impl Mode {
 
     /// Whether the root is a `HostDir` on the temporary copy (else a `MemFs` seeded from it).
     pub fn host_dir(self) -> bool {
-        matches!(self, Mode::HostDir | Mode::CliDir | Mode::P2HostDir | Mode::CliP2Dir)
+        matches!(self, Mode::HostDir | Mode::CliDir | Mode::P2HostDir | Mode::CliP2Dir | Mode::P3HostDir)
     }
 }
 
@@ -558,22 +566,38 @@ pub fn par_map<T: Sync, R: Send>(items: &[T], workers: usize, f: impl Fn(&T) -> 
     done.into_iter().map(|(_, r)| r).collect()
 }
 
+/// A test the harness runs: its id, and whether an outcome passes it.
+pub trait Test: Sync {
+    fn id(&self) -> &str;
+    fn verdict(&self, outcome: &Outcome) -> Result<(), String>;
+}
+
+impl Test for Spec {
+    fn id(&self) -> &str {
+        &self.id
+    }
+
+    fn verdict(&self, outcome: &Outcome) -> Result<(), String> {
+        outcome.check(self)
+    }
+}
+
 /// Runs `specs` in every mode with `run` on `workers` threads, prints a line per test and the
 /// closing count, and fails (returns `Err`) when a test on the expected list failed.
-pub fn run_all(
-    specs: &[Spec],
+pub fn run_all<S: Test>(
+    specs: &[S],
     modes: &[Mode],
     expected_path: &Path,
     workers: usize,
-    run: impl Fn(&Spec, Mode) -> Outcome + Sync,
+    run: impl Fn(&S, Mode) -> Outcome + Sync,
 ) -> Result<(), String> {
     let expected = read_expected(expected_path);
     let jobs: Vec<(usize, Mode)> = modes.iter().flat_map(|&m| (0..specs.len()).map(move |i| (i, m))).collect();
     let results = par_map(&jobs, workers, |&(i, mode)| {
         let spec = &specs[i];
         let outcome = run(spec, mode);
-        let verdict = outcome.check(spec);
-        let key = format!("{} {}", mode.name(), spec.id);
+        let verdict = spec.verdict(&outcome);
+        let key = format!("{} {}", mode.name(), spec.id());
         println!(
             "{} {key} ({} ms){}",
             if verdict.is_ok() { "PASS" } else { "FAIL" },
@@ -616,6 +640,27 @@ pub fn run_all(
     }
 }
 
+/// The suite's folder ([`locate`]); when it is missing, the process exits with an error under
+/// `CI=true`, and else `None` (the binary says it skipped).
+pub fn locate_or_skip(name: &str, workspace: &Path) -> Option<PathBuf> {
+    match locate(workspace) {
+        Ok(dir) => Some(dir),
+        Err(why) => {
+            if std::env::var("CI").as_deref() == Ok("true") {
+                eprintln!("{name}: {why}");
+                std::process::exit(1);
+            }
+            println!("{name}: skipped: {why}");
+            None
+        }
+    }
+}
+
+/// The command line's test filters (what is not a `-` flag).
+pub fn filters() -> Vec<String> {
+    std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect()
+}
+
 /// The shared `main` of the conformance binaries: locates the suite (missing: fail under
 /// `CI=true`, else skip), keeps the tests whose id contains one of the command-line filters,
 /// runs them in `modes` (only those named in `$HAMMERTIME_SUITE_MODES`, a comma-separated list
@@ -627,18 +672,8 @@ pub fn main(
     modes: &[Mode],
     run: impl Fn(&[Spec]) -> Box<dyn Fn(&Spec, Mode) -> Outcome + Sync + '_>,
 ) {
-    let suite_dir = match locate(workspace) {
-        Ok(dir) => dir,
-        Err(why) => {
-            if std::env::var("CI").as_deref() == Ok("true") {
-                eprintln!("{name}: {why}");
-                std::process::exit(1);
-            }
-            println!("{name}: skipped: {why}");
-            return;
-        }
-    };
-    let filter: Vec<String> = std::env::args().skip(1).filter(|a| !a.starts_with('-')).collect();
+    let Some(suite_dir) = locate_or_skip(name, workspace) else { return };
+    let filter = filters();
     let specs: Vec<Spec> = discover(&suite_dir)
         .into_iter()
         .filter(|s| filter.is_empty() || filter.iter().any(|f| s.id.contains(f.as_str())))
