@@ -18,13 +18,17 @@ const NANOS_PER_SEC: u64 = 1_000_000_000;
 
 impl types::Host for WasiCtx {}
 
+/// Nanoseconds since the epoch as a WIT `instant`.
+pub(crate) fn instant(nanos: u64) -> system_clock::Instant {
+    system_clock::Instant {
+        seconds: i64::try_from(nanos / NANOS_PER_SEC).unwrap_or(i64::MAX),
+        nanoseconds: (nanos % NANOS_PER_SEC) as u32,
+    }
+}
+
 impl system_clock::Host for WasiCtx {
     fn now(&mut self) -> wasmtime::Result<system_clock::Instant> {
-        let nanos = self.wall.now();
-        Ok(system_clock::Instant {
-            seconds: i64::try_from(nanos / NANOS_PER_SEC).unwrap_or(i64::MAX),
-            nanoseconds: (nanos % NANOS_PER_SEC) as u32,
-        })
+        Ok(instant(self.wall.now()))
     }
 
     fn get_resolution(&mut self) -> wasmtime::Result<u64> {

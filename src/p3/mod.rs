@@ -5,7 +5,8 @@
 //! - [`add_to_linker`] defines the `wasi:*@0.3.0` interfaces hammertime serves in a
 //!   [`wasmtime::component::Linker`]: `wasi:cli` (environment, exit, stdin/stdout/stderr as
 //!   streams, terminals), `wasi:clocks` (monotonic-clock, whose waits are async functions;
-//!   system-clock) and `wasi:random`.
+//!   system-clock), `wasi:filesystem` (types and preopens, over the same descriptors and mounts
+//!   as WASI 0.2) and `wasi:random`.
 //! - [`run`] runs a command's `wasi:cli/run@0.3.0` to its end for a synchronous embedder: no
 //!   async code on their side and no tokio — hammertime's own executor runs the store's event
 //!   loop on the calling thread, its waits registered with a `poll(2)` reactor, so that the
@@ -44,6 +45,7 @@ use crate::WasiCtx;
 
 pub mod cli;
 pub mod clocks;
+pub mod filesystem;
 mod outcome;
 pub mod random;
 mod waiting;
@@ -63,10 +65,18 @@ pub mod bindings {
             "wasi:cli/stdin": store | trappable,
             "wasi:cli/stdout": store | trappable,
             "wasi:cli/stderr": store | trappable,
+            "wasi:filesystem/types.[method]descriptor.read-via-stream": store | trappable,
+            "wasi:filesystem/types.[method]descriptor.write-via-stream": store | trappable,
+            "wasi:filesystem/types.[method]descriptor.append-via-stream": store | trappable,
+            "wasi:filesystem/types.[method]descriptor.read-directory": store | trappable,
             default: trappable,
         },
         exports: { default: async | store },
+        trappable_error_type: {
+            "wasi:filesystem/types.error-code" => crate::filesystem::FsError,
+        },
         with: {
+            "wasi:filesystem/types.descriptor": crate::filesystem::Descriptor,
             "wasi:cli/terminal-input.terminal-input": crate::stdio::TerminalInput,
             "wasi:cli/terminal-output.terminal-output": crate::stdio::TerminalOutput,
         },

@@ -301,9 +301,17 @@ pub fn play(spec: &Spec3, start: impl FnOnce(Option<&Path>) -> Result<Running, S
                     let mut r = running.take().ok_or("wait before run")?;
                     drop(r.stdin.take());
                     drop(conn.take());
-                    let code = (r.wait)(deadline)?;
+                    let wait = std::mem::replace(&mut r.wait, Box::new(|_| Err("waited for already".into())));
+                    let status = wait(deadline);
                     // Let the output threads catch the last bytes.
-                    std::thread::sleep(Duration::from_millis(1));
+                    std::thread::sleep(Duration::from_millis(5));
+                    let code = match status {
+                        Ok(code) => code,
+                        Err(e) => {
+                            running = Some(r);
+                            return Err(e);
+                        }
+                    };
                     running = Some(Running { wait: Box::new(move |_| Ok(code)), ..r });
                     exit = Ok(code);
                     if code != *exit_code {

@@ -548,13 +548,21 @@ pub fn mkdir(start: &Arc<dyn Dir>, path: &str) -> Result<()> {
 }
 
 /// Removes the empty directory `path`, like `unlinkat(AT_REMOVEDIR)`. A trailing slash is
-/// allowed; a link is never followed (a link to a directory answers [`Errno::Notdir`]).
+/// allowed; a link is never followed (a link to a directory answers [`Errno::Notdir`]), but a
+/// link named with a trailing slash whose target leaves the sandbox answers [`Errno::Perm`], as
+/// every way out does.
 ///
 /// Errors: as [`resolve`] and [`Dir::rmdir_at`]; [`Errno::Inval`] the path ends in `.`;
 /// [`Errno::Notempty`] it ends in `..`.
 pub fn rmdir(start: &Arc<dyn Dir>, path: &str) -> Result<()> {
     let r = resolve(start, path, false)?;
     match &r.name {
+        Some(name) if r.trailing_slash && r.dir.stat_at(name).is_ok_and(|st| st.filetype == FileType::SymbolicLink) => {
+            match resolve(start, path, true) {
+                Err(Errno::Perm) => Err(Errno::Perm),
+                _ => Err(Errno::Notdir),
+            }
+        }
         Some(name) => r.dir.rmdir_at(name),
         None if last_component(path) == Some("..") => Err(Errno::Notempty),
         None => Err(Errno::Inval),

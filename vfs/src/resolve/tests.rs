@@ -116,6 +116,14 @@ fn trailing_slash_rules() {
     assert_eq!(unlink(&root, "top/").err(), Some(Errno::Notdir));
     assert_eq!(rmdir(&root, "top/").err(), Some(Errno::Notdir));
     assert_eq!(rmdir(&root, "to_b/").err(), Some(Errno::Notdir));
+    // A link named with a trailing slash whose target leaves the sandbox: EPERM, as every way
+    // out; without the slash, or to a target inside, ENOTDIR (the link is not removed).
+    symlink("..", &root, "out").unwrap();
+    assert_eq!(rmdir(&root, "out/").err(), Some(Errno::Perm));
+    assert_eq!(rmdir(&root, "out").err(), Some(Errno::Notdir));
+    symlink("d", &root, "in").unwrap();
+    assert_eq!(rmdir(&root, "in/").err(), Some(Errno::Notdir));
+    assert!(stat(&root, "d", false).is_ok(), "the link's target stays");
     assert_eq!(symlink("x", &root, "nothing/").err(), Some(Errno::Noent));
     assert_eq!(symlink("x", &root, "d/").err(), Some(Errno::Exist));
     assert_eq!(symlink("x", &root, "top/").err(), Some(Errno::Notdir));
