@@ -3,6 +3,7 @@
 //! every wait of the context sends on. The WIT glue of each ABI (`p2::sockets`) translates to
 //! and from it.
 
+use std::net::{IpAddr, SocketAddr};
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, OnceLock, Weak};
@@ -94,6 +95,176 @@ pub(crate) fn sock_errno(e: HostErrno) -> Errno {
 /// critical section is panic-free).
 pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Why a socket operation failed, in the terms the socket WITs share (each ABI names it: WASI
+/// 0.2's `error-code` has every one, 0.3's fewer).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum SockErr {
+    AccessDenied,
+    NotSupported,
+    InvalidArgument,
+    OutOfMemory,
+    Timeout,
+    ConcurrencyConflict,
+    WouldBlock,
+    InvalidState,
+    NewSocketLimit,
+    AddressNotBindable,
+    AddressInUse,
+    RemoteUnreachable,
+    ConnectionRefused,
+    ConnectionReset,
+    ConnectionAborted,
+    DatagramTooLarge,
+    /// Anything else, with the POSIX error.
+    Other(Errno),
+}
+
+impl SockErr {
+    /// A POSIX error as the socket WITs document each equivalent.
+    pub fn of(e: Errno) -> SockErr {
+        match e {
+            Errno::Acces | Errno::Perm | Errno::Notcapable => SockErr::AccessDenied,
+            Errno::Notsup | Errno::Afnosupport | Errno::Protonosupport | Errno::Nosys => SockErr::NotSupported,
+            Errno::Inval | Errno::Destaddrreq | Errno::Fault => SockErr::InvalidArgument,
+            Errno::Nomem | Errno::Nobufs => SockErr::OutOfMemory,
+            Errno::Timedout => SockErr::Timeout,
+            Errno::Already => SockErr::ConcurrencyConflict,
+            Errno::Again | Errno::Inprogress => SockErr::WouldBlock,
+            Errno::Isconn | Errno::Notconn => SockErr::InvalidState,
+            Errno::Mfile | Errno::Nfile => SockErr::NewSocketLimit,
+            Errno::Addrnotavail => SockErr::AddressNotBindable,
+            Errno::Addrinuse => SockErr::AddressInUse,
+            Errno::Hostunreach | Errno::Netunreach | Errno::Netdown => SockErr::RemoteUnreachable,
+            Errno::Connrefused => SockErr::ConnectionRefused,
+            Errno::Connreset | Errno::Netreset | Errno::Pipe => SockErr::ConnectionReset,
+            Errno::Connaborted => SockErr::ConnectionAborted,
+            Errno::Msgsize => SockErr::DatagramTooLarge,
+            e => SockErr::Other(e),
+        }
+    }
+
+    /// A host socket error.
+    pub fn of_host(e: HostErrno) -> SockErr {
+        SockErr::of(sock_errno(e))
+    }
+}
+
+impl From<HostErrno> for SockErr {
+    fn from(e: HostErrno) -> Self {
+        SockErr::of_host(e)
+    }
+}
+
+/// The host socket address of a `getsockname`/`getpeername`/`recvfrom` answer.
+pub(crate) fn host_addr(a: rustix::net::SocketAddrAny) -> Result<SocketAddr, SockErr> {
+    SocketAddr::try_from(a).map_err(|_| SockErr::Other(Errno::Afnosupport))
+}
+
+/// Whether two socket addresses are the same address (flow information aside).
+pub(crate) fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
+    match (a, b) {
+        (SocketAddr::V4(a), SocketAddr::V4(b)) => a == b,
+        (SocketAddr::V6(a), SocketAddr::V6(b)) => {
+            a.ip() == b.ip() && a.port() == b.port() && a.scope_id() == b.scope_id()
+        }
+        _ => false,
+    }
+}
+
+/// Checks an address for a socket of the IPv6 family (`v6`) or IPv4: of that family, and not an
+/// IPv4-mapped IPv6 address.
+pub(crate) fn check_family(v6: bool, addr: SocketAddr) -> Result<(), SockErr> {
+    match addr {
+        SocketAddr::V4(_) if !v6 => Ok(()),
+        SocketAddr::V6(a) if v6 && a.ip().to_ipv4_mapped().is_none() => Ok(()),
+        _ => Err(SockErr::InvalidArgument),
+    }
+}
+
+/// Checks an address to bind to: of the socket's family, not IPv4-mapped, unicast (or the
+/// unspecified address).
+pub(crate) fn check_local(v6: bool, addr: SocketAddr) -> Result<(), SockErr> {
+    check_family(v6, addr)?;
+    let unicast = match addr.ip() {
+        IpAddr::V4(ip) => !ip.is_multicast() && !ip.is_broadcast(),
+        IpAddr::V6(ip) => !ip.is_multicast(),
+    };
+    if unicast { Ok(()) } else { Err(SockErr::InvalidArgument) }
+}
+
+/// Checks an address to connect or send to: of the socket's family, not IPv4-mapped, not the
+/// unspecified address, not port 0.
+pub(crate) fn check_remote(v6: bool, addr: SocketAddr) -> Result<(), SockErr> {
+    check_family(v6, addr)?;
+    if addr.ip().is_unspecified() || addr.port() == 0 {
+        return Err(SockErr::InvalidArgument);
+    }
+    Ok(())
+}
+
+/// A new non-blocking host socket, IPv6 (IPv6-only) or IPv4, TCP (`stream`) or UDP, and its slot
+/// in the context's count of sockets (`MAX_SOCKETS`: then `NewSocketLimit`).
+pub(crate) fn new_socket(net: &NetCtx, v6: bool, stream: bool) -> Result<(OwnedFd, Slot), SockErr> {
+    use rustix::net::{AddressFamily, SocketFlags, SocketType, ipproto};
+    let slot = Slot::take(net.sockets(), MAX_SOCKETS).ok_or(SockErr::NewSocketLimit)?;
+    let af = if v6 { AddressFamily::INET6 } else { AddressFamily::INET };
+    let (kind, proto) = if stream { (SocketType::STREAM, ipproto::TCP) } else { (SocketType::DGRAM, ipproto::UDP) };
+    let fd =
+        rustix::net::socket_with(af, kind, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC, Some(proto)).map_err(|e| {
+            match e {
+                HostErrno::AFNOSUPPORT | HostErrno::PROTONOSUPPORT => SockErr::NotSupported,
+                e => SockErr::of_host(e),
+            }
+        })?;
+    if v6 {
+        rustix::net::sockopt::set_ipv6_v6only(&fd, true)?;
+    }
+    Ok((fd, slot))
+}
+
+/// `IP_TTL` or `IPV6_UNICAST_HOPS`.
+pub(crate) fn hop_limit(fd: &OwnedFd, v6: bool) -> Result<u8, SockErr> {
+    use rustix::net::sockopt;
+    Ok(if v6 { sockopt::ipv6_unicast_hops(fd)? } else { sockopt::ip_ttl(fd)?.min(255) as u8 })
+}
+
+/// Sets `IP_TTL` or `IPV6_UNICAST_HOPS`; 0 is `InvalidArgument`.
+pub(crate) fn set_hop_limit(fd: &OwnedFd, v6: bool, value: u8) -> Result<(), SockErr> {
+    use rustix::net::sockopt;
+    if value == 0 {
+        return Err(SockErr::InvalidArgument);
+    }
+    if v6 {
+        sockopt::set_ipv6_unicast_hops(fd, Some(value))?
+    } else {
+        sockopt::set_ip_ttl(fd, value.into())?
+    }
+    Ok(())
+}
+
+/// `SO_RCVBUF` (`receive`) or `SO_SNDBUF`.
+pub(crate) fn buffer_size(fd: &OwnedFd, receive: bool) -> Result<u64, SockErr> {
+    use rustix::net::sockopt;
+    let n = if receive { sockopt::socket_recv_buffer_size(fd)? } else { sockopt::socket_send_buffer_size(fd)? };
+    Ok(n as u64)
+}
+
+/// Sets `SO_RCVBUF` or `SO_SNDBUF` (the kernel clamps to its maximum); 0 is `InvalidArgument`.
+pub(crate) fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> Result<(), SockErr> {
+    use rustix::net::sockopt;
+    if value == 0 {
+        return Err(SockErr::InvalidArgument);
+    }
+    // An int is all setsockopt takes.
+    let value = value.min(i32::MAX as u64) as usize;
+    if receive {
+        sockopt::set_socket_recv_buffer_size(fd, value)?
+    } else {
+        sockopt::set_socket_send_buffer_size(fd, value)?
+    }
+    Ok(())
 }
 
 /// The most bytes a TCP output stream holds beyond what the kernel took: what `check-write`

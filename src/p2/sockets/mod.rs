@@ -40,7 +40,8 @@ use crate::WasiCtx;
 use crate::p2::bindings::wasi::sockets::network::{
     ErrorCode, IpAddress, IpAddressFamily, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress,
 };
-use crate::sockets::{MAX_SOCKETS, Slot};
+pub(crate) use crate::sockets::same_addr;
+use crate::sockets::{Slot, SockErr};
 pub(crate) use crate::sockets::{lock, sock_errno};
 use crate::vfs::Errno;
 pub(crate) use crate::wait::Readiness;
@@ -89,27 +90,38 @@ fn err<T>(code: ErrorCode) -> SocketResult<T> {
     Err(SocketError::Code(code))
 }
 
+/// The `error-code` of a core socket error.
+pub(crate) fn code(e: SockErr) -> ErrorCode {
+    match e {
+        SockErr::AccessDenied => ErrorCode::AccessDenied,
+        SockErr::NotSupported => ErrorCode::NotSupported,
+        SockErr::InvalidArgument => ErrorCode::InvalidArgument,
+        SockErr::OutOfMemory => ErrorCode::OutOfMemory,
+        SockErr::Timeout => ErrorCode::Timeout,
+        SockErr::ConcurrencyConflict => ErrorCode::ConcurrencyConflict,
+        SockErr::WouldBlock => ErrorCode::WouldBlock,
+        SockErr::InvalidState => ErrorCode::InvalidState,
+        SockErr::NewSocketLimit => ErrorCode::NewSocketLimit,
+        SockErr::AddressNotBindable => ErrorCode::AddressNotBindable,
+        SockErr::AddressInUse => ErrorCode::AddressInUse,
+        SockErr::RemoteUnreachable => ErrorCode::RemoteUnreachable,
+        SockErr::ConnectionRefused => ErrorCode::ConnectionRefused,
+        SockErr::ConnectionReset => ErrorCode::ConnectionReset,
+        SockErr::ConnectionAborted => ErrorCode::ConnectionAborted,
+        SockErr::DatagramTooLarge => ErrorCode::DatagramTooLarge,
+        SockErr::Other(_) => ErrorCode::Unknown,
+    }
+}
+
+impl From<SockErr> for SocketError {
+    fn from(e: SockErr) -> Self {
+        SocketError::Code(code(e))
+    }
+}
+
 /// The `error-code` of a socket error, as the WIT documents each POSIX equivalent.
 pub(crate) fn code_of(e: Errno) -> ErrorCode {
-    match e {
-        Errno::Acces | Errno::Perm | Errno::Notcapable => ErrorCode::AccessDenied,
-        Errno::Notsup | Errno::Afnosupport | Errno::Protonosupport | Errno::Nosys => ErrorCode::NotSupported,
-        Errno::Inval | Errno::Destaddrreq | Errno::Fault => ErrorCode::InvalidArgument,
-        Errno::Nomem | Errno::Nobufs => ErrorCode::OutOfMemory,
-        Errno::Timedout => ErrorCode::Timeout,
-        Errno::Already => ErrorCode::ConcurrencyConflict,
-        Errno::Again | Errno::Inprogress => ErrorCode::WouldBlock,
-        Errno::Isconn | Errno::Notconn => ErrorCode::InvalidState,
-        Errno::Mfile | Errno::Nfile => ErrorCode::NewSocketLimit,
-        Errno::Addrnotavail => ErrorCode::AddressNotBindable,
-        Errno::Addrinuse => ErrorCode::AddressInUse,
-        Errno::Hostunreach | Errno::Netunreach | Errno::Netdown => ErrorCode::RemoteUnreachable,
-        Errno::Connrefused => ErrorCode::ConnectionRefused,
-        Errno::Connreset | Errno::Netreset | Errno::Pipe => ErrorCode::ConnectionReset,
-        Errno::Connaborted => ErrorCode::ConnectionAborted,
-        Errno::Msgsize => ErrorCode::DatagramTooLarge,
-        _ => ErrorCode::Unknown,
-    }
+    code(SockErr::of(e))
 }
 
 /// The `error-code` of a host socket error.
@@ -164,122 +176,48 @@ pub(crate) fn from_std(a: SocketAddr) -> IpSocketAddress {
     }
 }
 
-/// Whether two socket addresses are the same address (flow information aside).
-pub(crate) fn same_addr(a: SocketAddr, b: SocketAddr) -> bool {
-    match (a, b) {
-        (SocketAddr::V4(a), SocketAddr::V4(b)) => a == b,
-        (SocketAddr::V6(a), SocketAddr::V6(b)) => {
-            a.ip() == b.ip() && a.port() == b.port() && a.scope_id() == b.scope_id()
-        }
-        _ => false,
-    }
-}
-
 fn is_v6(f: IpAddressFamily) -> bool {
     matches!(f, IpAddressFamily::Ipv6)
 }
 
 /// The host socket address of a `getsockname`/`getpeername`/`recvfrom` answer.
 fn host_addr(a: rustix::net::SocketAddrAny) -> Result<SocketAddr, ErrorCode> {
-    SocketAddr::try_from(a).map_err(|_| ErrorCode::Unknown)
+    crate::sockets::host_addr(a).map_err(code)
 }
 
-/// Checks an address to bind to: of the socket's family, not IPv4-mapped, unicast (or the
-/// unspecified address).
+/// Checks an address to bind to ([`crate::sockets::check_local`]).
 pub(crate) fn check_local(family: IpAddressFamily, addr: SocketAddr) -> Result<(), ErrorCode> {
-    check_family(family, addr)?;
-    let unicast = match addr.ip() {
-        IpAddr::V4(ip) => !ip.is_multicast() && !ip.is_broadcast(),
-        IpAddr::V6(ip) => !ip.is_multicast(),
-    };
-    if unicast { Ok(()) } else { Err(ErrorCode::InvalidArgument) }
+    crate::sockets::check_local(is_v6(family), addr).map_err(code)
 }
 
-/// Checks an address to connect or send to: of the socket's family, not IPv4-mapped, not the
-/// unspecified address, not port 0.
+/// Checks an address to connect or send to ([`crate::sockets::check_remote`]).
 pub(crate) fn check_remote(family: IpAddressFamily, addr: SocketAddr) -> Result<(), ErrorCode> {
-    check_family(family, addr)?;
-    if addr.ip().is_unspecified() || addr.port() == 0 {
-        return Err(ErrorCode::InvalidArgument);
-    }
-    Ok(())
+    crate::sockets::check_remote(is_v6(family), addr).map_err(code)
 }
 
-fn check_family(family: IpAddressFamily, addr: SocketAddr) -> Result<(), ErrorCode> {
-    match addr {
-        SocketAddr::V4(_) if !is_v6(family) => Ok(()),
-        SocketAddr::V6(a) if is_v6(family) && a.ip().to_ipv4_mapped().is_none() => Ok(()),
-        _ => Err(ErrorCode::InvalidArgument),
-    }
-}
-
-/// A new non-blocking host socket of `family` (IPv6 sockets are IPv6-only) and its slot in
-/// the context's count of sockets.
+/// A new non-blocking host socket of `family` and its slot ([`crate::sockets::new_socket`]).
 fn new_socket(
     ctx: &WasiCtx,
     family: IpAddressFamily,
     kind: rustix::net::SocketType,
 ) -> Result<(OwnedFd, Slot), ErrorCode> {
-    use rustix::net::{AddressFamily, SocketFlags, ipproto};
-    let slot = Slot::take(ctx.net.sockets(), MAX_SOCKETS).ok_or(ErrorCode::NewSocketLimit)?;
-    let (af, proto) = match (is_v6(family), kind == rustix::net::SocketType::STREAM) {
-        (false, true) => (AddressFamily::INET, ipproto::TCP),
-        (true, true) => (AddressFamily::INET6, ipproto::TCP),
-        (false, false) => (AddressFamily::INET, ipproto::UDP),
-        (true, false) => (AddressFamily::INET6, ipproto::UDP),
-    };
-    let fd =
-        rustix::net::socket_with(af, kind, SocketFlags::NONBLOCK | SocketFlags::CLOEXEC, Some(proto)).map_err(|e| {
-            match e {
-                HostErrno::AFNOSUPPORT | HostErrno::PROTONOSUPPORT => ErrorCode::NotSupported,
-                e => host_code(e),
-            }
-        })?;
-    if is_v6(family) {
-        rustix::net::sockopt::set_ipv6_v6only(&fd, true).map_err(host_code)?;
-    }
-    Ok((fd, slot))
+    crate::sockets::new_socket(&ctx.net, is_v6(family), kind == rustix::net::SocketType::STREAM).map_err(code)
 }
 
-/// `IP_TTL` or `IPV6_UNICAST_HOPS`.
 fn hop_limit(fd: &OwnedFd, family: IpAddressFamily) -> SocketResult<u8> {
-    use rustix::net::sockopt;
-    Ok(if is_v6(family) { sockopt::ipv6_unicast_hops(fd)? } else { sockopt::ip_ttl(fd)?.min(255) as u8 })
+    Ok(crate::sockets::hop_limit(fd, is_v6(family))?)
 }
 
 fn set_hop_limit(fd: &OwnedFd, family: IpAddressFamily, value: u8) -> SocketResult<()> {
-    use rustix::net::sockopt;
-    if value == 0 {
-        return err(ErrorCode::InvalidArgument);
-    }
-    if is_v6(family) {
-        sockopt::set_ipv6_unicast_hops(fd, Some(value))?
-    } else {
-        sockopt::set_ip_ttl(fd, value.into())?
-    }
-    Ok(())
+    Ok(crate::sockets::set_hop_limit(fd, is_v6(family), value)?)
 }
 
-/// `SO_RCVBUF` (`receive`) or `SO_SNDBUF`.
 fn buffer_size(fd: &OwnedFd, receive: bool) -> SocketResult<u64> {
-    use rustix::net::sockopt;
-    let n = if receive { sockopt::socket_recv_buffer_size(fd)? } else { sockopt::socket_send_buffer_size(fd)? };
-    Ok(n as u64)
+    Ok(crate::sockets::buffer_size(fd, receive)?)
 }
 
 fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> SocketResult<()> {
-    use rustix::net::sockopt;
-    if value == 0 {
-        return err(ErrorCode::InvalidArgument);
-    }
-    // The kernel clamps to its maximum; an int is all setsockopt takes.
-    let value = value.min(i32::MAX as u64) as usize;
-    if receive {
-        sockopt::set_socket_recv_buffer_size(fd, value)?
-    } else {
-        sockopt::set_socket_send_buffer_size(fd, value)?
-    }
-    Ok(())
+    Ok(crate::sockets::set_buffer_size(fd, receive, value)?)
 }
 
 /// The pollable of a socket, a socket stream or a name lookup (a [`Pollable::Socket`]).
