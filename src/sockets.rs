@@ -267,6 +267,98 @@ pub(crate) fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> Result
     Ok(())
 }
 
+/// Linux's largest `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (seconds) and `TCP_KEEPCNT`.
+const MAX_KEEPALIVE_SECS: u64 = 32767;
+const MAX_KEEPALIVE_COUNT: u32 = 127;
+
+/// A keep-alive time in nanoseconds as whole seconds for the kernel: rounded up, at most Linux's
+/// maximum; 0 is `InvalidArgument`.
+fn keepalive_secs(nanos: u64) -> Result<std::time::Duration, SockErr> {
+    if nanos == 0 {
+        return Err(SockErr::InvalidArgument);
+    }
+    Ok(std::time::Duration::from_secs(nanos.div_ceil(1_000_000_000).clamp(1, MAX_KEEPALIVE_SECS)))
+}
+
+fn nanos(d: std::time::Duration) -> u64 {
+    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+}
+
+/// The TCP keep-alive options of a socket, in the WITs' units (nanoseconds).
+pub(crate) mod keepalive {
+    use super::*;
+    use rustix::net::sockopt;
+
+    pub(crate) fn enabled(fd: &OwnedFd) -> Result<bool, SockErr> {
+        Ok(sockopt::socket_keepalive(fd)?)
+    }
+
+    pub(crate) fn set_enabled(fd: &OwnedFd, value: bool) -> Result<(), SockErr> {
+        Ok(sockopt::set_socket_keepalive(fd, value)?)
+    }
+
+    pub(crate) fn idle_time(fd: &OwnedFd) -> Result<u64, SockErr> {
+        Ok(nanos(sockopt::tcp_keepidle(fd)?))
+    }
+
+    pub(crate) fn set_idle_time(fd: &OwnedFd, value: u64) -> Result<(), SockErr> {
+        Ok(sockopt::set_tcp_keepidle(fd, keepalive_secs(value)?)?)
+    }
+
+    pub(crate) fn interval(fd: &OwnedFd) -> Result<u64, SockErr> {
+        Ok(nanos(sockopt::tcp_keepintvl(fd)?))
+    }
+
+    pub(crate) fn set_interval(fd: &OwnedFd, value: u64) -> Result<(), SockErr> {
+        Ok(sockopt::set_tcp_keepintvl(fd, keepalive_secs(value)?)?)
+    }
+
+    pub(crate) fn count(fd: &OwnedFd) -> Result<u32, SockErr> {
+        Ok(sockopt::tcp_keepcnt(fd)?)
+    }
+
+    /// 0 is `InvalidArgument`; more than Linux's 127 is 127.
+    pub(crate) fn set_count(fd: &OwnedFd, value: u32) -> Result<(), SockErr> {
+        if value == 0 {
+            return Err(SockErr::InvalidArgument);
+        }
+        Ok(sockopt::set_tcp_keepcnt(fd, value.min(MAX_KEEPALIVE_COUNT))?)
+    }
+}
+
+/// The preopened listeners of the context (`WasiCtxBuilder::preopen_socket`), with their local
+/// addresses.
+pub(crate) fn preopened_listeners(
+    fds: &crate::fdtable::FdTable,
+) -> impl Iterator<Item = (&std::net::TcpListener, SocketAddr)> {
+    fds.fds().filter_map(|fd| match fds.get(fd).map(|d| &d.kind) {
+        Ok(crate::fdtable::Kind::Listener(l)) => l.local_addr().ok().map(|a| (&**l, a)),
+        _ => None,
+    })
+}
+
+/// A new descriptor of the preopened listener bound to exactly `addr`, if there is one: a TCP
+/// socket that binds to it becomes that listener.
+pub(crate) fn adopt_listener(fds: &crate::fdtable::FdTable, addr: SocketAddr) -> Result<Option<OwnedFd>, SockErr> {
+    match preopened_listeners(fds).find(|(_, a)| same_addr(*a, addr)) {
+        Some((l, _)) => match l.try_clone() {
+            Ok(l) => Ok(Some(OwnedFd::from(l))),
+            Err(e) => Err(SockErr::of(Errno::from(e))),
+        },
+        None => Ok(None),
+    }
+}
+
+/// The error of a failed `connect(2)`: no ephemeral port left for the implicit bind is
+/// `AddressInUse`, a wrong family `InvalidArgument`.
+pub(crate) fn connect_error(e: HostErrno) -> SockErr {
+    match e {
+        HostErrno::ADDRNOTAVAIL => SockErr::AddressInUse,
+        HostErrno::AFNOSUPPORT => SockErr::InvalidArgument,
+        e => SockErr::of_host(e),
+    }
+}
+
 /// The most bytes a TCP output stream holds beyond what the kernel took: what `check-write`
 /// grants when nothing is waiting.
 pub const TCP_WRITE_BUFFER: u64 = 64 * 1024;

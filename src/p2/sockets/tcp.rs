@@ -15,11 +15,9 @@
 //!   Linux's maximum (32767 s); `keep-alive-count` is clamped to 127. A value of 0 answers
 //!   `invalid-argument`.
 
-use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
-use std::time::Duration;
 
 use rustix::event::PollFlags;
 use rustix::io::Errno as HostErrno;
@@ -28,29 +26,24 @@ use wasmtime::component::Resource;
 
 use super::{
     PollKind, Readiness, SocketError, SocketPollable, SocketResult, buffer_size, check_local, check_remote, err,
-    from_std, hop_limit, host_addr, host_code, lock, new_socket, same_addr, set_buffer_size, set_hop_limit, sock_errno,
-    to_std,
+    from_std, hop_limit, host_addr, host_code, lock, new_socket, set_buffer_size, set_hop_limit, sock_errno, to_std,
 };
 use crate::WasiCtx;
-use crate::fdtable::{FdTable, Kind};
 use crate::net::SocketUse;
 use crate::p2::bindings::wasi::sockets::network::{ErrorCode, IpAddressFamily, IpSocketAddress};
 use crate::p2::bindings::wasi::sockets::tcp::ShutdownType;
 use crate::p2::bindings::wasi::sockets::{tcp, tcp_create_socket};
 use crate::p2::io::{InputStream, OutputStream, Pollable, StreamError};
 use crate::p2::sockets::network::Network;
-use crate::sockets::{MAX_SOCKETS, SharedWriters, Slot, TcpOut, TcpWriter};
-use crate::vfs::Errno;
+use crate::sockets::{
+    MAX_SOCKETS, SharedWriters, Slot, TcpOut, TcpWriter, adopt_listener, keepalive, preopened_listeners,
+};
 
 /// The most bytes one read of a TCP input stream returns.
 const TCP_READ_MAX: u64 = 64 * 1024;
 
 /// The backlog of `listen` unless `set-listen-backlog-size` says otherwise.
 const DEFAULT_BACKLOG: i32 = 128;
-
-/// Linux's largest `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (seconds) and `TCP_KEEPCNT`.
-const MAX_KEEPALIVE_SECS: u64 = 32767;
-const MAX_KEEPALIVE_COUNT: u32 = 127;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum State {
@@ -154,45 +147,9 @@ impl TcpSocket {
     }
 }
 
-/// The preopened listeners of the context, with their local addresses.
-fn preopened_listeners(fds: &FdTable) -> impl Iterator<Item = (&std::net::TcpListener, SocketAddr)> {
-    fds.fds().filter_map(|fd| match fds.get(fd).map(|d| &d.kind) {
-        Ok(Kind::Listener(l)) => l.local_addr().ok().map(|a| (&**l, a)),
-        _ => None,
-    })
-}
-
-/// A new descriptor of the preopened listener bound to exactly `addr`, if there is one.
-fn adopt_listener(fds: &FdTable, addr: SocketAddr) -> Result<Option<OwnedFd>, ErrorCode> {
-    match preopened_listeners(fds).find(|(_, a)| same_addr(*a, addr)) {
-        Some((l, _)) => match l.try_clone() {
-            Ok(l) => Ok(Some(OwnedFd::from(l))),
-            Err(e) => Err(super::code_of(Errno::from(e))),
-        },
-        None => Ok(None),
-    }
-}
-
 /// The error code of a failed `connect`.
 fn connect_code(e: HostErrno) -> ErrorCode {
-    match e {
-        // No ephemeral port left for the implicit bind.
-        HostErrno::ADDRNOTAVAIL => ErrorCode::AddressInUse,
-        HostErrno::AFNOSUPPORT => ErrorCode::InvalidArgument,
-        e => host_code(e),
-    }
-}
-
-/// A keep-alive time in nanoseconds as whole seconds for the kernel.
-fn keepalive_secs(nanos: u64) -> SocketResult<Duration> {
-    if nanos == 0 {
-        return err(ErrorCode::InvalidArgument);
-    }
-    Ok(Duration::from_secs(nanos.div_ceil(1_000_000_000).clamp(1, MAX_KEEPALIVE_SECS)))
-}
-
-fn nanos(d: Duration) -> u64 {
-    u64::try_from(d.as_nanos()).unwrap_or(u64::MAX)
+    super::code(crate::sockets::connect_error(e))
 }
 
 /// The reading half of a TCP connection (an [`InputStream::Tcp`]).
@@ -468,40 +425,35 @@ impl tcp::HostTcpSocket for WasiCtx {
     }
 
     fn keep_alive_enabled(&mut self, s: Resource<TcpSocket>) -> SocketResult<bool> {
-        Ok(sockopt::socket_keepalive(&*self.tcp(&s)?.fd)?)
+        Ok(keepalive::enabled(&self.tcp(&s)?.fd)?)
     }
 
     fn set_keep_alive_enabled(&mut self, s: Resource<TcpSocket>, value: bool) -> SocketResult<()> {
-        Ok(sockopt::set_socket_keepalive(&*self.tcp(&s)?.fd, value)?)
+        Ok(keepalive::set_enabled(&self.tcp(&s)?.fd, value)?)
     }
 
     fn keep_alive_idle_time(&mut self, s: Resource<TcpSocket>) -> SocketResult<u64> {
-        Ok(nanos(sockopt::tcp_keepidle(&*self.tcp(&s)?.fd)?))
+        Ok(keepalive::idle_time(&self.tcp(&s)?.fd)?)
     }
 
     fn set_keep_alive_idle_time(&mut self, s: Resource<TcpSocket>, value: u64) -> SocketResult<()> {
-        let d = keepalive_secs(value)?;
-        Ok(sockopt::set_tcp_keepidle(&*self.tcp(&s)?.fd, d)?)
+        Ok(keepalive::set_idle_time(&self.tcp(&s)?.fd, value)?)
     }
 
     fn keep_alive_interval(&mut self, s: Resource<TcpSocket>) -> SocketResult<u64> {
-        Ok(nanos(sockopt::tcp_keepintvl(&*self.tcp(&s)?.fd)?))
+        Ok(keepalive::interval(&self.tcp(&s)?.fd)?)
     }
 
     fn set_keep_alive_interval(&mut self, s: Resource<TcpSocket>, value: u64) -> SocketResult<()> {
-        let d = keepalive_secs(value)?;
-        Ok(sockopt::set_tcp_keepintvl(&*self.tcp(&s)?.fd, d)?)
+        Ok(keepalive::set_interval(&self.tcp(&s)?.fd, value)?)
     }
 
     fn keep_alive_count(&mut self, s: Resource<TcpSocket>) -> SocketResult<u32> {
-        Ok(sockopt::tcp_keepcnt(&*self.tcp(&s)?.fd)?)
+        Ok(keepalive::count(&self.tcp(&s)?.fd)?)
     }
 
     fn set_keep_alive_count(&mut self, s: Resource<TcpSocket>, value: u32) -> SocketResult<()> {
-        if value == 0 {
-            return err(ErrorCode::InvalidArgument);
-        }
-        Ok(sockopt::set_tcp_keepcnt(&*self.tcp(&s)?.fd, value.min(MAX_KEEPALIVE_COUNT))?)
+        Ok(keepalive::set_count(&self.tcp(&s)?.fd, value)?)
     }
 
     fn hop_limit(&mut self, s: Resource<TcpSocket>) -> SocketResult<u8> {
