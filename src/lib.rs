@@ -9,8 +9,8 @@
 //!   assets ([`vfs::SimpleFsAdapter`]), or your own;
 //! - all 46 preview1 calls and every WASI 0.2 `wasi:cli/command` import as synchronous host
 //!   functions: no async runtime, and calling from inside one works;
-//! - WASI 0.3 components ([`p3`]: `wasi:cli`, `wasi:clocks`, `wasi:filesystem`, `wasi:random`
-//!   so far), run by
+//! - WASI 0.3 components ([`p3`]: `wasi:cli`, `wasi:clocks`, `wasi:filesystem`, `wasi:random`,
+//!   `wasi:sockets`), run by
 //!   hammertime's own executor for a synchronous embedder ([`p3::run`]);
 //! - with the `tokio` cargo feature, async linking of the same context
 //!   (`add_to_linker_async`, `run_async`, `p2::add_to_linker_async`, `p2::run_async`):

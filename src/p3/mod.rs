@@ -6,7 +6,8 @@
 //!   [`wasmtime::component::Linker`]: `wasi:cli` (environment, exit, stdin/stdout/stderr as
 //!   streams, terminals), `wasi:clocks` (monotonic-clock, whose waits are async functions;
 //!   system-clock), `wasi:filesystem` (types and preopens, over the same descriptors and mounts
-//!   as WASI 0.2) and `wasi:random`.
+//!   as WASI 0.2), `wasi:random` and `wasi:sockets` (types and ip-name-lookup, under the same
+//!   `NetworkPolicy`).
 //! - [`run`] runs a command's `wasi:cli/run@0.3.0` to its end for a synchronous embedder: no
 //!   async code on their side and no tokio — hammertime's own executor runs the store's event
 //!   loop on the calling thread, its waits registered with a `poll(2)` reactor, so that the
@@ -48,6 +49,7 @@ pub mod clocks;
 pub mod filesystem;
 mod outcome;
 pub mod random;
+pub mod sockets;
 mod waiting;
 
 /// The most bytes a stream read hands a reader on the host side (no guest buffer to bound it).
@@ -69,14 +71,20 @@ pub mod bindings {
             "wasi:filesystem/types.[method]descriptor.write-via-stream": store | trappable,
             "wasi:filesystem/types.[method]descriptor.append-via-stream": store | trappable,
             "wasi:filesystem/types.[method]descriptor.read-directory": store | trappable,
+            "wasi:sockets/types.[method]tcp-socket.listen": store | trappable,
+            "wasi:sockets/types.[method]tcp-socket.send": store | trappable,
+            "wasi:sockets/types.[method]tcp-socket.receive": store | trappable,
             default: trappable,
         },
         exports: { default: async | store },
         trappable_error_type: {
             "wasi:filesystem/types.error-code" => crate::filesystem::FsError,
+            "wasi:sockets/types.error-code" => crate::p3::sockets::SocketError,
         },
         with: {
             "wasi:filesystem/types.descriptor": crate::filesystem::Descriptor,
+            "wasi:sockets/types.tcp-socket": crate::p3::sockets::TcpSocket,
+            "wasi:sockets/types.udp-socket": crate::p3::sockets::UdpSocket,
             "wasi:cli/terminal-input.terminal-input": crate::stdio::TerminalInput,
             "wasi:cli/terminal-output.terminal-output": crate::stdio::TerminalOutput,
         },

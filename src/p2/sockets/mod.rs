@@ -29,7 +29,7 @@
 //!   dropped, what the kernel does not take at once is lost, as the WIT warns: flush with
 //!   `blocking-flush` before dropping to be sure).
 
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+use std::net::SocketAddr;
 use std::os::fd::OwnedFd;
 use std::sync::{Arc, Mutex};
 
@@ -106,7 +106,7 @@ pub(crate) fn code(e: SockErr) -> ErrorCode {
         SockErr::AddressInUse => ErrorCode::AddressInUse,
         SockErr::RemoteUnreachable => ErrorCode::RemoteUnreachable,
         SockErr::ConnectionRefused => ErrorCode::ConnectionRefused,
-        SockErr::ConnectionReset => ErrorCode::ConnectionReset,
+        SockErr::ConnectionReset | SockErr::ConnectionBroken => ErrorCode::ConnectionReset,
         SockErr::ConnectionAborted => ErrorCode::ConnectionAborted,
         SockErr::DatagramTooLarge => ErrorCode::DatagramTooLarge,
         SockErr::Other(_) => ErrorCode::Unknown,
@@ -129,52 +129,7 @@ pub(crate) fn host_code(e: HostErrno) -> ErrorCode {
     code_of(sock_errno(e))
 }
 
-fn ipv4(a: (u8, u8, u8, u8)) -> Ipv4Addr {
-    Ipv4Addr::new(a.0, a.1, a.2, a.3)
-}
-
-fn ipv6(a: (u16, u16, u16, u16, u16, u16, u16, u16)) -> Ipv6Addr {
-    Ipv6Addr::new(a.0, a.1, a.2, a.3, a.4, a.5, a.6, a.7)
-}
-
-/// The host address of a WIT socket address.
-pub(crate) fn to_std(a: IpSocketAddress) -> SocketAddr {
-    match a {
-        IpSocketAddress::Ipv4(a) => SocketAddr::V4(SocketAddrV4::new(ipv4(a.address), a.port)),
-        IpSocketAddress::Ipv6(a) => SocketAddr::V6(SocketAddrV6::new(ipv6(a.address), a.port, a.flow_info, a.scope_id)),
-    }
-}
-
-/// The WIT address of a host IP address.
-pub(crate) fn ip_to_wit(ip: IpAddr) -> IpAddress {
-    match ip {
-        IpAddr::V4(v4) => {
-            let [a, b, c, d] = v4.octets();
-            IpAddress::Ipv4((a, b, c, d))
-        }
-        IpAddr::V6(v6) => {
-            let [a, b, c, d, e, f, g, h] = v6.segments();
-            IpAddress::Ipv6((a, b, c, d, e, f, g, h))
-        }
-    }
-}
-
-/// The WIT socket address of a host socket address.
-pub(crate) fn from_std(a: SocketAddr) -> IpSocketAddress {
-    match (a, ip_to_wit(a.ip())) {
-        (SocketAddr::V4(a), IpAddress::Ipv4(address)) => {
-            IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address })
-        }
-        (SocketAddr::V6(a6), IpAddress::Ipv6(address)) => IpSocketAddress::Ipv6(Ipv6SocketAddress {
-            port: a6.port(),
-            flow_info: a6.flowinfo(),
-            address,
-            scope_id: a6.scope_id(),
-        }),
-        // ip_to_wit keeps the family of the address.
-        _ => IpSocketAddress::Ipv4(Ipv4SocketAddress { port: a.port(), address: (0, 0, 0, 0) }),
-    }
-}
+crate::sockets::ip_address_conversions!(IpAddress, IpSocketAddress, Ipv4SocketAddress, Ipv6SocketAddress);
 
 fn is_v6(f: IpAddressFamily) -> bool {
     matches!(f, IpAddressFamily::Ipv6)
@@ -235,7 +190,7 @@ enum PollKind {
     /// Ready when the TCP socket's operation in progress can finish.
     Tcp(Arc<Mutex<tcp::TcpWait>>),
     /// Ready when the name lookup has its answer.
-    Lookup(Arc<ip_name_lookup::Lookup>),
+    Lookup(Arc<crate::sockets::lookup::Lookup>),
 }
 
 impl SocketPollable {

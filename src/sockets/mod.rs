@@ -16,6 +16,8 @@ use crate::net::NetworkPolicy;
 use crate::vfs::Errno;
 use crate::wait::Readiness;
 
+pub(crate) mod lookup;
+
 /// The most sockets (TCP and UDP, accepted ones included) one context holds at once.
 pub(crate) const MAX_SOCKETS: usize = 4096;
 
@@ -97,6 +99,63 @@ pub(crate) fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
+/// `to_std`, `ip_to_wit` and `from_std`: an ABI's generated `ip-socket-address` as a host
+/// `SocketAddr`, and host addresses as its `ip-address` and `ip-socket-address` (both WITs
+/// describe them alike).
+macro_rules! ip_address_conversions {
+    ($IpAddress:ident, $IpSocketAddress:ident, $Ipv4SocketAddress:ident, $Ipv6SocketAddress:ident) => {
+        /// The host address of a WIT socket address.
+        pub(crate) fn to_std(a: $IpSocketAddress) -> std::net::SocketAddr {
+            use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, SocketAddrV4, SocketAddrV6};
+            match a {
+                $IpSocketAddress::Ipv4(a) => {
+                    let (b0, b1, b2, b3) = a.address;
+                    SocketAddr::V4(SocketAddrV4::new(Ipv4Addr::new(b0, b1, b2, b3), a.port))
+                }
+                $IpSocketAddress::Ipv6(a) => {
+                    let (s0, s1, s2, s3, s4, s5, s6, s7) = a.address;
+                    let ip = Ipv6Addr::new(s0, s1, s2, s3, s4, s5, s6, s7);
+                    SocketAddr::V6(SocketAddrV6::new(ip, a.port, a.flow_info, a.scope_id))
+                }
+            }
+        }
+
+        /// The WIT address of a host IP address.
+        pub(crate) fn ip_to_wit(ip: std::net::IpAddr) -> $IpAddress {
+            match ip {
+                std::net::IpAddr::V4(v4) => {
+                    let [a, b, c, d] = v4.octets();
+                    $IpAddress::Ipv4((a, b, c, d))
+                }
+                std::net::IpAddr::V6(v6) => {
+                    let [a, b, c, d, e, f, g, h] = v6.segments();
+                    $IpAddress::Ipv6((a, b, c, d, e, f, g, h))
+                }
+            }
+        }
+
+        /// The WIT socket address of a host socket address.
+        pub(crate) fn from_std(a: std::net::SocketAddr) -> $IpSocketAddress {
+            match (a, ip_to_wit(a.ip())) {
+                (std::net::SocketAddr::V4(a), $IpAddress::Ipv4(address)) => {
+                    $IpSocketAddress::Ipv4($Ipv4SocketAddress { port: a.port(), address })
+                }
+                (std::net::SocketAddr::V6(a6), $IpAddress::Ipv6(address)) => {
+                    $IpSocketAddress::Ipv6($Ipv6SocketAddress {
+                        port: a6.port(),
+                        flow_info: a6.flowinfo(),
+                        address,
+                        scope_id: a6.scope_id(),
+                    })
+                }
+                // ip_to_wit keeps the family of the address.
+                _ => $IpSocketAddress::Ipv4($Ipv4SocketAddress { port: a.port(), address: (0, 0, 0, 0) }),
+            }
+        }
+    };
+}
+pub(crate) use ip_address_conversions;
+
 /// Why a socket operation failed, in the terms the socket WITs share (each ABI names it: WASI
 /// 0.2's `error-code` has every one, 0.3's fewer).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -114,6 +173,8 @@ pub(crate) enum SockErr {
     AddressInUse,
     RemoteUnreachable,
     ConnectionRefused,
+    /// `EPIPE`: the connection can take no more bytes.
+    ConnectionBroken,
     ConnectionReset,
     ConnectionAborted,
     DatagramTooLarge,
@@ -138,7 +199,8 @@ impl SockErr {
             Errno::Addrinuse => SockErr::AddressInUse,
             Errno::Hostunreach | Errno::Netunreach | Errno::Netdown => SockErr::RemoteUnreachable,
             Errno::Connrefused => SockErr::ConnectionRefused,
-            Errno::Connreset | Errno::Netreset | Errno::Pipe => SockErr::ConnectionReset,
+            Errno::Pipe => SockErr::ConnectionBroken,
+            Errno::Connreset | Errno::Netreset => SockErr::ConnectionReset,
             Errno::Connaborted => SockErr::ConnectionAborted,
             Errno::Msgsize => SockErr::DatagramTooLarge,
             e => SockErr::Other(e),
@@ -244,14 +306,16 @@ pub(crate) fn set_hop_limit(fd: &OwnedFd, v6: bool, value: u8) -> Result<(), Soc
     Ok(())
 }
 
-/// `SO_RCVBUF` (`receive`) or `SO_SNDBUF`.
+/// `SO_RCVBUF` (`receive`) or `SO_SNDBUF`, as it was set: Linux doubles the value it is given
+/// (room for its bookkeeping) and reports the doubled one, so the size read back is halved.
 pub(crate) fn buffer_size(fd: &OwnedFd, receive: bool) -> Result<u64, SockErr> {
     use rustix::net::sockopt;
     let n = if receive { sockopt::socket_recv_buffer_size(fd)? } else { sockopt::socket_send_buffer_size(fd)? };
-    Ok(n as u64)
+    Ok((n as u64 / 2).max(1))
 }
 
-/// Sets `SO_RCVBUF` or `SO_SNDBUF` (the kernel clamps to its maximum); 0 is `InvalidArgument`.
+/// Sets `SO_RCVBUF` or `SO_SNDBUF` (the kernel clamps to its range; `ENOBUFS`, a value past
+/// what it allows, counts as done); 0 is `InvalidArgument`.
 pub(crate) fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> Result<(), SockErr> {
     use rustix::net::sockopt;
     if value == 0 {
@@ -259,12 +323,15 @@ pub(crate) fn set_buffer_size(fd: &OwnedFd, receive: bool, value: u64) -> Result
     }
     // An int is all setsockopt takes.
     let value = value.min(i32::MAX as u64) as usize;
-    if receive {
-        sockopt::set_socket_recv_buffer_size(fd, value)?
+    let set = if receive {
+        sockopt::set_socket_recv_buffer_size(fd, value)
     } else {
-        sockopt::set_socket_send_buffer_size(fd, value)?
+        sockopt::set_socket_send_buffer_size(fd, value)
+    };
+    match set {
+        Ok(()) | Err(HostErrno::NOBUFS) => Ok(()),
+        Err(e) => Err(e.into()),
     }
-    Ok(())
 }
 
 /// Linux's largest `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (seconds) and `TCP_KEEPCNT`.
